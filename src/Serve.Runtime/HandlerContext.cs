@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Serve.Runtime;
+
+/// <summary>
+/// What a handler knows about the model it serves (TorchServe's <c>context</c>): names, files,
+/// configuration, device, metrics, logger, and the model its initialize loaded.
+/// One per worker, so a handler may keep per-worker state in <see cref="Model"/>.
+/// </summary>
+public sealed class HandlerContext
+{
+    public HandlerContext(ModelManifest manifest, string modelDirectory)
+    {
+        Manifest = manifest;
+        ModelDirectory = Path.GetFullPath(modelDirectory);
+        Metrics = new HandlerMetrics(manifest.ModelName);
+    }
+
+    public string ModelName => Manifest.ModelName;
+
+    public string ModelVersion => Manifest.ModelVersion;
+
+    /// <summary>The unpacked model directory: the serialized file, extra files, config.</summary>
+    public string ModelDirectory { get; }
+
+    public ModelManifest Manifest { get; }
+
+    public ModelConfig ModelConfig { get; init; } = ModelConfig.Default;
+
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>The most requests one <see cref="IHandler.HandleAsync"/> call receives.</summary>
+    public int BatchSize => ModelConfig.BatchSize;
+
+    public HandlerMetrics Metrics { get; init; }
+
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The backends that can load a model file, in order of preference.</summary>
+    public IReadOnlyList<IModelLoader> ModelLoaders { get; init; } = [];
+
+    /// <summary>The full path of the manifest's serialized file, or null when it names none.</summary>
+    public string? SerializedFilePath =>
+        Manifest.SerializedFile is { Length: > 0 } file ? Path.Combine(ModelDirectory, file) : null;
+
+    /// <summary>The model loaded at initialize; the default inference stage runs it.</summary>
+    public IModel? Model { get; set; }
+
+    /// <summary>Loads the serialized file with the first backend that can read it.</summary>
+    /// <exception cref="ModelLoadException">No serialized file, the file is missing, or no backend reads it.</exception>
+    public IModel LoadModel()
+    {
+        var path = SerializedFilePath
+            ?? throw new ModelLoadException($"Model '{ModelName}' names no serialized file in its manifest, so there is nothing to load.");
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException($"Model '{ModelName}': the serialized file '{path}' does not exist.");
+        }
+        foreach (var loader in ModelLoaders)
+        {
+            if (loader.CanLoad(path))
+            {
+                return loader.Load(this);
+            }
+        }
+        var backends = ModelLoaders.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", Backends());
+        throw new ModelLoadException(
+            $"Model '{ModelName}': no backend can load '{Path.GetFileName(path)}' ({backends}). " +
+            "Register one, e.g. services.AddOnnxRuntime().");
+    }
+
+    /// <summary>
+    /// The loaded model as one that runs <typeparamref name="TInput"/> to <typeparamref name="TOutput"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No model is loaded, or it does not run these types.</exception>
+    public IModel<TInput, TOutput> GetModel<TInput, TOutput>()
+    {
+        if (Model is null)
+        {
+            throw new InvalidOperationException(
+                $"Model '{ModelName}' has no loaded model: an [Initialize] stage that replaces the default must set context.Model, or declare an [Inference] stage.");
+        }
+        return Model as IModel<TInput, TOutput> ?? throw new InvalidOperationException(
+            $"The {Model.Backend} model of '{ModelName}' does not run {typeof(TInput)} to {typeof(TOutput)}; " +
+            "change the preprocess output or postprocess input types, or declare an [Inference] stage.");
+    }
+
+    private IEnumerable<string> Backends()
+    {
+        foreach (var loader in ModelLoaders)
+        {
+            yield return loader.Backend;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Serve.Runtime;
+
+/// <summary>
+/// Stage timings of one model, in milliseconds, under TorchServe's metric names
+/// (HandlerTime, PredictionTime, ts_handler_preprocess...), tagged with ModelName.
+/// Recording takes a <see cref="Stopwatch.GetTimestamp"/> start and allocates nothing.
+/// </summary>
+public sealed class HandlerMetrics
+{
+    /// <summary>The name of the <see cref="Meter"/> every Serve instrument belongs to.</summary>
+    public const string MeterName = "Serve";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Histogram<double> HandlerTime = CreateHistogram("HandlerTime", "Time the handler took for a batch: all stages and result writing.");
+    private static readonly Histogram<double> PredictionTime = CreateHistogram("PredictionTime", "Time a worker spent on a batch, as the worker saw it.");
+    private static readonly Histogram<double> Preprocess = CreateHistogram("ts_handler_preprocess", "Time in the preprocess stage.");
+    private static readonly Histogram<double> Inference = CreateHistogram("ts_handler_inference", "Time in the inference stage.");
+    private static readonly Histogram<double> Postprocess = CreateHistogram("ts_handler_postprocess", "Time in the postprocess stage, including writing the results.");
+    private static readonly Histogram<double> Explain = CreateHistogram("ts_handler_explain", "Time in the explain stage.");
+    private static readonly Histogram<double> Initialize = CreateHistogram("ts_handler_initialize", "Time the handler took to initialize.");
+
+    private readonly KeyValuePair<string, object?> _modelTag;
+
+    public HandlerMetrics(string modelName)
+    {
+        ModelName = modelName;
+        _modelTag = new KeyValuePair<string, object?>("ModelName", modelName);
+    }
+
+    public string ModelName { get; }
+
+    /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage.</summary>
+    public void RecordStage(HandlerStage stage, long startTimestamp)
+    {
+        var histogram = stage switch
+        {
+            HandlerStage.Initialize => Initialize,
+            HandlerStage.Preprocess => Preprocess,
+            HandlerStage.Inference => Inference,
+            HandlerStage.Postprocess => Postprocess,
+            HandlerStage.Explain => Explain,
+            _ => throw new ArgumentOutOfRangeException(nameof(stage)),
+        };
+        histogram.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+    }
+
+    /// <summary>Records the handler's whole time for a batch.</summary>
+    public void RecordHandlerTime(long startTimestamp) => HandlerTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+
+    /// <summary>Records a worker's time for a batch.</summary>
+    public void RecordPredictionTime(long startTimestamp) => PredictionTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+
+    private static double ElapsedMilliseconds(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+
+    private static Histogram<double> CreateHistogram(string name, string description) =>
+        Meter.CreateHistogram<double>(name, unit: "ms", description: description);
+}

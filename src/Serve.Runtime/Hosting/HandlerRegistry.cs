@@ -1,0 +1,31 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Serve.Runtime.Hosting;
+
+/// <summary>A handler the generator registered: its name and how to make one.</summary>
+public sealed record HandlerRegistration(string Name, Func<IHandler> Create);
+
+/// <summary>Every registered handler by name, from all assemblies that registered some.</summary>
+public sealed class HandlerRegistry
+{
+    private readonly Dictionary<string, HandlerRegistration> _handlers = new(StringComparer.Ordinal);
+
+    public HandlerRegistry(IEnumerable<HandlerRegistration> registrations)
+    {
+        foreach (var registration in registrations)
+        {
+            if (!_handlers.TryAdd(registration.Name, registration))
+            {
+                throw new InvalidOperationException(
+                    $"Two handlers are registered as '{registration.Name}'; handler names must be unique.");
+            }
+        }
+    }
+
+    public IEnumerable<string> Names => _handlers.Keys;
+
+    public bool TryGet(string name, [NotNullWhen(true)] out HandlerRegistration? registration) =>
+        _handlers.TryGetValue(name, out registration);
+}

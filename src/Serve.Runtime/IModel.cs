@@ -1,0 +1,35 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Serve.Runtime;
+
+/// <summary>A model loaded by a backend (ONNX Runtime, TorchSharp...).</summary>
+public interface IModel : IDisposable
+{
+    /// <summary>The backend that loaded it, e.g. "onnxruntime".</summary>
+    string Backend { get; }
+}
+
+/// <summary>
+/// A loaded model that runs <typeparamref name="TInput"/> to <typeparamref name="TOutput"/>.
+/// A handler without an <c>[Inference]</c> stage runs its model through this interface, with
+/// its preprocess output as the input and its postprocess input as the output.
+/// </summary>
+public interface IModel<in TInput, TOutput> : IModel
+{
+    ValueTask<TOutput> RunAsync(TInput input, CancellationToken cancellationToken);
+}
+
+/// <summary>Loads model files of the formats one backend understands.</summary>
+public interface IModelLoader
+{
+    /// <summary>The backend's name, e.g. "onnxruntime".</summary>
+    string Backend { get; }
+
+    /// <summary>True when this backend reads the given serialized file (by its extension).</summary>
+    bool CanLoad(string serializedFilePath);
+
+    /// <summary>Loads the model the context's manifest names, on the context's device.</summary>
+    IModel Load(HandlerContext context);
+}

@@ -1,0 +1,34 @@
+using System;
+using System.Collections.Generic;
+
+namespace Serve.Runtime;
+
+/// <summary>One client request as a handler sees it: the body and what came with it.</summary>
+public sealed class InferenceRequest
+{
+    private static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
+
+    public InferenceRequest(
+        ReadOnlyMemory<byte> body,
+        string? contentType = null,
+        IReadOnlyDictionary<string, string>? headers = null,
+        IReadOnlyDictionary<string, string>? queryParameters = null)
+    {
+        Body = body;
+        ContentType = contentType;
+        Headers = headers ?? None;
+        QueryParameters = queryParameters ?? None;
+    }
+
+    /// <summary>The request body, as sent.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>The request's Content-Type header, if any.</summary>
+    public string? ContentType { get; }
+
+    /// <summary>Request headers, looked up without regard to case.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; }
+
+    /// <summary>Query string parameters (the last value wins where a name repeats).</summary>
+    public IReadOnlyDictionary<string, string> QueryParameters { get; }
+}

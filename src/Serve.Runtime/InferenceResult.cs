@@ -1,0 +1,51 @@
+using System;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Serve.Runtime;
+
+/// <summary>The response for one request: status, content type and body bytes.</summary>
+public sealed class InferenceResult
+{
+    public const string JsonContentType = "application/json";
+    public const string TextContentType = "text/plain; charset=utf-8";
+    public const string BinaryContentType = "application/octet-stream";
+
+    public InferenceResult(ReadOnlyMemory<byte> body, string contentType, int statusCode = 200)
+    {
+        Body = body;
+        ContentType = contentType;
+        StatusCode = statusCode;
+    }
+
+    public ReadOnlyMemory<byte> Body { get; }
+
+    public string ContentType { get; }
+
+    /// <summary>The HTTP status for this request; 200 unless the request failed.</summary>
+    public int StatusCode { get; }
+
+    public bool IsSuccess => StatusCode < 400;
+
+    public static InferenceResult Json(ReadOnlyMemory<byte> utf8Json) => new(utf8Json, JsonContentType);
+
+    public static InferenceResult Text(string text) => new(Encoding.UTF8.GetBytes(text), TextContentType);
+
+    public static InferenceResult Binary(ReadOnlyMemory<byte> bytes) => new(bytes, BinaryContentType);
+
+    /// <summary>A failed request, with TorchServe's error body: <c>{"code", "type", "message"}</c>.</summary>
+    public static InferenceResult Error(int statusCode, string type, string message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("code", statusCode);
+            writer.WriteString("type", type);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+        }
+        return new InferenceResult(buffer.WrittenMemory, JsonContentType, statusCode);
+    }
+}

@@ -1,0 +1,213 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Serve.Runtime;
+
+/// <summary>
+/// A model's <c>model-config.yaml</c>: TorchServe's frontend keys and the <c>handler</c> section.
+/// Read through YamlDotNet's representation model (no reflection, safe for native AOT).
+/// </summary>
+public sealed record ModelConfig
+{
+    public static ModelConfig Default { get; } = new();
+
+    public int MinWorkers { get; init; } = 1;
+
+    public int MaxWorkers { get; init; } = 1;
+
+    /// <summary>The most requests one handler call receives.</summary>
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>How long, in ms, a batch waits to fill (TorchServe's default: 100).</summary>
+    public int MaxBatchDelay { get; init; } = 100;
+
+    /// <summary>Seconds a batch may take before its requests fail (TorchServe's default: 120).</summary>
+    public int ResponseTimeout { get; init; } = 120;
+
+    /// <summary>Seconds a worker may take to initialize (TorchServe's default: 120).</summary>
+    public int StartupTimeout { get; init; } = 120;
+
+    /// <summary>"cpu", "gpu" or null (let the server choose).</summary>
+    public string? DeviceType { get; init; }
+
+    public IReadOnlyList<int> DeviceIds { get; init; } = [];
+
+    /// <summary>Requests that may wait for this model (TorchServe's job_queue_size default: 100).</summary>
+    public int JobQueueSize { get; init; } = 100;
+
+    /// <summary>
+    /// The <c>handler</c> section, flattened the way .NET configuration is:
+    /// <c>handler: {topk: 5, labels: {file: a.json}}</c> gives "topk" = "5" and "labels:file" = "a.json".
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Handler { get; init; } = new Dictionary<string, string>();
+
+    // TorchServe keys a config may hold that Serve does not act on yet: refused, never ignored.
+    private static readonly HashSet<string> NotYetSupported = new(StringComparer.Ordinal)
+    {
+        "pt2", "parallelType", "parallelLevel", "torchrun", "useJobTicket", "asyncCommunication",
+        "continuousBatching", "sequenceBatching", "sequenceMaxIdleMSec", "maxSequenceJobQueueSize",
+        "maxNumSequence", "clientTimeoutInMills"
+    };
+
+    private static readonly string[] KnownKeys =
+    [
+        "minWorkers", "maxWorkers", "batchSize", "maxBatchDelay", "responseTimeout", "startupTimeout",
+        "deviceType", "deviceIds", "jobQueueSize", "handler",
+    ];
+
+    /// <summary>Reads a model-config.yaml file.</summary>
+    /// <exception cref="ModelLoadException">Bad YAML, an unknown key or a mistyped value; the message names the key and line.</exception>
+    public static ModelConfig Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException($"No model config at '{path}'.");
+        }
+        using var reader = new StreamReader(path);
+        return Parse(reader, path);
+    }
+
+    /// <summary>Parses model-config.yaml text; <paramref name="source"/> names it in errors.</summary>
+    public static ModelConfig Parse(TextReader yaml, string source)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(yaml);
+        }
+        catch (YamlException e)
+        {
+            throw new ModelLoadException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}", e);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+        {
+            return Default;
+        }
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new ModelLoadException($"{source}:{stream.Documents[0].RootNode.Start.Line}: a model config must be a mapping of keys to values.");
+        }
+
+        var config = Default;
+        foreach (var (keyNode, value) in root.Children)
+        {
+            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            var at = $"{source}:{keyNode.Start.Line}";
+            config = key switch
+            {
+                "minWorkers" => config with { MinWorkers = ReadInt(value, key, at, minimum: 0) },
+                "maxWorkers" => config with { MaxWorkers = ReadInt(value, key, at, minimum: 1) },
+                "batchSize" => config with { BatchSize = ReadInt(value, key, at, minimum: 1) },
+                "maxBatchDelay" => config with { MaxBatchDelay = ReadInt(value, key, at, minimum: 0) },
+                "responseTimeout" => config with { ResponseTimeout = ReadInt(value, key, at, minimum: 1) },
+                "startupTimeout" => config with { StartupTimeout = ReadInt(value, key, at, minimum: 1) },
+                "jobQueueSize" => config with { JobQueueSize = ReadInt(value, key, at, minimum: 1) },
+                "deviceType" => config with { DeviceType = ReadDeviceType(value, at) },
+                "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at) },
+                "handler" => config with { Handler = Flatten(value, key, at) },
+                _ when NotYetSupported.Contains(key) => throw new ModelLoadException(
+                    $"{at}: '{key}' is a TorchServe model-config key that Serve does not support yet; remove it."),
+                _ => throw new ModelLoadException($"{at}: unknown model-config key '{key}'.{Suggest(key)}"),
+            };
+        }
+
+        if (config.MinWorkers > config.MaxWorkers)
+        {
+            throw new ModelLoadException($"{source}: minWorkers ({config.MinWorkers}) is greater than maxWorkers ({config.MaxWorkers}).");
+        }
+        return config;
+    }
+
+    private static int ReadInt(YamlNode node, string key, string at, int minimum)
+    {
+        if (node is YamlScalarNode { Value: { } text }
+            && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            return value >= minimum
+                ? value
+                : throw new ModelLoadException($"{at}: '{key}' must be at least {minimum}, not {value}.");
+        }
+        throw new ModelLoadException($"{at}: '{key}' must be an integer, not '{Describe(node)}'.");
+    }
+
+    private static List<int> ReadIntList(YamlNode node, string key, string at)
+    {
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw new ModelLoadException($"{at}: '{key}' must be a list of integers, e.g. [0, 1].");
+        }
+        var values = new List<int>(sequence.Children.Count);
+        foreach (var item in sequence.Children)
+        {
+            values.Add(ReadInt(item, key, at, minimum: 0));
+        }
+        return values;
+    }
+
+    private static string ReadDeviceType(YamlNode node, string at)
+    {
+        var value = (node as YamlScalarNode)?.Value;
+        return value is "cpu" or "gpu"
+            ? value
+            : throw new ModelLoadException($"{at}: 'deviceType' must be 'cpu' or 'gpu', not '{Describe(node)}'.");
+    }
+
+    private static Dictionary<string, string> Flatten(YamlNode node, string key, string at)
+    {
+        if (node is not YamlMappingNode mapping)
+        {
+            throw new ModelLoadException($"{at}: '{key}' must be a mapping of keys to values.");
+        }
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        Flatten(mapping, prefix: "", values);
+        return values;
+    }
+
+    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string> values)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                foreach (var (child, value) in mapping.Children)
+                {
+                    var name = ((YamlScalarNode)child).Value ?? "";
+                    Flatten(value, prefix.Length == 0 ? name : prefix + ":" + name, values);
+                }
+                break;
+            case YamlSequenceNode sequence:
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    Flatten(sequence.Children[i], prefix + ":" + i.ToString(CultureInfo.InvariantCulture), values);
+                }
+                break;
+            case YamlScalarNode scalar:
+                values[prefix] = scalar.Value ?? "";
+                break;
+        }
+    }
+
+    private static string Suggest(string key)
+    {
+        foreach (var known in KnownKeys)
+        {
+            if (string.Equals(known, key, StringComparison.OrdinalIgnoreCase))
+            {
+                return $" Did you mean '{known}'? Keys are case-sensitive.";
+            }
+        }
+        return $" Known keys: {string.Join(", ", KnownKeys)}.";
+    }
+
+    private static string Describe(YamlNode node) => node switch
+    {
+        YamlScalarNode scalar => scalar.Value ?? "",
+        YamlSequenceNode => "a list",
+        YamlMappingNode => "a mapping",
+        _ => node.NodeType.ToString(),
+    };
+}

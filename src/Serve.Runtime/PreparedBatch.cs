@@ -1,0 +1,55 @@
+using System.Collections.Generic;
+
+namespace Serve.Runtime;
+
+/// <summary>
+/// The output of a per-request preprocess over a batch: the inputs of the requests it accepted,
+/// in order, and a failed result for each request it rejected. Generated handlers use it so that
+/// one bad request fails alone while the rest of the batch goes on.
+/// </summary>
+public sealed class PreparedBatch<T>
+{
+    private readonly List<T> _inputs;
+    private InferenceResult?[]? _rejected;
+    private readonly int _batchCount;
+
+    public PreparedBatch(int batchCount)
+    {
+        _batchCount = batchCount;
+        _inputs = new List<T>(batchCount);
+    }
+
+    /// <summary>The accepted requests' inputs, in batch order.</summary>
+    public IReadOnlyList<T> Inputs => _inputs;
+
+    /// <summary>True when every request was rejected.</summary>
+    public bool IsEmpty => _inputs.Count == 0;
+
+    public void Add(T input) => _inputs.Add(input);
+
+    /// <summary>Sets request <paramref name="index"/> aside with a 400 that carries the reason.</summary>
+    public void Reject(int index, InvalidRequestException exception)
+    {
+        _rejected ??= new InferenceResult?[_batchCount];
+        _rejected[index] = InferenceResult.Error(400, nameof(InvalidRequestException), exception.Message);
+    }
+
+    /// <summary>Only the rejections, for a batch in which nothing was accepted.</summary>
+    public IReadOnlyList<InferenceResult> Rejections() => Complete([]);
+
+    /// <summary>Merges the accepted requests' results (in order) with the rejections.</summary>
+    public IReadOnlyList<InferenceResult> Complete(IReadOnlyList<InferenceResult> acceptedResults)
+    {
+        if (_rejected is null)
+        {
+            return acceptedResults;
+        }
+        var results = new InferenceResult[_batchCount];
+        var next = 0;
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = _rejected[i] ?? acceptedResults[next++];
+        }
+        return results;
+    }
+}

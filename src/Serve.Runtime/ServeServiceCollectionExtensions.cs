@@ -1,0 +1,35 @@
+using System;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Serve.Runtime.Hosting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class ServeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the Serve runtime: the handler and model registries and the startup that loads the
+    /// configured models. Handlers are added by the generated <c>AddServeHandlers()</c>, backends
+    /// by their own extensions (e.g. <c>AddOnnxRuntime()</c>).
+    /// </summary>
+    public static IServiceCollection AddServe(this IServiceCollection services, Action<ServeOptions>? configure = null)
+    {
+        services.AddOptions<ServeOptions>();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+        services.TryAddSingleton<HandlerRegistry>();
+        services.TryAddSingleton<ModelRegistry>();
+        services.TryAddSingleton<ModelStartup>();
+        services.AddHostedService(static provider => provider.GetRequiredService<ModelStartup>());
+        return services;
+    }
+
+    /// <summary>Adds the Serve runtime with options bound from a configuration section ("Serve").</summary>
+    public static IServiceCollection AddServe(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<ServeOptions>(configuration);
+        return services.AddServe();
+    }
+}
