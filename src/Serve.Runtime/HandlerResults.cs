@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Serve.Runtime;
@@ -41,6 +42,17 @@ public static class HandlerResults
             results[i] = InferenceResult.Json(JsonSerializer.SerializeToUtf8Bytes(outputs[i], typeInfo));
         }
         return results;
+    }
+
+    /// <summary>
+    /// Writes each result as JSON with the <see cref="JsonTypeInfo{T}"/> the user's
+    /// <see cref="JsonSerializerContext"/> holds for <typeparamref name="T"/>.
+    /// </summary>
+    public static InferenceResult[] FromJson<T>(IReadOnlyList<T> outputs, int requestCount, JsonSerializerContext jsonContext)
+    {
+        var typeInfo = jsonContext.GetTypeInfo(typeof(T)) as JsonTypeInfo<T> ?? throw new InvalidOperationException(
+            $"{jsonContext.GetType().Name} has no JsonTypeInfo for {typeof(T).Name}; add [JsonSerializable(typeof({typeof(T).Name}))] to it.");
+        return FromJson(outputs, requestCount, typeInfo);
     }
 
     /// <summary>Strings pass through as UTF-8 text.</summary>
