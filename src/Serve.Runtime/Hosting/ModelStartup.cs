@@ -18,6 +18,7 @@ public sealed partial class ModelStartup(
     HandlerRegistry handlers,
     ModelRegistry models,
     IEnumerable<IModelLoader> modelLoaders,
+    IHostEnvironment environment,
     ILoggerFactory loggerFactory) : IHostedService
 {
     private readonly IModelLoader[] _modelLoaders = modelLoaders.ToArray();
@@ -45,6 +46,14 @@ public sealed partial class ModelStartup(
     /// <summary>Reads a model directory, makes its handler and initializes it.</summary>
     public async Task<ServedModel> LoadAsync(ModelOptions modelOptions, CancellationToken cancellationToken)
     {
+        // A relative model path is relative to the content root, not the working directory.
+        modelOptions = new ModelOptions
+        {
+            Name = modelOptions.Name,
+            Path = System.IO.Path.GetFullPath(modelOptions.Path, environment.ContentRootPath),
+            Handler = modelOptions.Handler,
+            SerializedFile = modelOptions.SerializedFile,
+        };
         var (manifest, config) = ModelDirectory.Read(modelOptions);
         var handlerName = manifest.Handler!;
         if (!handlers.TryGet(handlerName, out var registration))
