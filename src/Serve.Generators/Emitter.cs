@@ -67,20 +67,29 @@ internal static class Emitter
             return;
         }
 
-        w.Open("async " + signature);
+        // A method with nothing to await is not async, or the compiler warns (CS1998).
+        w.Open((initialize.IsAwaitable ? "async " : "") + signature);
         w.Line($"long stageStart = {Timestamp};");
         w.Open("try");
         w.Line(Call(handler, initialize, input: null) + ";");
         w.Close();
         EmitCatch(w, handler, $"{Stage}.Initialize");
         w.Line($"context.Metrics.RecordStage({Stage}.Initialize, stageStart);");
+        if (!initialize.IsAwaitable)
+        {
+            w.Line("return default;");
+        }
         w.Close();
     }
 
     /// <summary>HandleAsync (preprocess, inference, postprocess) or ExplainAsync (preprocess, explain).</summary>
     private static void EmitRun(SourceWriter w, HandlerSpec handler, bool explain)
     {
-        w.Line($"async global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.{(explain ? "ExplainAsync" : "HandleAsync")}(");
+        var isAsync = handler.Preprocess?.IsAwaitable == true
+            || (explain ? handler.Explain!.IsAwaitable : handler.Inference?.IsAwaitable != false || handler.Postprocess?.IsAwaitable == true);
+        string Return(string value) => isAsync ? $"return {value};" : $"return new global::System.Threading.Tasks.ValueTask<{Results}>({value});";
+
+        w.Line($"{(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.{(explain ? "ExplainAsync" : "HandleAsync")}(");
         w.Open($"    {Batch} batch, {Context} context, {Token} cancellationToken)");
 
         var firstStage = handler.Preprocess is not null ? "Preprocess" : explain ? "Explain" : "Inference";
@@ -90,11 +99,11 @@ internal static class Emitter
         w.Line("long stageStart;");
         w.Line();
 
-        var (input, count, complete) = EmitPreprocess(w, handler);
+        var (input, count, complete) = EmitPreprocess(w, handler, Return);
         if (explain)
         {
             var stage = handler.Explain!;
-            w.Line($"// Explain: {stage.MethodName}, one explanation per request.");
+            w.Line($"// [Explain] {stage.MethodName}, one explanation per request.");
             EmitStageStart(w, "Explain", first: handler.Preprocess is null);
             w.Line($"global::System.Collections.Generic.IReadOnlyList<{handler.ExplainResult!.ElementType}> outputs = {Call(handler, stage, input)};");
             w.Line($"var results = {ToResults(handler.ExplainResult, count, "WriteExplanationJson")};");
@@ -104,7 +113,7 @@ internal static class Emitter
         {
             if (handler.Inference is { } inference)
             {
-                w.Line($"// Inference: {inference.MethodName}.");
+                w.Line($"// [Inference] {inference.MethodName}.");
                 EmitStageStart(w, "Inference", first: handler.Preprocess is null);
                 w.Line($"{handler.InferenceOutputType} output = {Call(handler, inference, input)};");
             }
@@ -121,7 +130,7 @@ internal static class Emitter
             var outputs = $"global::System.Collections.Generic.IReadOnlyList<{handler.Result.ElementType}> outputs";
             if (handler.Postprocess is { } postprocess)
             {
-                w.Line($"// Postprocess: {postprocess.MethodName}, one result per request.");
+                w.Line($"// [Postprocess] {postprocess.MethodName}, one result per request.");
                 EmitStageStart(w, "Postprocess", first: false);
                 w.Line($"{outputs} = {Call(handler, postprocess, "output")};");
             }
@@ -137,14 +146,14 @@ internal static class Emitter
 
         w.Line();
         w.Line("context.Metrics.RecordHandlerTime(handlerStart);");
-        w.Line($"return {complete};");
+        w.Line(Return(complete));
         w.Close();
         EmitCatch(w, handler, "stage");
         w.Close();
     }
 
     /// <summary>Writes the preprocess stage; returns the expressions for its output, the request count and the final results.</summary>
-    private static (string Input, string Count, string Complete) EmitPreprocess(SourceWriter w, HandlerSpec handler)
+    private static (string Input, string Count, string Complete) EmitPreprocess(SourceWriter w, HandlerSpec handler, System.Func<string, string> returnStatement)
     {
         if (handler.Preprocess is not { } preprocess)
         {
@@ -154,7 +163,7 @@ internal static class Emitter
 
         if (!handler.PreprocessPerRequest)
         {
-            w.Line($"// Preprocess: {preprocess.MethodName}, on the whole batch.");
+            w.Line($"// [Preprocess] {preprocess.MethodName}, on the whole batch.");
             EmitStageStart(w, "Preprocess", first: true);
             w.Line($"{handler.PreprocessOutputType} input = {Call(handler, preprocess, "batch")};");
             w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
@@ -162,7 +171,7 @@ internal static class Emitter
             return ("input", "batch.Count", "results");
         }
 
-        w.Line($"// Preprocess: {preprocess.MethodName}, once per request; a request it rejects fails alone.");
+        w.Line($"// [Preprocess] {preprocess.MethodName}, once per request; a request it rejects fails alone.");
         EmitStageStart(w, "Preprocess", first: true);
         w.Line($"var prepared = new global::Serve.Runtime.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
         w.Open("for (var i = 0; i < batch.Count; i++)");
@@ -175,7 +184,7 @@ internal static class Emitter
         w.Close();
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
         w.Open("if (prepared.IsEmpty)");
-        w.Line("return prepared.Rejections();");
+        w.Line(returnStatement("prepared.Rejections()"));
         w.Close();
         w.Line();
         return ("prepared.Inputs", "prepared.Inputs.Count", "prepared.Complete(results)");
