@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Serve.Runtime;
@@ -38,7 +39,8 @@ public sealed class InferenceResult
     public static InferenceResult Error(int statusCode, string type, string message)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Relaxed escaping keeps messages readable ("model's", not "model\u0027s"); this is an HTTP body, not HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteNumber("code", statusCode);
