@@ -6,7 +6,7 @@ namespace Serve.Generators;
 public static class DiagnosticDescriptors
 {
     private const string Category = "Serve";
-    private const string HelpBase = "https://github.com/serve-dotnet/serve/blob/main/docs/diagnostics.md#";
+    private const string HelpBase = "docs/diagnostics.md#";
 
     public static readonly DiagnosticDescriptor HandlerNotPartial = Create(
         "SERVE001", "Handler class must be partial",
