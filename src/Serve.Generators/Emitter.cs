@@ -398,17 +398,20 @@ internal static class Emitter
             w.Open("namespace Microsoft.AspNetCore.Builder");
             w.Line(GeneratedCode);
             w.Open("internal static class ServeEndpointRouteBuilderExtensions");
-            w.Line("/// <summary>Maps GET /ping and, for each handler in this assembly, POST /predictions/{name} (and /explanations/{name} where it explains).</summary>");
+            w.Line("// POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.");
+            w.Line("private static readonly string[] PostOrPut = [\"POST\", \"PUT\"];");
+            w.Line();
+            w.Line("/// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>");
             w.Open("public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)");
             w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, \"/ping\", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PingAsync));");
             foreach (var handler in handlers)
             {
                 var name = Literal(handler.HandlerName);
-                w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapPost(endpoints, {Literal("/predictions/" + handler.HandlerName)},");
+                w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, {Literal("/predictions/" + handler.HandlerName)}, PostOrPut,");
                 w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, {name})));");
                 if (handler.CanExplain)
                 {
-                    w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapPost(endpoints, {Literal("/explanations/" + handler.HandlerName)},");
+                    w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, {Literal("/explanations/" + handler.HandlerName)}, PostOrPut,");
                     w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.ExplainAsync(httpContext, {name})));");
                 }
             }

@@ -38,7 +38,7 @@ public sealed class OnnxModel :
     /// <summary>The session, for handlers that run it themselves.</summary>
     public InferenceSession Session => _session;
 
-    /// <summary>The input's shape as the model declares it; -1 marks a dynamic dimension.</summary>
+    /// <summary>The input's shape as the model declares it; -1 marks a dimension of any size.</summary>
     public IReadOnlyList<int> InputShape => _inputShape;
 
     public ValueTask<DenseTensor<float>> RunAsync(DenseTensor<float> input, CancellationToken cancellationToken)

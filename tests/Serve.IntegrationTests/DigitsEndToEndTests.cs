@@ -97,6 +97,23 @@ public sealed class DigitsEndToEndTests(DigitsServer server, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task TorchServe_style_uploads_work_too_put_and_a_form_field()
+    {
+        var image = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "images", "6.png"));
+
+        // curl -T 6.png http://127.0.0.1:8080/predictions/digits
+        using var put = await server.Client.PutAsync("/predictions/digits", new ByteArrayContent(image));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Contains("\"digit\":6", await put.Content.ReadAsStringAsync());
+
+        // curl -F data=@6.png http://127.0.0.1:8080/predictions/digits
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(image), "data", "6.png" } };
+        using var posted = await server.Client.PostAsync("/predictions/digits", form);
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        Assert.Contains("\"digit\":6", await posted.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Ping_is_healthy_and_an_unknown_model_is_not_found()
     {
         Assert.Equal("{\"status\":\"Healthy\"}", await server.Client.GetStringAsync("/ping"));

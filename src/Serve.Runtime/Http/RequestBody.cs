@@ -3,7 +3,9 @@ using System.Buffers;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Linq;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Serve.Runtime.Http;
 
@@ -23,6 +25,11 @@ internal static class RequestBody
             return Empty();
         }
 
+        if (request.HasFormContentType)
+        {
+            return await ReadFormAsync(request, limit, cancellationToken).ConfigureAwait(false);
+        }
+
         // Read at most limit + 1 bytes: enough to know the body is too large without holding it all.
         var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, limit + 1));
         while (true)
@@ -40,6 +47,43 @@ internal static class RequestBody
             }
         }
         return buffer.WrittenCount == 0 ? Empty() : new Result(buffer.WrittenSpan.ToArray(), null);
+    }
+
+    /// <summary>
+    /// A form upload (<c>curl -F data=@kitten.jpg</c>), as TorchServe takes it: the part named
+    /// "data" or "body", else the first file, else the first field.
+    /// </summary>
+    private static async Task<Result> ReadFormAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        IFormCollection form;
+        try
+        {
+            var options = new FormOptions { MultipartBodyLengthLimit = limit, ValueLengthLimit = (int)Math.Min(limit, int.MaxValue) };
+            form = await request.ReadFormAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return TooLarge(limit);
+        }
+        catch (InvalidDataException e)
+        {
+            return new([], InferenceResult.Error(400, "InvalidRequestException", $"The form body is malformed: {e.Message}"));
+        }
+
+        var file = form.Files.GetFile("data") ?? form.Files.GetFile("body") ?? (form.Files.Count > 0 ? form.Files[0] : null);
+        if (file is not null)
+        {
+            var bytes = new byte[file.Length];
+            await using (var stream = file.OpenReadStream())
+            {
+                await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
+            return bytes.Length == 0 ? Empty() : new Result(bytes, null);
+        }
+        var value = form.TryGetValue("data", out var data) ? data.ToString()
+            : form.TryGetValue("body", out var body) ? body.ToString()
+            : form.Count > 0 ? form.First().Value.ToString() : "";
+        return value.Length == 0 ? Empty() : new Result(System.Text.Encoding.UTF8.GetBytes(value), null);
     }
 
     private static Result Empty() => new([], InferenceResult.Error(400, "InvalidRequestException",

@@ -36,11 +36,14 @@ namespace Microsoft.AspNetCore.Builder
     [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
     internal static class ServeEndpointRouteBuilderExtensions
     {
-        /// <summary>Maps GET /ping and, for each handler in this assembly, POST /predictions/{name} (and /explanations/{name} where it explains).</summary>
+        // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
+        private static readonly string[] PostOrPut = ["POST", "PUT"];
+
+        /// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>
         public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
         {
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PingAsync));
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapPost(endpoints, "/predictions/digits",
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/digits", PostOrPut,
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, "digits")));
             return endpoints;
         }
