@@ -55,6 +55,11 @@ public sealed partial class ModelStartup(
             SerializedFile = modelOptions.SerializedFile,
         };
         var (manifest, config) = ModelDirectory.Read(modelOptions);
+        var notHonoured = string.Join("; ", config.NotYetHonoured());
+        if (notHonoured.Length > 0)
+        {
+            LogNotHonoured(_logger, manifest.ModelName, notHonoured);
+        }
         var handlerName = manifest.Handler!;
         if (!handlers.TryGet(handlerName, out var registration))
         {
@@ -85,6 +90,9 @@ public sealed partial class ModelStartup(
         LogModelReady(_logger, manifest.ModelName, manifest.ModelVersion, handlerName, config.BatchSize);
         return new ServedModel(context, new ModelWorker(handler, context));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: model-config settings read but not acted on yet: {Settings}")]
+    private static partial void LogNotHonoured(ILogger logger, string modelName, string settings);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler} (batch size {BatchSize})")]
     private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int batchSize);
