@@ -85,6 +85,25 @@ public sealed class DigitsEndToEndTests(DigitsServer server, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_chunked_body_is_read_and_limited_too()
+    {
+        var image = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "images", "2.png"));
+        using var small = await SendChunkedAsync(image);
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        Assert.Contains("\"digit\":2", await small.Content.ReadAsStringAsync());
+
+        using var large = await SendChunkedAsync(new byte[7_000_000]);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+    }
+
+    private async Task<HttpResponseMessage> SendChunkedAsync(byte[] body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/predictions/digits") { Content = new ByteArrayContent(body) };
+        request.Headers.TransferEncodingChunked = true;
+        return await server.Client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task A_bad_image_in_a_busy_batch_fails_alone()
     {
         var good = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "images", "8.png"));

@@ -30,8 +30,23 @@ internal static class RequestBody
             return await ReadFormAsync(request, limit, cancellationToken).ConfigureAwait(false);
         }
 
-        // Read at most limit + 1 bytes: enough to know the body is too large without holding it all.
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, limit + 1));
+        if (request.ContentLength is { } length)
+        {
+            // The usual case: the length is known, so read straight into the request's own array.
+            var bytes = new byte[length];
+            try
+            {
+                await request.Body.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                return new([], InferenceResult.Error(400, "InvalidRequestException", $"The request body ended before its Content-Length of {length} bytes."));
+            }
+            return new Result(bytes, null);
+        }
+
+        // Chunked: read at most limit + 1 bytes: enough to know the body is too large without holding it all.
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         while (true)
         {
             var memory = buffer.GetMemory(16 * 1024);
