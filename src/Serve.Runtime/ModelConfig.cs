@@ -109,10 +109,15 @@ public sealed record ModelConfig
         }
 
         var config = Default;
+        var workersAt = source; // Where minWorkers > maxWorkers shows: the later of the two keys.
         foreach (var (keyNode, value) in root.Children)
         {
-            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            var key = KeyText(keyNode, source);
             var at = $"{source}:{keyNode.Start.Line}";
+            if (key is "minWorkers" or "maxWorkers")
+            {
+                workersAt = at;
+            }
             config = key switch
             {
                 "minWorkers" => config with { MinWorkers = ReadInt(value, key, at, minimum: 0) },
@@ -124,7 +129,7 @@ public sealed record ModelConfig
                 "jobQueueSize" => config with { JobQueueSize = ReadInt(value, key, at, minimum: 1) },
                 "deviceType" => config with { DeviceType = ReadDeviceType(value, at) },
                 "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at) },
-                "handler" => config with { Handler = Flatten(value, key, at) },
+                "handler" => config with { Handler = Flatten(value, key, at, source) },
                 _ when NotYetSupported.Contains(key) => throw new ModelLoadException(
                     $"{at}: '{key}' is a TorchServe model-config key that Serve does not support yet; remove it."),
                 _ => throw new ModelLoadException($"{at}: unknown model-config key '{key}'.{Suggest(key)}"),
@@ -133,7 +138,7 @@ public sealed record ModelConfig
 
         if (config.MinWorkers > config.MaxWorkers)
         {
-            throw new ModelLoadException($"{source}: minWorkers ({config.MinWorkers}) is greater than maxWorkers ({config.MaxWorkers}).");
+            throw new ModelLoadException($"{workersAt}: minWorkers ({config.MinWorkers}) is greater than maxWorkers ({config.MaxWorkers}).");
         }
         return config;
     }
@@ -172,32 +177,32 @@ public sealed record ModelConfig
             : throw new ModelLoadException($"{at}: 'deviceType' must be 'cpu' or 'gpu', not '{Describe(node)}'.");
     }
 
-    private static Dictionary<string, string> Flatten(YamlNode node, string key, string at)
+    private static Dictionary<string, string> Flatten(YamlNode node, string key, string at, string source)
     {
         if (node is not YamlMappingNode mapping)
         {
             throw new ModelLoadException($"{at}: '{key}' must be a mapping of keys to values.");
         }
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        Flatten(mapping, prefix: "", values);
+        Flatten(mapping, prefix: "", values, source);
         return values;
     }
 
-    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string> values)
+    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string> values, string source)
     {
         switch (node)
         {
             case YamlMappingNode mapping:
                 foreach (var (child, value) in mapping.Children)
                 {
-                    var name = ((YamlScalarNode)child).Value ?? "";
-                    Flatten(value, prefix.Length == 0 ? name : prefix + ":" + name, values);
+                    var name = KeyText(child, source);
+                    Flatten(value, prefix.Length == 0 ? name : prefix + ":" + name, values, source);
                 }
                 break;
             case YamlSequenceNode sequence:
                 for (var i = 0; i < sequence.Children.Count; i++)
                 {
-                    Flatten(sequence.Children[i], prefix + ":" + i.ToString(CultureInfo.InvariantCulture), values);
+                    Flatten(sequence.Children[i], prefix + ":" + i.ToString(CultureInfo.InvariantCulture), values, source);
                 }
                 break;
             case YamlScalarNode scalar:
@@ -205,6 +210,12 @@ public sealed record ModelConfig
                 break;
         }
     }
+
+    /// <summary>A key's text; a key that is a list or a mapping (<c>[a]: 1</c> is valid YAML) is refused, not cast.</summary>
+    private static string KeyText(YamlNode key, string source) =>
+        key is YamlScalarNode scalar
+            ? scalar.Value ?? ""
+            : throw new ModelLoadException($"{source}:{key.Start.Line}: a key must be a plain name, not {Describe(key)}.");
 
     private static string Suggest(string key)
     {

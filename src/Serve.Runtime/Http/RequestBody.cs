@@ -25,7 +25,9 @@ internal static class RequestBody
             return Empty();
         }
 
-        if (request.HasFormContentType)
+        // Only multipart is a form upload: curl -d and --data-binary label any body
+        // application/x-www-form-urlencoded, and that body is the model's input as sent.
+        if (request.ContentType is { } contentType && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
             return await ReadFormAsync(request, limit, cancellationToken).ConfigureAwait(false);
         }

@@ -1,0 +1,292 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serve.Runtime.Hosting;
+
+namespace Serve.Runtime.Tests;
+
+/// <summary>
+/// A real Kestrel server on 127.0.0.1 serving the test assembly's handlers through the generated
+/// AddServeHandlers() and MapServeEndpoints(), with the model "echo" (batch size 8) configured.
+/// </summary>
+public sealed class ServeServer : IAsyncLifetime
+{
+    public const int MaxRequestSize = 1024;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("serve-http-").FullName;
+    private WebApplication? _app;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // A model directory without manifest or model file; the config lets requests be batched.
+        await File.WriteAllTextAsync(Path.Combine(_directory, "model-config.yaml"), "batchSize: 8\n");
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services
+            .AddServe(options =>
+            {
+                options.MaxRequestSize = MaxRequestSize;
+                options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });
+                options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
+            })
+            .AddServeHandlers();
+
+        _app = builder.Build();
+        _app.MapServeEndpoints();
+        await _app.StartAsync();
+        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
+{
+    private readonly HttpClient _client = server.Client;
+
+    [Fact]
+    public async Task Ping_says_healthy_once_the_models_are_loaded()
+    {
+        using var response = await _client.GetAsync("/ping");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("{\"status\":\"Healthy\"}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_prediction_returns_the_handler_result_as_json()
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("hello"));
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+
+        using var response = await _client.PostAsync("/predictions/echo?tag=t1", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("{\"text\":\"hello\",\"length\":5,\"contentType\":\"text/plain\",\"tag\":\"t1\"}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_prediction_may_be_a_put()
+    {
+        using var response = await _client.PutAsync("/predictions/echo", new ByteArrayContent(Encoding.UTF8.GetBytes("put")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("put", await TextOf(response));
+    }
+
+    [Fact]
+    public async Task A_body_of_exactly_the_size_limit_is_accepted()
+    {
+        using var response = await PostAsync(new string('x', ServeServer.MaxRequestSize));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(ServeServer.MaxRequestSize, (await JsonOf(response)).RootElement.GetProperty("length").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_empty_body_is_a_400_json_error()
+    {
+        using var response = await _client.PostAsync("/predictions/echo", new ByteArrayContent([]));
+
+        await AssertErrorAsync(response, 400, "InvalidRequestException", "The request body is empty");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_body_over_the_size_limit_is_a_413_json_error()
+    {
+        using var response = await PostAsync(new string('x', ServeServer.MaxRequestSize + 1));
+
+        await AssertErrorAsync(response, 413, "RequestTooLargeException", $"limit of {ServeServer.MaxRequestSize} bytes");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_chunked_body_over_the_size_limit_is_a_413_json_error()
+    {
+        // A stream of unknown length is sent chunked, without Content-Length: the limit applies while reading.
+        using var content = new StreamContent(new UnknownLengthStream(new byte[ServeServer.MaxRequestSize * 3]));
+
+        using var response = await _client.PostAsync("/predictions/echo", content);
+
+        Assert.Null(content.Headers.ContentLength);
+        await AssertErrorAsync(response, 413, "RequestTooLargeException", $"limit of {ServeServer.MaxRequestSize} bytes");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_body_the_preprocess_refuses_is_a_400_with_the_handler_message()
+    {
+        using var response = await PostAsync("bad input");
+
+        await AssertErrorAsync(response, 400, "InvalidRequestException", "'bad input' is not something echo repeats");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task An_unknown_model_is_a_404_json_error()
+    {
+        using var response = await PostAsync("hello", "/predictions/nope");
+
+        await AssertErrorAsync(response, 404, "ModelNotFoundException", "Model not found: nope");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_model_named_otherwise_than_its_handler_is_served_under_its_own_name()
+    {
+        using var response = await PostAsync("hello", "/predictions/echo-copy");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"text\":\"hello\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("/predictions/stages-sync", "stages-sync")]
+    [InlineData("/explanations/stages-static", "stages-static")]
+    public async Task A_handler_that_no_configured_model_uses_answers_404_model_not_found(string path, string name)
+    {
+        using var response = await PostAsync("hello", path);
+
+        await AssertErrorAsync(response, 404, "ModelNotFoundException", $"Model not found: {name}");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_get_on_a_prediction_route_is_not_allowed()
+    {
+        using var response = await _client.GetAsync("/predictions/echo");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_form_upload_sends_the_data_part_to_the_handler()
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("ignored"), "other" },
+            { new ByteArrayContent(Encoding.UTF8.GetBytes("from a file")), "data", "input.txt" },
+        };
+
+        using var response = await _client.PostAsync("/predictions/echo", form);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("from a file", await TextOf(response));
+    }
+
+    [Theory]
+    [InlineData("hello world")]
+    [InlineData("a=1&b=2")]
+    public async Task A_body_labelled_form_urlencoded_as_curl_data_binary_sends_it_arrives_as_sent(string body)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+
+        using var response = await _client.PostAsync("/predictions/echo", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, await TextOf(response));
+    }
+
+    [Fact]
+    public async Task Twenty_concurrent_requests_each_get_their_own_answer()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await PostAsync("request " + i);
+            return (response.StatusCode, Text: await TextOf(response));
+        }));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "request " + i), responses.Select(response => response.Text));
+    }
+
+    [Fact]
+    public async Task Concurrent_bad_requests_fail_alone_and_the_good_ones_succeed()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await PostAsync((i % 3 == 0 ? "bad " : "good ") + i);
+            return (i, response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        foreach (var (i, status, body) in responses)
+        {
+            using var json = JsonDocument.Parse(body);
+            if (i % 3 == 0)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, status);
+                Assert.Equal($"'bad {i}' is not something echo repeats", json.RootElement.GetProperty("message").GetString());
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, status);
+                Assert.Equal("good " + i, json.RootElement.GetProperty("text").GetString());
+            }
+        }
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(string body, string path = "/predictions/echo") =>
+        await _client.PostAsync(path, new ByteArrayContent(Encoding.UTF8.GetBytes(body)));
+
+    private async Task AssertStillServesAsync()
+    {
+        using var response = await PostAsync("still here");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("still here", await TextOf(response));
+    }
+
+    private static async Task AssertErrorAsync(HttpResponseMessage response, int code, string type, string message)
+    {
+        Assert.Equal(code, (int)response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var json = await JsonOf(response);
+        Assert.Equal(["code", "type", "message"], json.RootElement.EnumerateObject().Select(property => property.Name));
+        Assert.Equal(code, json.RootElement.GetProperty("code").GetInt32());
+        Assert.Equal(type, json.RootElement.GetProperty("type").GetString());
+        Assert.Contains(message, json.RootElement.GetProperty("message").GetString());
+    }
+
+    private static async Task<string?> TextOf(HttpResponseMessage response)
+    {
+        using var json = await JsonOf(response);
+        return json.RootElement.GetProperty("text").GetString();
+    }
+
+    private static async Task<JsonDocument> JsonOf(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+    /// <summary>A readable stream that does not say how long it is, so HttpClient sends it chunked.</summary>
+    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+    }
+}
