@@ -324,8 +324,9 @@ internal static class Emitter
                 w.Line($"writer.WriteNumberValue(({spec.EnumUnderlyingType}){value});");
                 break;
             case JsonValueKind.NullableValue:
-                w.Open($"if ({value} is {{ }} value{depth})");
-                EmitValue(w, $"value{depth}", spec.Element!, depth + 1);
+                // No pattern variable here: it would leak into the method and clash with the next one.
+                w.Open($"if ({value}.HasValue)");
+                EmitValue(w, $"{value}.GetValueOrDefault()", spec.Element!, depth + 1);
                 w.Close();
                 w.Open("else");
                 w.Line("writer.WriteNullValue();");
@@ -415,6 +416,11 @@ internal static class Emitter
                     w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.ExplainAsync(httpContext, {name})));");
                 }
             }
+            w.Line("// Any other model name: a model configured under another name than its handler's, or an unknown one (404).");
+            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, \"/predictions/{model}\", PostOrPut,");
+            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PredictByRouteAsync));");
+            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, \"/explanations/{model}\", PostOrPut,");
+            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.ExplainByRouteAsync));");
             w.Line("return endpoints;");
             w.Close();
             w.Close();

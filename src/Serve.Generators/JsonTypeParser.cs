@@ -89,6 +89,18 @@ internal sealed class JsonTypeParser(KnownTypes known)
             return Wrap(JsonValueKind.Array, item, name, isReference, out reason);
         }
 
+        if (type.ContainingNamespace is { Name: "System", ContainingNamespace.IsGlobalNamespace: true } && type.TypeKind != TypeKind.Enum)
+        {
+            // DateOnly, TimeSpan, Uri, Version...: System.Text.Json writes these as strings in
+            // formats of its own, which the generated writer does not reproduce.
+            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' has a System.Text.Json format of its own that the generated writer does not reproduce";
+            return null;
+        }
+        if (HasAttribute(type, known.JsonConverterAttribute))
+        {
+            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' has a [JsonConverter], which only System.Text.Json runs";
+            return null;
+        }
         if (type.TypeKind == TypeKind.Interface)
         {
             reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is an interface whose implementation is not known at compile time";
@@ -124,9 +136,28 @@ internal sealed class JsonTypeParser(KnownTypes known)
         var seen = new HashSet<string>();
         foreach (var property in PublicProperties(type))
         {
-            if (!seen.Add(property.Name) || HasAttribute(property, known.JsonIgnoreAttribute))
+            if (!seen.Add(property.Name))
             {
                 continue;
+            }
+            var ignore = property.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, known.JsonIgnoreAttribute));
+            if (ignore is not null)
+            {
+                // JsonIgnoreCondition.Always is 1; any other condition depends on the value at run time.
+                var condition = ignore.NamedArguments.FirstOrDefault(a => a.Key == "Condition").Value.Value;
+                if (condition is null or 1)
+                {
+                    continue;
+                }
+                reason = $"property '{type.Name}.{property.Name}' has a conditional [JsonIgnore], which only System.Text.Json applies";
+                _byName.Remove(name);
+                return null;
+            }
+            if (HasAttribute(property, known.JsonConverterAttribute))
+            {
+                reason = $"property '{type.Name}.{property.Name}' has a [JsonConverter], which only System.Text.Json runs";
+                _byName.Remove(name);
+                return null;
             }
             var propertyValue = Describe(property.Type, out var inner);
             if (propertyValue is null)

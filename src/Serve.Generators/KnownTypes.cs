@@ -35,6 +35,7 @@ internal sealed class KnownTypes
         DateTimeOffset = compilation.GetTypeByMetadataName("System.DateTimeOffset");
         JsonIgnoreAttribute = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonIgnoreAttribute");
         JsonPropertyNameAttribute = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonPropertyNameAttribute");
+        JsonConverterAttribute = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonConverterAttribute");
         Batch = IReadOnlyListOfT.Construct(inferenceRequest);
     }
 
@@ -55,6 +56,7 @@ internal sealed class KnownTypes
     public INamedTypeSymbol? DateTimeOffset { get; }
     public INamedTypeSymbol? JsonIgnoreAttribute { get; }
     public INamedTypeSymbol? JsonPropertyNameAttribute { get; }
+    public INamedTypeSymbol? JsonConverterAttribute { get; }
 
     /// <summary><c>IReadOnlyList&lt;InferenceRequest&gt;</c>: what preprocess receives.</summary>
     public INamedTypeSymbol Batch { get; }

@@ -44,7 +44,13 @@ public sealed record ModelManifest
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            // Editors on Windows save UTF-8 with a byte order mark, which JSON itself does not allow.
+            var bytes = File.ReadAllBytes(path).AsMemory();
+            if (bytes.Span.StartsWith("\uFEFF"u8))
+            {
+                bytes = bytes[3..];
+            }
+            using var document = JsonDocument.Parse(bytes);
             return Parse(document.RootElement, path);
         }
         catch (JsonException e)

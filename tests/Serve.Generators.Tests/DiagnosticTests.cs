@@ -125,6 +125,21 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public async Task SERVE006_types_whose_json_only_system_text_json_knows()
+    {
+        var diagnostic = await SingleAsync("""
+            public sealed record Booking(System.DateOnly Day);
+
+            [Handler("a")]
+            public partial class Bookings
+            {
+                [Inference] public Booking[] Run(IReadOnlyList<InferenceRequest> batch) => new Booking[batch.Count];
+            }
+            """, "SERVE006", at: "Run");
+        Assert.Contains("property 'Booking.Day': 'DateOnly' has a System.Text.Json format of its own", diagnostic.GetMessage());
+    }
+
+    [Fact]
     public async Task SERVE007_duplicate_handler_name()
     {
         var diagnostic = await SingleAsync("""

@@ -47,6 +47,7 @@ public class SnapshotTests
             public sealed record Score(float Value, string? Label, Dictionary<string, double> Extras)
             {
                 public Quality? Quality { get; init; }
+                public int? Rank { get; init; }
                 public int[] Top { get; init; } = [];
             }
             """;

@@ -33,6 +33,14 @@ public static class ServeHttp
     /// <summary><c>POST /explanations/{model}</c>.</summary>
     public static Task ExplainAsync(HttpContext httpContext, string modelName) => RunAsync(httpContext, modelName, explain: true);
 
+    /// <summary><c>POST /predictions/{model}</c> for a model named in the route.</summary>
+    public static Task PredictByRouteAsync(HttpContext httpContext) => RunAsync(httpContext, ModelFromRoute(httpContext), explain: false);
+
+    /// <summary><c>POST /explanations/{model}</c> for a model named in the route.</summary>
+    public static Task ExplainByRouteAsync(HttpContext httpContext) => RunAsync(httpContext, ModelFromRoute(httpContext), explain: true);
+
+    private static string ModelFromRoute(HttpContext httpContext) => httpContext.Request.RouteValues["model"] as string ?? "";
+
     private static async Task RunAsync(HttpContext httpContext, string modelName, bool explain)
     {
         var services = httpContext.RequestServices;

@@ -94,9 +94,18 @@ namespace Shapes
                 writer.WriteEndObject();
             }
             writer.WritePropertyName("quality");
-            if (value.Quality is { } value0)
+            if (value.Quality.HasValue)
             {
-                writer.WriteNumberValue((int)value0);
+                writer.WriteNumberValue((int)value.Quality.GetValueOrDefault());
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+            writer.WritePropertyName("rank");
+            if (value.Rank.HasValue)
+            {
+                writer.WriteNumberValue(value.Rank.GetValueOrDefault());
             }
             else
             {

@@ -47,6 +47,11 @@ namespace Microsoft.AspNetCore.Builder
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, "labels")));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/labels", PostOrPut,
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.ExplainAsync(httpContext, "labels")));
+            // Any other model name: a model configured under another name than its handler's, or an unknown one (404).
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/{model}", PostOrPut,
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PredictByRouteAsync));
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/{model}", PostOrPut,
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.ExplainByRouteAsync));
             return endpoints;
         }
     }

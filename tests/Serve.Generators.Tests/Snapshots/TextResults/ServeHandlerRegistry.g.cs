@@ -45,6 +45,11 @@ namespace Microsoft.AspNetCore.Builder
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PingAsync));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/echo", PostOrPut,
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, "echo")));
+            // Any other model name: a model configured under another name than its handler's, or an unknown one (404).
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/{model}", PostOrPut,
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PredictByRouteAsync));
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/{model}", PostOrPut,
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.ExplainByRouteAsync));
             return endpoints;
         }
     }
