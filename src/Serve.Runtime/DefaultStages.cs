@@ -22,6 +22,7 @@ public static partial class DefaultStages
         }
         var start = Stopwatch.GetTimestamp();
         context.Model = context.LoadModel();
+        context.Metrics.RecordStage(HandlerStage.Initialize, start);
         LogModelLoaded(context.Logger, context.ModelName, context.Model.Backend, context.Device.ToString(),
             Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         return ValueTask.CompletedTask;

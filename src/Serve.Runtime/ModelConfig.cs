@@ -99,6 +99,10 @@ public sealed record ModelConfig
             throw new ModelLoadException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}", e);
         }
 
+        if (stream.Documents.Count > 1)
+        {
+            throw new ModelLoadException($"{source}:{stream.Documents[1].RootNode.Start.Line}: a model config is one YAML document, but this file has {stream.Documents.Count}.");
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
         {
             return Default;

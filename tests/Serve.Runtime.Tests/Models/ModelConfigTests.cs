@@ -48,6 +48,7 @@ public class ModelConfigTests
     [InlineData("minWorkers: 3\nmaxWorkers: 2", "minWorkers (3) is greater than maxWorkers (2)")]
     [InlineData("batchSize: [1", ": not valid YAML: ")]
     [InlineData("- a\n- b", "model-config.yaml:1: a model config must be a mapping")]
+    [InlineData("batchSize: 2\n---\nbatchSize: 4", "model-config.yaml:3: a model config is one YAML document, but this file has 2.")]
     public void A_bad_config_names_the_key_and_line(string yaml, string message)
     {
         var error = Assert.Throws<ModelLoadException>(() => Parse(yaml));
