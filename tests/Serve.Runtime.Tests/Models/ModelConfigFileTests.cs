@@ -71,6 +71,9 @@ public sealed class ModelConfigFileTests : IDisposable
     [InlineData("deviceIds: [0, x]", 1, "'deviceIds' must be an integer, not 'x'.")]
     [InlineData("[batchSize]: 2", 1, "a key must be a plain name, not a list.")]
     [InlineData("handler:\n  topk: 5\n  {a: 1}: 2", 3, "a key must be a plain name, not a mapping.")]
+    [InlineData("deviceType: tpu", 1, "'deviceType' must be 'cpu' or 'gpu', not 'tpu'.")]
+    [InlineData("- a\n- b", 1, "a model config must be a mapping of keys to values.")]
+    [InlineData("batchSize: 2\n---\nbatchSize: 4", 3, "a model config is one YAML document, but this file has 2.")]
     public void An_error_names_the_file_line_and_key(string yaml, int line, string message)
     {
         var path = Write(yaml);
@@ -79,6 +82,23 @@ public sealed class ModelConfigFileTests : IDisposable
 
         Assert.StartsWith($"{path}:{line}: ", error.Message);
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void An_empty_file_is_the_defaults()
+    {
+        Assert.Same(ModelConfig.Default, Read(""));
+        Assert.Empty(ModelConfig.Default.NotYetHonoured());
+    }
+
+    [Fact]
+    public void Settings_read_but_not_acted_on_yet_are_listed_for_the_startup_warning()
+    {
+        var config = Read("maxWorkers: 2\nmaxBatchDelay: 50\nresponseTimeout: 30\nbatchSize: 8");
+
+        Assert.Equal(
+            ["maxWorkers: 2 (one worker runs)", "maxBatchDelay: 50 (batches take what is waiting, without waiting)", "responseTimeout: 30 (no response timeout)"],
+            config.NotYetHonoured());
     }
 
     [Fact]
