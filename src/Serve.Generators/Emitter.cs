@@ -369,7 +369,7 @@ internal static class Emitter
         w.Line("/// <summary>The handlers declared in this assembly, by name.</summary>");
         w.Line(GeneratedCode);
         w.Open("internal static class ServeHandlerRegistry");
-        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.Hosting.HandlerRegistration> Handlers { get; } =");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.HandlerRegistration> Handlers { get; } =");
         w.Line("[");
         foreach (var handler in handlers)
         {
@@ -404,23 +404,23 @@ internal static class Emitter
             w.Line();
             w.Line("/// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>");
             w.Open("public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)");
-            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, \"/ping\", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PingAsync));");
+            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, \"/ping\", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));");
             foreach (var handler in handlers)
             {
                 var name = Literal(handler.HandlerName);
                 w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, {Literal("/predictions/" + handler.HandlerName)}, PostOrPut,");
-                w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, {name})));");
+                w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.PredictAsync(httpContext, {name})));");
                 if (handler.CanExplain)
                 {
                     w.Line($"global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, {Literal("/explanations/" + handler.HandlerName)}, PostOrPut,");
-                    w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.ExplainAsync(httpContext, {name})));");
+                    w.Line($"    new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.ExplainAsync(httpContext, {name})));");
                 }
             }
             w.Line("// Any other model name: a model configured under another name than its handler's, or an unknown one (404).");
             w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, \"/predictions/{model}\", PostOrPut,");
-            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PredictByRouteAsync));");
+            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PredictByRouteAsync));");
             w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, \"/explanations/{model}\", PostOrPut,");
-            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.ExplainByRouteAsync));");
+            w.Line("    new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.ExplainByRouteAsync));");
             w.Line("return endpoints;");
             w.Close();
             w.Close();

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Serve.Runtime.Hosting;
+using Serve.Server;
 
 namespace Serve.Runtime.Tests;
 

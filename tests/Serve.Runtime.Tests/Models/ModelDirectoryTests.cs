@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using Serve.Runtime;
-using Serve.Runtime.Hosting;
+using Serve.Server;
 
 namespace Serve.Runtime.Tests.Models;
 

@@ -7,7 +7,7 @@ namespace Serve.Generated
     [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
     internal static class ServeHandlerRegistry
     {
-        public static global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.Hosting.HandlerRegistration> Handlers { get; } =
+        public static global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.HandlerRegistration> Handlers { get; } =
         [
             new("labels", static () => new global::Shapes.LabelsHandler()),
         ];
@@ -42,16 +42,16 @@ namespace Microsoft.AspNetCore.Builder
         /// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>
         public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
         {
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PingAsync));
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/labels", PostOrPut,
-                new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.PredictAsync(httpContext, "labels")));
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.PredictAsync(httpContext, "labels")));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/labels", PostOrPut,
-                new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Runtime.Http.ServeHttp.ExplainAsync(httpContext, "labels")));
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.ExplainAsync(httpContext, "labels")));
             // Any other model name: a model configured under another name than its handler's, or an unknown one (404).
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/{model}", PostOrPut,
-                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.PredictByRouteAsync));
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PredictByRouteAsync));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/{model}", PostOrPut,
-                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Runtime.Http.ServeHttp.ExplainByRouteAsync));
+                new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.ExplainByRouteAsync));
             return endpoints;
         }
     }

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
+namespace Serve.Server;
 
 /// <summary>A model being served: its context and the worker that runs its handler.</summary>
 public sealed class ServedModel(HandlerContext context, ModelWorker worker)

@@ -1,8 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
+namespace Serve.Server;
 
 /// <summary>
 /// Reads what a model directory declares: its manifest (or one made up from the options when

@@ -1,7 +1,8 @@
 using System;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Serve.Runtime.Hosting;
+using Serve.Runtime;
+using Serve.Server;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -1,13 +1,14 @@
 using System;
 using System.Buffers;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using System.Linq;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Http;
+namespace Serve.Server.Http;
 
 /// <summary>Reads a request body whole, refusing an empty one and one over the size limit.</summary>
 internal static class RequestBody

@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
-
-/// <summary>A handler the generator registered: its name and how to make one.</summary>
-public sealed record HandlerRegistration(string Name, Func<IHandler> Create);
+namespace Serve.Server;
 
 /// <summary>Every registered handler by name, from all assemblies that registered some.</summary>
 public sealed class HandlerRegistry

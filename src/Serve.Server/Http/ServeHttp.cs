@@ -6,9 +6,9 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Serve.Runtime.Hosting;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Http;
+namespace Serve.Server.Http;
 
 /// <summary>
 /// The request delegates behind the generated endpoints: read the body, queue it for the

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
+namespace Serve.Server;
 
 /// <summary>Server options, bound from the "Serve" configuration section.</summary>
 public sealed class ServeOptions

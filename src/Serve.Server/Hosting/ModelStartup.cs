@@ -6,8 +6,9 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
+namespace Serve.Server;
 
 /// <summary>
 /// Loads the configured models before the server starts listening, and stops their workers

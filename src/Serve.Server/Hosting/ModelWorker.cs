@@ -5,8 +5,9 @@ using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using Serve.Runtime;
 
-namespace Serve.Runtime.Hosting;
+namespace Serve.Server;
 
 /// <summary>
 /// Owns one handler instance and feeds it batches from a bounded queue: whatever is waiting,
