@@ -10,12 +10,17 @@ public static partial class DefaultStages
 {
     /// <summary>
     /// TorchServe's default initialize: load the manifest's serialized file with the backend
-    /// that reads it into <see cref="HandlerContext.Model"/>. A model without a serialized file
-    /// has nothing to load.
+    /// that reads it into <see cref="HandlerContext.Model"/>, on the device chosen for this
+    /// worker, and read the label map (<c>index_to_name.json</c>) if the model has one. A model
+    /// without a serialized file has no model to load.
     /// </summary>
     public static ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (context.Labels is { } labels)
+        {
+            LogLabelsLoaded(context.Logger, context.ModelName, labels.Count);
+        }
         if (context.SerializedFilePath is null)
         {
             return ValueTask.CompletedTask;
@@ -23,11 +28,14 @@ public static partial class DefaultStages
         var start = Stopwatch.GetTimestamp();
         context.Model = context.LoadModel();
         context.Metrics.RecordStage(HandlerStage.Initialize, start);
-        LogModelLoaded(context.Logger, context.ModelName, context.Model.Backend, context.Device.ToString(),
+        LogModelLoaded(context.Logger, context.ModelName, context.Model.Backend, context.Device.ToString(), context.DeviceReason,
             Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelName} with {Backend} on {Device} in {Milliseconds:F1} ms")]
-    private static partial void LogModelLoaded(ILogger logger, string modelName, string backend, string device, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelName} with {Backend} on {Device} ({DeviceReason}) in {Milliseconds:F1} ms")]
+    private static partial void LogModelLoaded(ILogger logger, string modelName, string backend, string device, string deviceReason, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: read {Count} class names from index_to_name.json")]
+    private static partial void LogLabelsLoaded(ILogger logger, string modelName, int count);
 }

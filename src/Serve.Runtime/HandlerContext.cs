@@ -31,7 +31,38 @@ public sealed class HandlerContext
 
     public ModelConfig ModelConfig { get; init; } = ModelConfig.Default;
 
-    public Device Device { get; init; } = Device.Cpu;
+    /// <summary>
+    /// The device the model runs on. <see cref="LoadModel"/> chooses it with
+    /// <see cref="DeviceSelection"/> from what the backend finds; a backend that cannot use it
+    /// (e.g. no CUDA libraries) falls back and sets it, with the reason in <see cref="DeviceReason"/>.
+    /// </summary>
+    public Device Device { get; set; } = Device.Cpu;
+
+    /// <summary>Why <see cref="Device"/> was chosen, as the logs say it.</summary>
+    public string DeviceReason { get; set; } = "the default";
+
+    /// <summary>This worker's index among the model's workers; with several GPUs, worker i takes GPU i in turn.</summary>
+    public int WorkerIndex { get; init; }
+
+    /// <summary>
+    /// The class names from the model directory's <c>index_to_name.json</c>, or null when it has
+    /// none. Read on first use; the default initialize reads it, so a bad file fails the load.
+    /// </summary>
+    public LabelMap? Labels
+    {
+        get
+        {
+            if (!_labelsRead)
+            {
+                _labels = LabelMap.Load(ModelDirectory);
+                _labelsRead = true;
+            }
+            return _labels;
+        }
+    }
+
+    private LabelMap? _labels;
+    private bool _labelsRead;
 
     /// <summary>The most requests one <see cref="IHandler.HandleAsync"/> call receives.</summary>
     public int BatchSize => ModelConfig.BatchSize;
@@ -50,7 +81,10 @@ public sealed class HandlerContext
     /// <summary>The model loaded at initialize; the default inference stage runs it.</summary>
     public IModel? Model { get; set; }
 
-    /// <summary>Loads the serialized file with the first backend that can read it.</summary>
+    /// <summary>
+    /// Loads the serialized file with the first backend that can read it, on the device
+    /// <see cref="DeviceSelection"/> chooses from that backend's accelerators.
+    /// </summary>
     /// <exception cref="ModelLoadException">No serialized file, the file is missing, or no backend reads it.</exception>
     public IModel LoadModel()
     {
@@ -64,6 +98,7 @@ public sealed class HandlerContext
         {
             if (loader.CanLoad(path))
             {
+                (Device, DeviceReason) = DeviceSelection.Select(ModelConfig, WorkerIndex, loader.Accelerators);
                 return loader.Load(this);
             }
         }

@@ -27,8 +27,11 @@ public interface IModelLoader
     /// <summary>The backend's name, e.g. "onnxruntime".</summary>
     string Backend { get; }
 
-    /// <summary>True when this backend reads the given serialized file (by its extension).</summary>
+    /// <summary>True when this backend reads the given serialized file (by its content where formats share an extension).</summary>
     bool CanLoad(string serializedFilePath);
+
+    /// <summary>The accelerators this backend can run on here; the device is chosen from them before <see cref="Load"/>.</summary>
+    AcceleratorInventory Accelerators => AcceleratorInventory.None;
 
     /// <summary>Loads the model the context's manifest names, on the context's device.</summary>
     IModel Load(HandlerContext context);

@@ -45,10 +45,25 @@ public sealed record ModelConfig
     /// </summary>
     public IReadOnlyDictionary<string, string> Handler { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The <c>pt2</c> section (TorchServe's torch.compile and export options), flattened like
+    /// <see cref="Handler"/>: <c>pt2: {compile: {enable: true}}</c> gives "compile:enable" = "true";
+    /// the old form <c>pt2: inductor</c> gives "backend" = "inductor". Each backend maps what it
+    /// can to its own equivalent and refuses the rest by name (docs/pt2.md).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Pt2 { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The <c>onnx</c> section: ONNX Runtime session options (intraOpNumThreads, interOpNumThreads,
+    /// graphOptimizationLevel, cacheOptimizedModel), flattened like <see cref="Handler"/>; the ONNX
+    /// backend checks the keys and values.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Onnx { get; init; } = new Dictionary<string, string>();
+
     // TorchServe keys a config may hold that Serve does not act on yet: refused, never ignored.
     private static readonly HashSet<string> NotYetSupported = new(StringComparer.Ordinal)
     {
-        "pt2", "parallelType", "parallelLevel", "torchrun", "useJobTicket", "asyncCommunication",
+        "parallelType", "parallelLevel", "torchrun", "useJobTicket", "asyncCommunication",
         "continuousBatching", "sequenceBatching", "sequenceMaxIdleMSec", "maxSequenceJobQueueSize",
         "maxNumSequence", "clientTimeoutInMills"
     };
@@ -56,12 +71,12 @@ public sealed record ModelConfig
     private static readonly string[] KnownKeys =
     [
         "minWorkers", "maxWorkers", "batchSize", "maxBatchDelay", "responseTimeout", "startupTimeout",
-        "deviceType", "deviceIds", "jobQueueSize", "handler",
+        "deviceType", "deviceIds", "jobQueueSize", "handler", "pt2", "onnx",
     ];
 
     /// <summary>
     /// Settings this config holds that the server reads but does not act on yet: it runs one
-    /// worker per model, on the CPU, and batches the requests already waiting without a delay
+    /// worker per model and batches the requests already waiting without a delay
     /// or a response timeout. The server logs them as a warning rather than ignore them silently.
     /// </summary>
     public IEnumerable<string> NotYetHonoured()
@@ -70,8 +85,6 @@ public sealed record ModelConfig
         if (MaxWorkers != Default.MaxWorkers) yield return $"maxWorkers: {MaxWorkers} (one worker runs)";
         if (MaxBatchDelay != Default.MaxBatchDelay) yield return $"maxBatchDelay: {MaxBatchDelay} (batches take what is waiting, without waiting)";
         if (ResponseTimeout != Default.ResponseTimeout) yield return $"responseTimeout: {ResponseTimeout} (no response timeout)";
-        if (DeviceType == "gpu") yield return "deviceType: gpu (models run on the CPU)";
-        if (DeviceIds.Count > 0) yield return "deviceIds (models run on the CPU)";
     }
 
     /// <summary>Reads a model-config.yaml file.</summary>
@@ -134,6 +147,10 @@ public sealed record ModelConfig
                 "deviceType" => config with { DeviceType = ReadDeviceType(value, at) },
                 "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at) },
                 "handler" => config with { Handler = Flatten(value, key, at, source) },
+                "pt2" => config with { Pt2 = value is YamlScalarNode { Value: { Length: > 0 } backend }
+                    ? new Dictionary<string, string>(StringComparer.Ordinal) { ["backend"] = backend }
+                    : Flatten(value, key, at, source) },
+                "onnx" => config with { Onnx = Flatten(value, key, at, source) },
                 _ when NotYetSupported.Contains(key) => throw new ModelLoadException(
                     $"{at}: '{key}' is a TorchServe model-config key that Serve does not support yet; remove it."),
                 _ => throw new ModelLoadException($"{at}: unknown model-config key '{key}'.{Suggest(key)}"),

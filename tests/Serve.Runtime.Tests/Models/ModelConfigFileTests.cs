@@ -63,7 +63,8 @@ public sealed class ModelConfigFileTests : IDisposable
     [InlineData("\n\nbatchSize: eight", 3, "'batchSize' must be an integer, not 'eight'.")]
     [InlineData("batchSize: 1.5", 1, "'batchSize' must be an integer, not '1.5'.")]
     [InlineData("jobQueueSize: 10\nbatchSize: 0", 2, "'batchSize' must be at least 1, not 0.")]
-    [InlineData("minWorkers: 1\npt2: {compile: {enable: true}}", 2, "'pt2' is a TorchServe model-config key that Serve does not support yet; remove it.")]
+    [InlineData("minWorkers: 1\nparallelType: pp", 2, "'parallelType' is a TorchServe model-config key that Serve does not support yet; remove it.")]
+    [InlineData("pt2: [inductor]", 1, "'pt2' must be a mapping of keys to values.")]
     [InlineData("minWorkers: 3\nbatchSize: 1\nmaxWorkers: 2", 3, "minWorkers (3) is greater than maxWorkers (2).")]
     [InlineData("maxWorkers: 2\nminWorkers: 3", 2, "minWorkers (3) is greater than maxWorkers (2).")]
     [InlineData("batchSize: 2\nbatchSize: 4", 2, "not valid YAML: Duplicate key batchSize")]
@@ -82,6 +83,17 @@ public sealed class ModelConfigFileTests : IDisposable
 
         Assert.StartsWith($"{path}:{line}: ", error.Message);
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void The_pt2_and_onnx_sections_are_kept_for_the_backends_in_both_pt2_forms()
+    {
+        var config = Read("pt2:\n  compile:\n    enable: true\n    mode: max-autotune\nonnx:\n  intraOpNumThreads: 2");
+
+        Assert.Equal("true", config.Pt2["compile:enable"]);
+        Assert.Equal("max-autotune", config.Pt2["compile:mode"]);
+        Assert.Equal("2", config.Onnx["intraOpNumThreads"]);
+        Assert.Equal("inductor", Read("pt2: inductor").Pt2["backend"]);
     }
 
     [Fact]

@@ -1,0 +1,26 @@
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+
+namespace Serve.Runtime;
+
+/// <summary>
+/// Counts the times a backend copies tensor data on the request path (stacking per-request
+/// tensors into a batch, moving to or from a device, strings that cannot be shared), as the
+/// counter <c>serve.tensor.copies</c> of meter <see cref="HandlerMetrics.MeterName"/>, tagged
+/// with the model, the backend and the reason. Conversions that share memory record nothing.
+/// </summary>
+public static class TensorCopies
+{
+    public const string InstrumentName = "serve.tensor.copies";
+
+    private static readonly Meter Meter = new(HandlerMetrics.MeterName);
+    private static readonly Counter<long> Copies = Meter.CreateCounter<long>(InstrumentName, unit: "{copy}",
+        description: "Tensor data copies made by a backend on the request path.");
+
+    public static void Record(string modelName, string backend, string reason, long bytes) =>
+        Copies.Add(1,
+            new KeyValuePair<string, object?>("ModelName", modelName),
+            new KeyValuePair<string, object?>("Backend", backend),
+            new KeyValuePair<string, object?>("Reason", reason),
+            new KeyValuePair<string, object?>("Bytes", bytes));
+}
