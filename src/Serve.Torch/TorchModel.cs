@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Serve.Runtime;
+using TorchSharp;
+using TorchDeviceType = TorchSharp.DeviceType;
+
+namespace Serve.Torch;
+
+/// <summary>
+/// A model run by TorchSharp (TorchScript or a C# module), under inference mode, on the device the
+/// context chose. It takes a batch tensor, or per-request tensors that it stacks, and returns the
+/// output over the native tensor's memory. Every intermediate tensor is disposed by a dispose
+/// scope; TorchSharp's scopes are per thread, so a model runs on its worker without awaiting.
+/// Handlers that work in TorchSharp directly can run <see cref="Forward"/> themselves.
+/// </summary>
+public abstract class TorchModel :
+    IModel<Tensor<float>, Tensor<float>>,
+    IModel<IReadOnlyList<Tensor<float>>, Tensor<float>>
+{
+    private protected TorchModel(string modelName, torch.Device device)
+    {
+        ModelName = modelName;
+        Device = device;
+    }
+
+    public string Backend => TorchModelLoader.BackendName;
+
+    public string ModelName { get; }
+
+    /// <summary>The TorchSharp device the model's weights live on.</summary>
+    public torch.Device Device { get; }
+
+    /// <summary>Runs the model on a TorchSharp tensor already on <see cref="Device"/>; the caller owns the result.</summary>
+    public abstract torch.Tensor Forward(torch.Tensor input);
+
+    public ValueTask<Tensor<float>> RunAsync(Tensor<float> input, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Run(input));
+    }
+
+    public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Run(TorchTensors.Stack(inputs, ModelName)));
+    }
+
+    private Tensor<float> Run(Tensor<float> input)
+    {
+        torch.Tensor output;
+        using (torch.NewDisposeScope())
+        using (torch.inference_mode())
+        {
+            var value = TorchTensors.ToTorch(input);
+            if (Device.type != TorchDeviceType.CPU)
+            {
+                TensorCopies.Record(ModelName, Backend, "cpu to device", input.Length * sizeof(float));
+                value = value.to(Device);
+            }
+            output = Forward(value).MoveToOuterDisposeScope();
+        }
+        return TorchTensors.FromTorch(output, ModelName);
+    }
+
+    public abstract void Dispose();
+}
+
+/// <summary>A TorchScript model (<c>torch.jit.save</c>), loaded by libtorch.</summary>
+public sealed class TorchScriptModel : TorchModel
+{
+    private readonly torch.jit.ScriptModule _module;
+
+    public TorchScriptModel(string path, string modelName, torch.Device device) : base(modelName, device)
+    {
+        _module = torch.jit.load(path, device);
+        _module.eval();
+    }
+
+    public torch.jit.ScriptModule Module => _module;
+
+    public override torch.Tensor Forward(torch.Tensor input) => _module.call(input) switch
+    {
+        torch.Tensor tensor => tensor,
+        var other => throw new InvalidOperationException(
+            $"The TorchScript model '{ModelName}' returned {other?.GetType().Name ?? "null"}, not one tensor; declare an [Inference] stage that calls TorchScriptModel.Module."),
+    };
+
+    public override void Dispose() => _module.Dispose();
+}
+
+/// <summary>A C# TorchSharp module with weights from a state_dict or safetensors file.</summary>
+public sealed class TorchModuleModel : TorchModel
+{
+    private readonly torch.nn.Module<torch.Tensor, torch.Tensor> _module;
+
+    public TorchModuleModel(torch.nn.Module<torch.Tensor, torch.Tensor> module, string modelName, torch.Device device) : base(modelName, device)
+    {
+        _module = module;
+    }
+
+    public torch.nn.Module<torch.Tensor, torch.Tensor> Module => _module;
+
+    public override torch.Tensor Forward(torch.Tensor input) => _module.call(input);
+
+    public override void Dispose() => _module.Dispose();
+}

@@ -1,0 +1,110 @@
+using System;
+using System.IO;
+using Microsoft.Extensions.Logging;
+using Serve.Runtime;
+using TorchSharp;
+using TorchDeviceType = TorchSharp.DeviceType;
+
+namespace Serve.Torch;
+
+/// <summary>
+/// Loads PyTorch model files with TorchSharp: TorchScript, or a state_dict / safetensors file into
+/// the C# module registered for the model. The format is told by content, not by extension.
+/// </summary>
+public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoader
+{
+    public const string BackendName = "torchsharp";
+
+    public TorchModelLoader() : this(new TorchOptions())
+    {
+    }
+
+    public string Backend => BackendName;
+
+    public bool CanLoad(string serializedFilePath)
+    {
+        if (string.Equals(Path.GetExtension(serializedFilePath), ".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        try
+        {
+            return TorchFileFormats.Detect(serializedFilePath) != TorchFileFormat.Unknown;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public AcceleratorInventory Accelerators =>
+        new(torch.cuda.is_available() ? torch.cuda.device_count() : 0, torch.mps_is_available());
+
+    public IModel Load(HandlerContext context)
+    {
+        var path = context.SerializedFilePath!;
+        var file = Path.GetFileName(path);
+        var format = TorchFileFormats.Detect(path);
+        if (format == TorchFileFormat.SharedLibrary)
+        {
+            throw new ModelLoadException($"Model '{context.ModelName}': '{file}' is a shared library. {TorchPt2.AotInductorRefusal}");
+        }
+        foreach (var applied in TorchPt2.Apply(Pt2Settings.Parse(context.ModelConfig.Pt2), context.ModelName))
+        {
+            LogPt2(context.Logger, context.ModelName, applied);
+        }
+
+        var device = ToTorch(context.Device);
+        if (device.type == TorchDeviceType.CUDA)
+        {
+            // TorchServe's set_float32_matmul_precision("high") on tensor-core GPUs: TF32 matmuls and convolutions.
+            torch.backends.cuda.matmul.allow_tf32 = true;
+            torch.backends.cudnn.allow_tf32 = true;
+            LogTf32(context.Logger, context.ModelName);
+        }
+
+        try
+        {
+            switch (format)
+            {
+                case TorchFileFormat.TorchScript:
+                    return new TorchScriptModel(path, context.ModelName, device);
+                case TorchFileFormat.StateDict or TorchFileFormat.Safetensors or TorchFileFormat.LegacyPickle:
+                    if (!options.TryGetModule(context.ModelName, out var create))
+                    {
+                        throw new ModelLoadException(
+                            $"Model '{context.ModelName}': '{file}' holds weights only ({format}), and no C# module is registered for them; " +
+                            $"register one: services.AddTorchSharp(torch => torch.AddModule(\"{context.ModelName}\", () => new MyModule())).");
+                    }
+                    var module = create();
+                    TorchWeights.Load(module, path);
+                    module.to(device);
+                    module.eval();
+                    return new TorchModuleModel(module, context.ModelName, device);
+                default:
+                    throw new ModelLoadException($"Model '{context.ModelName}': '{file}' is not a TorchScript, state_dict or safetensors file.");
+            }
+        }
+        catch (ModelLoadException e) when (!e.Message.StartsWith("Model '", StringComparison.Ordinal))
+        {
+            throw new ModelLoadException($"Model '{context.ModelName}': {e.Message}", e);
+        }
+        catch (Exception e) when (e is not ModelLoadException and not OutOfMemoryException)
+        {
+            throw new ModelLoadException($"Model '{context.ModelName}': TorchSharp cannot load '{file}': {e.Message}", e);
+        }
+    }
+
+    private static torch.Device ToTorch(Device device) => device.Type switch
+    {
+        Runtime.DeviceType.Cuda => new torch.Device(TorchDeviceType.CUDA, device.Index),
+        Runtime.DeviceType.Mps => new torch.Device(TorchDeviceType.MPS),
+        _ => torch.CPU,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: pt2 mapped for TorchSharp: {Applied}")]
+    private static partial void LogPt2(ILogger logger, string modelName, string applied);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: TF32 enabled for CUDA matmuls and cuDNN convolutions (TorchServe's float32 matmul precision 'high')")]
+    private static partial void LogTf32(ILogger logger, string modelName);
+}

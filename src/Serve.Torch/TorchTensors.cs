@@ -1,0 +1,106 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using Serve.Runtime;
+using TorchSharp;
+using ScalarType = TorchSharp.torch.ScalarType;
+using TorchDeviceType = TorchSharp.DeviceType;
+
+namespace Serve.Torch;
+
+/// <summary>
+/// Conversions between Serve's <see cref="Tensor{T}"/> and TorchSharp's tensors that share memory
+/// where they can: a CPU input is wrapped, not copied (TorchSharp pins the managed array, as
+/// <c>torch.from_blob</c> would), and a CPU output is exposed in place through a
+/// <see cref="MemoryManager{T}"/> that disposes the native tensor with the Serve tensor.
+/// The copies that remain (to and from a GPU, a non-contiguous output) are counted in <see cref="TensorCopies"/>.
+/// </summary>
+public static class TorchTensors
+{
+    /// <summary>A TorchSharp tensor over the same memory as <paramref name="tensor"/> (no copy).</summary>
+    public static torch.Tensor ToTorch(Tensor<float> tensor) => torch.tensor(tensor.Memory, tensor.ShapeArray());
+
+    /// <summary>
+    /// A Serve tensor over a TorchSharp output's memory; it owns <paramref name="tensor"/> (or the
+    /// CPU copy it had to make) and disposes it when disposed.
+    /// </summary>
+    public static Tensor<float> FromTorch(torch.Tensor tensor, string modelName)
+    {
+        if (tensor.dtype != ScalarType.Float32)
+        {
+            throw new InvalidOperationException($"Model '{modelName}' returned a {tensor.dtype} tensor; the default inference returns float32.");
+        }
+        if (tensor.device_type != TorchDeviceType.CPU)
+        {
+            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "device to cpu", tensor.numel() * sizeof(float));
+            var cpu = tensor.cpu();
+            tensor.Dispose();
+            tensor = cpu;
+        }
+        if (!tensor.is_contiguous())
+        {
+            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "contiguous", tensor.numel() * sizeof(float));
+            var contiguous = tensor.contiguous();
+            tensor.Dispose();
+            tensor = contiguous;
+        }
+        var memory = new NativeTensorMemory<float>(tensor);
+        return new Tensor<float>(memory.Memory, tensor.shape, memory);
+    }
+
+    /// <summary>The address of a CPU tensor's first element, for tests that check memory is shared.</summary>
+    public static unsafe IntPtr DataPointer(torch.Tensor tensor)
+    {
+        fixed (byte* data = tensor.bytes)
+        {
+            return (IntPtr)data;
+        }
+    }
+
+    /// <summary>Stacks per-request tensors of one shape into a batch: one copy per request, counted.</summary>
+    public static Tensor<float> Stack(IReadOnlyList<Tensor<float>> items, string modelName)
+    {
+        if (items.Count == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(items));
+        }
+        var itemShape = items[0].ShapeArray();
+        var itemLength = checked((int)items[0].Length);
+        var batch = new float[checked(items.Count * itemLength)];
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!items[i].ShapeArray().AsSpan().SequenceEqual(itemShape))
+            {
+                throw new ArgumentException(
+                    $"Request {i}'s tensor has shape {Serve.Runtime.Tensor.FormatShape(items[i].Shape)}, but request 0's has {Serve.Runtime.Tensor.FormatShape(itemShape)}; a batch needs one shape.");
+            }
+            items[i].Span.CopyTo(batch.AsSpan(i * itemLength, itemLength));
+            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "stack", itemLength * sizeof(float));
+        }
+        return new Tensor<float>(batch, [items.Count, .. itemShape]);
+    }
+
+    /// <summary>A CPU tensor's memory, valid while the tensor lives; disposing disposes the tensor.</summary>
+    private sealed unsafe class NativeTensorMemory<T>(torch.Tensor tensor) : MemoryManager<T>
+        where T : unmanaged
+    {
+        private readonly int _length = checked((int)tensor.numel());
+        private readonly IntPtr _data = DataPointer(tensor);
+        private torch.Tensor? _tensor = tensor;
+
+        public override Span<T> GetSpan() => new((void*)_data, _length);
+
+        // Native memory never moves: pinning is a no-op.
+        public override MemoryHandle Pin(int elementIndex = 0) => new((T*)_data + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _tensor?.Dispose();
+            _tensor = null;
+        }
+    }
+}
