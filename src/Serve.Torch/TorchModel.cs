@@ -53,7 +53,7 @@ public abstract class TorchModel :
         using (torch.NewDisposeScope())
         using (torch.inference_mode())
         {
-            var value = TorchTensors.ToTorch(input);
+            var value = TorchTensors.ToTorch(input, ModelName);
             if (Device.type != TorchDeviceType.CPU)
             {
                 TensorCopies.Record(ModelName, Backend, "cpu to device", input.Length * sizeof(float));

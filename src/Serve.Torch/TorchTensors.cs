@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using Serve.Runtime;
 using TorchSharp;
 using ScalarType = TorchSharp.torch.ScalarType;
@@ -10,15 +11,28 @@ namespace Serve.Torch;
 
 /// <summary>
 /// Conversions between Serve's <see cref="Tensor{T}"/> and TorchSharp's tensors that share memory
-/// where they can: a CPU input is wrapped, not copied (TorchSharp pins the managed array, as
-/// <c>torch.from_blob</c> would), and a CPU output is exposed in place through a
+/// where they can: a CPU input over a whole array is wrapped, not copied (TorchSharp's
+/// <c>from_array</c> pins the array, as <c>torch.from_numpy</c> shares a buffer), and a CPU output is exposed in place through a
 /// <see cref="MemoryManager{T}"/> that disposes the native tensor with the Serve tensor.
 /// The copies that remain (to and from a GPU, a non-contiguous output) are counted in <see cref="TensorCopies"/>.
 /// </summary>
 public static class TorchTensors
 {
-    /// <summary>A TorchSharp tensor over the same memory as <paramref name="tensor"/> (no copy).</summary>
-    public static torch.Tensor ToTorch(Tensor<float> tensor) => torch.tensor(tensor.Memory, tensor.ShapeArray());
+    /// <summary>
+    /// A TorchSharp tensor over the same memory as <paramref name="tensor"/> when it is a whole
+    /// managed array (<c>torch.from_array</c> pins it: no copy); other memory (a slice, native
+    /// memory) is copied, and the copy counted.
+    /// </summary>
+    public static torch.Tensor ToTorch(Tensor<float> tensor, string modelName)
+    {
+        if (MemoryMarshal.TryGetArray<float>(tensor.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length)
+        {
+            using var flat = torch.from_array(segment.Array);
+            return flat.reshape(tensor.ShapeArray());
+        }
+        TensorCopies.Record(modelName, TorchModelLoader.BackendName, "not a whole array", tensor.Length * sizeof(float));
+        return torch.tensor(tensor.Memory, tensor.ShapeArray());
+    }
 
     /// <summary>
     /// A Serve tensor over a TorchSharp output's memory; it owns <paramref name="tensor"/> (or the
