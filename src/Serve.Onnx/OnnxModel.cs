@@ -1,117 +1,202 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Serve.Runtime;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 
 namespace Serve.Onnx;
 
 /// <summary>
-/// An ONNX model with one float input and one float output, run by ONNX Runtime.
-/// It takes a whole batch tensor, or a list of per-request tensors that it stacks into one
-/// (what a per-request preprocess gives), and returns the first output.
+/// An ONNX model run by ONNX Runtime (its session is thread-safe, so workers may share it).
+/// It runs named tensors of any element type (<see cref="RunAsync(IReadOnlyDictionary{string, Tensor}, CancellationToken)"/>),
+/// and, for models with one input, a batch tensor or per-request tensors it stacks into one,
+/// returning the first output. Inputs are pinned, not copied; outputs are read in place.
 /// </summary>
 public sealed class OnnxModel :
-    IModel<DenseTensor<float>, DenseTensor<float>>,
-    IModel<IReadOnlyList<DenseTensor<float>>, DenseTensor<float>>
+    IModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>,
+    IModel<Tensor<float>, Tensor<float>>,
+    IModel<IReadOnlyList<Tensor<float>>, Tensor<float>>,
+    IModel<DenseTensor, DenseTensor>,
+    IModel<IReadOnlyList<DenseTensor>, DenseTensor>
 {
     private readonly InferenceSession _session;
-    private readonly string _inputName;
-    private readonly int[] _inputShape;
-    private readonly string _outputName;
     private readonly RunOptions _runOptions = new();
+    private readonly string[] _outputNames;
 
-    public OnnxModel(InferenceSession session)
+    public OnnxModel(InferenceSession session, string modelName)
     {
         _session = session;
-        var input = session.InputMetadata.Single(); // Checked by the loader.
-        _inputName = input.Key;
-        _inputShape = input.Value.Dimensions;
-        _outputName = session.OutputMetadata.Keys.First();
+        ModelName = modelName;
+        _outputNames = [.. session.OutputMetadata.Keys];
     }
 
     public string Backend => OnnxModelLoader.BackendName;
 
+    public string ModelName { get; }
+
     /// <summary>The session, for handlers that run it themselves.</summary>
     public InferenceSession Session => _session;
 
-    /// <summary>The input's shape as the model declares it; -1 marks a dimension of any size.</summary>
-    public IReadOnlyList<int> InputShape => _inputShape;
+    /// <summary>The first input's shape as the model declares it; -1 marks a dimension of any size.</summary>
+    public IReadOnlyList<int> InputShape => _session.InputMetadata.First().Value.Dimensions;
 
-    public ValueTask<DenseTensor<float>> RunAsync(DenseTensor<float> input, CancellationToken cancellationToken)
+    /// <summary>Runs the model on named inputs and returns every output by name; the caller disposes the outputs.</summary>
+    /// <exception cref="ArgumentException">A missing or unknown input, or a wrong element type or shape; the message names the input.</exception>
+    public ValueTask<IReadOnlyDictionary<string, Tensor>> RunAsync(IReadOnlyDictionary<string, Tensor> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        CheckShape(input.Dimensions);
-        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.Buffer, ToLongs(input.Dimensions));
-        return ValueTask.FromResult(Run(value));
+        return ValueTask.FromResult<IReadOnlyDictionary<string, Tensor>>(Run(inputs, _outputNames));
     }
 
-    public ValueTask<DenseTensor<float>> RunAsync(IReadOnlyList<DenseTensor<float>> inputs, CancellationToken cancellationToken)
+    public ValueTask<Tensor<float>> RunAsync(Tensor<float> input, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (inputs.Count == 0)
+        return ValueTask.FromResult(RunSingle(input));
+    }
+
+    public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend)));
+    }
+
+    public ValueTask<DenseTensor> RunAsync(DenseTensor input, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(ToDense(RunSingle(FromDense(input))));
+    }
+
+    public ValueTask<DenseTensor> RunAsync(IReadOnlyList<DenseTensor> inputs, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var tensors = new Tensor<float>[inputs.Count];
+        for (var i = 0; i < tensors.Length; i++)
         {
-            throw new ArgumentException("The batch is empty.", nameof(inputs));
+            tensors[i] = FromDense(inputs[i]);
         }
+        return ValueTask.FromResult(ToDense(RunSingle(TensorBatch.Stack(tensors, ModelName, Backend))));
+    }
 
-        // Stack per-request tensors along a new leading batch dimension.
-        var itemShape = inputs[0].Dimensions.ToArray();
-        var itemLength = (int)inputs[0].Length;
-        var shape = new int[itemShape.Length + 1];
-        shape[0] = inputs.Count;
-        itemShape.CopyTo(shape, 1);
-        CheckShape(shape);
-
-        var batch = new float[inputs.Count * itemLength];
-        for (var i = 0; i < inputs.Count; i++)
+    private Tensor<float> RunSingle(Tensor<float> input)
+    {
+        if (_session.InputMetadata.Count != 1)
         {
-            if (!inputs[i].Dimensions.SequenceEqual(itemShape))
+            throw new InvalidOperationException(
+                $"Model '{ModelName}' has {_session.InputMetadata.Count} inputs ({string.Join(", ", _session.InputMetadata.Keys)}); " +
+                "run it with named tensors (IReadOnlyDictionary<string, Tensor>) from an [Inference] stage.");
+        }
+        var outputs = Run(new Dictionary<string, Tensor> { [_session.InputMetadata.Keys.First()] = input }, [_outputNames[0]]);
+        return outputs[_outputNames[0]] as Tensor<float> ?? throw new InvalidOperationException(
+            $"Model '{ModelName}' output '{_outputNames[0]}' is {outputs[_outputNames[0]].ElementType}, not float; run it with named tensors.");
+    }
+
+    private Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, string[] outputNames)
+    {
+        Check(inputs);
+        var names = new string[inputs.Count];
+        var values = new OrtValue[inputs.Count];
+        var pins = new MemoryHandle[inputs.Count];
+        var count = 0;
+        try
+        {
+            foreach (var (name, tensor) in inputs)
             {
-                throw new ArgumentException(
-                    $"Request {i}'s tensor has shape {Format(inputs[i].Dimensions)}, but request 0's has {Format(itemShape)}; a batch needs one shape.");
+                names[count] = name;
+                values[count] = OnnxTensors.ToOrtValue(tensor, out pins[count], ModelName);
+                count++;
             }
-            inputs[i].Buffer.Span.CopyTo(batch.AsSpan(i * itemLength, itemLength));
+            // The outputs are not disposed here: each becomes a Serve tensor that owns it.
+            var outputs = _session.Run(_runOptions, names, values, outputNames);
+            var results = new Dictionary<string, Tensor>(outputNames.Length, StringComparer.Ordinal);
+            var taken = 0;
+            try
+            {
+                for (; taken < outputNames.Length; taken++)
+                {
+                    results[outputNames[taken]] = OnnxTensors.FromOrtValue(outputs[taken], outputNames[taken], ModelName);
+                }
+                return results;
+            }
+            catch
+            {
+                for (var i = taken + 1; i < outputNames.Length; i++)
+                {
+                    outputs[i].Dispose();
+                }
+                foreach (var result in results.Values)
+                {
+                    result.Dispose();
+                }
+                throw;
+            }
         }
-        using var value = OrtValue.CreateTensorValueFromMemory(batch, ToLongs(shape));
-        return ValueTask.FromResult(Run(value));
-    }
-
-    private DenseTensor<float> Run(OrtValue input)
-    {
-        using var outputs = _session.Run(_runOptions, [_inputName], [input], [_outputName]);
-        var output = outputs[0];
-        var shape = output.GetTensorTypeAndShape().Shape;
-        return new DenseTensor<float>(output.GetTensorDataAsSpan<float>().ToArray(), shape.Select(d => checked((int)d)).ToArray());
-    }
-
-    private void CheckShape(ReadOnlySpan<int> shape)
-    {
-        var fits = shape.Length == _inputShape.Length;
-        for (var i = 0; fits && i < shape.Length; i++)
+        finally
         {
-            fits = _inputShape[i] < 0 || _inputShape[i] == shape[i];
+            for (var i = 0; i < count; i++)
+            {
+                values[i].Dispose();
+                pins[i].Dispose();
+            }
         }
-        if (!fits)
+    }
+
+    private void Check(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        var missing = _session.InputMetadata.Keys.Where(name => !inputs.ContainsKey(name)).ToArray();
+        var unknown = inputs.Keys.Where(name => !_session.InputMetadata.ContainsKey(name)).ToArray();
+        if (missing.Length + unknown.Length > 0)
         {
             throw new ArgumentException(
-                $"Model input '{_inputName}' takes shape {Format(_inputShape)} (-1: any size), but got {Format(shape)}.");
+                $"Model '{ModelName}' takes inputs {string.Join(", ", _session.InputMetadata.Keys)}" +
+                (missing.Length > 0 ? $"; missing: {string.Join(", ", missing)}" : "") +
+                (unknown.Length > 0 ? $"; unknown: {string.Join(", ", unknown)}" : "") + ".");
+        }
+        foreach (var (name, metadata) in _session.InputMetadata)
+        {
+            var tensor = inputs[name];
+            if (OnnxTensors.ToOrt(tensor.ElementType) != metadata.ElementDataType)
+            {
+                throw new ArgumentException($"Model '{ModelName}' input '{name}' takes {metadata.ElementDataType}, not {tensor.ElementType}.");
+            }
+            var declared = metadata.Dimensions;
+            var fits = declared.Length == tensor.Shape.Count;
+            for (var i = 0; fits && i < declared.Length; i++)
+            {
+                fits = declared[i] < 0 || declared[i] == tensor.Shape[i];
+            }
+            if (!fits)
+            {
+                throw new ArgumentException(
+                    $"Model '{ModelName}' input '{name}' takes shape [{string.Join(", ", declared)}] (-1: any size), but got {Tensor.FormatShape(tensor.Shape)}.");
+            }
         }
     }
 
-    private static long[] ToLongs(ReadOnlySpan<int> shape)
+    private static Tensor<float> FromDense(DenseTensor dense)
     {
-        var longs = new long[shape.Length];
+        var shape = new long[dense.Rank];
         for (var i = 0; i < shape.Length; i++)
         {
-            longs[i] = shape[i];
+            shape[i] = dense.Dimensions[i];
         }
-        return longs;
+        return new Tensor<float>(dense.Buffer, shape);
     }
 
-    private static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+    // The DenseTensor keeps the output's memory (and so its OrtValue) reachable; the OrtValue's
+    // finalizer releases the native buffer once the DenseTensor is gone.
+    private static DenseTensor ToDense(Tensor<float> tensor)
+    {
+        var dimensions = new int[tensor.Shape.Count];
+        for (var i = 0; i < dimensions.Length; i++)
+        {
+            dimensions[i] = checked((int)tensor.Shape[i]);
+        }
+        return new DenseTensor(tensor.Memory, dimensions);
+    }
 
     public void Dispose()
     {

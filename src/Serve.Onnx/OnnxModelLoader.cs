@@ -1,12 +1,19 @@
 using System;
 using System.IO;
+using System.Linq;
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using Serve.Runtime;
 
 namespace Serve.Onnx;
 
-/// <summary>Loads <c>.onnx</c> files into ONNX Runtime sessions on the CPU.</summary>
-public sealed class OnnxModelLoader : IModelLoader
+/// <summary>
+/// Loads <c>.onnx</c> files into ONNX Runtime sessions with model-config's options
+/// (<see cref="OnnxSessionSettings"/>), on the execution provider for the chosen device: CUDA
+/// when the device is a GPU and this build of ONNX Runtime has it, else the CPU, with the reason
+/// for any fallback in the log and in <see cref="HandlerContext.DeviceReason"/>.
+/// </summary>
+public sealed partial class OnnxModelLoader : IModelLoader
 {
     public const string BackendName = "onnxruntime";
 
@@ -15,39 +22,114 @@ public sealed class OnnxModelLoader : IModelLoader
     public bool CanLoad(string serializedFilePath) =>
         string.Equals(Path.GetExtension(serializedFilePath), ".onnx", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// CUDA devices, when this ONNX Runtime build has the CUDA provider (the GPU package) and the
+    /// machine has NVIDIA devices; ONNX Runtime has no MPS provider.
+    /// </summary>
+    public AcceleratorInventory Accelerators =>
+        OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider") ? new(NvidiaDeviceCount(), false) : AcceleratorInventory.None;
+
     public IModel Load(HandlerContext context)
     {
         var path = context.SerializedFilePath!;
-        if (context.Device.Type != DeviceType.Cpu)
+        var settings = OnnxSessionSettings.From(context.ModelConfig, context.ModelName);
+        foreach (var applied in settings.Applied)
         {
-            throw new ModelLoadException($"Model '{context.ModelName}': the ONNX Runtime package in use runs on the CPU only, not on {context.Device}.");
+            LogApplied(context.Logger, context.ModelName, applied);
         }
 
-        InferenceSession session;
+        using var options = settings.ToSessionOptions();
+        var provider = AddProvider(options, context);
+        var modelPath = path;
+        if (settings.CacheOptimizedModel)
+        {
+            var cached = CachedModelPath(path, provider, settings);
+            if (File.Exists(cached) && File.GetLastWriteTimeUtc(cached) >= File.GetLastWriteTimeUtc(path))
+            {
+                // Already optimized for this provider and level: optimizing again would only cost time.
+                modelPath = cached;
+                options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+                LogCacheUsed(context.Logger, context.ModelName, cached);
+            }
+            else
+            {
+                options.OptimizedModelFilePath = cached;
+                LogCacheWritten(context.Logger, context.ModelName, cached);
+            }
+        }
+
         try
         {
-            session = new InferenceSession(path);
+            return new OnnxModel(new InferenceSession(modelPath, options), context.ModelName);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelLoadException($"Model '{context.ModelName}': ONNX Runtime cannot load '{Path.GetFileName(path)}': {e.Message}", e);
+            throw new ModelLoadException($"Model '{context.ModelName}': ONNX Runtime cannot load '{Path.GetFileName(modelPath)}': {e.Message}", e);
         }
-
-        if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count < 1)
-        {
-            var inputs = session.InputMetadata.Count;
-            session.Dispose();
-            throw new ModelLoadException(
-                $"Model '{context.ModelName}' has {inputs} inputs; the default ONNX inference runs models with one input. Declare an [Inference] stage that runs OnnxModel.Session.");
-        }
-        foreach (var input in session.InputMetadata.Values)
-        {
-            if (input.ElementType != typeof(float))
-            {
-                session.Dispose();
-                throw new ModelLoadException($"Model '{context.ModelName}' takes {input.ElementType.Name} input; the default ONNX inference runs float models.");
-            }
-        }
-        return new OnnxModel(session);
     }
+
+    /// <summary>
+    /// The optimized model's file beside the original, named for what it was optimized for (an
+    /// optimized graph may hold provider-specific nodes). Its extension is not <c>.onnx</c>, so a
+    /// model directory still has one model file.
+    /// </summary>
+    public static string CachedModelPath(string modelPath, string provider, OnnxSessionSettings settings) =>
+        $"{modelPath}.{provider}-{OnnxSessionSettings.LevelName(settings.OptimizationLevel)}.optimized";
+
+    private static string AddProvider(SessionOptions options, HandlerContext context)
+    {
+        if (context.Device.Type != DeviceType.Cuda)
+        {
+            if (context.Device.Type != DeviceType.Cpu)
+            {
+                Fallback(context, $"ONNX Runtime has no provider for {context.Device}");
+            }
+            return "cpu";
+        }
+        try
+        {
+            options.AppendExecutionProvider_CUDA(context.Device.Index);
+            return "cuda";
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            Fallback(context, $"the CUDA execution provider failed: {e.Message}");
+            return "cpu";
+        }
+    }
+
+    private static void Fallback(HandlerContext context, string reason)
+    {
+        LogFallback(context.Logger, context.ModelName, context.Device.ToString(), reason);
+        context.DeviceReason = $"{reason}; fell back from {context.Device} to the CPU";
+        context.Device = Device.Cpu;
+    }
+
+    private static int NvidiaDeviceCount()
+    {
+        try
+        {
+            return Directory.EnumerateFiles("/dev", "nvidia*").Count(f => Path.GetFileName(f)[6..].All(char.IsAsciiDigit) && f.Length > "/dev/nvidia".Length);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: ONNX Runtime option {Applied}")]
+    private static partial void LogApplied(ILogger logger, string modelName, string applied);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: cannot run on {Device}, running on the CPU: {Reason}")]
+    private static partial void LogFallback(ILogger logger, string modelName, string device, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: loading the optimized model cached at {Path}")]
+    private static partial void LogCacheUsed(ILogger logger, string modelName, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: caching the optimized model at {Path}")]
+    private static partial void LogCacheWritten(ILogger logger, string modelName, string path);
 }

@@ -44,7 +44,7 @@ public abstract class TorchModel :
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Run(TorchTensors.Stack(inputs, ModelName)));
+        return ValueTask.FromResult(Run(TensorBatch.Stack(inputs, ModelName, Backend)));
     }
 
     private Tensor<float> Run(Tensor<float> input)

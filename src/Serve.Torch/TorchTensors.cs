@@ -14,7 +14,7 @@ namespace Serve.Torch;
 /// where they can: a CPU input over a whole array is wrapped, not copied (TorchSharp's
 /// <c>from_array</c> pins the array, as <c>torch.from_numpy</c> shares a buffer), and a CPU output is exposed in place through a
 /// <see cref="MemoryManager{T}"/> that disposes the native tensor with the Serve tensor.
-/// The copies that remain (to and from a GPU, a non-contiguous output) are counted in <see cref="TensorCopies"/>.
+/// The copies that remain (to and from a GPU, a non-contiguous output, memory that is not a whole array) are counted in <see cref="TensorCopies"/>.
 /// </summary>
 public static class TorchTensors
 {
@@ -69,29 +69,6 @@ public static class TorchTensors
         {
             return (IntPtr)data;
         }
-    }
-
-    /// <summary>Stacks per-request tensors of one shape into a batch: one copy per request, counted.</summary>
-    public static Tensor<float> Stack(IReadOnlyList<Tensor<float>> items, string modelName)
-    {
-        if (items.Count == 0)
-        {
-            throw new ArgumentException("The batch is empty.", nameof(items));
-        }
-        var itemShape = items[0].ShapeArray();
-        var itemLength = checked((int)items[0].Length);
-        var batch = new float[checked(items.Count * itemLength)];
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (!items[i].ShapeArray().AsSpan().SequenceEqual(itemShape))
-            {
-                throw new ArgumentException(
-                    $"Request {i}'s tensor has shape {Serve.Runtime.Tensor.FormatShape(items[i].Shape)}, but request 0's has {Serve.Runtime.Tensor.FormatShape(itemShape)}; a batch needs one shape.");
-            }
-            items[i].Span.CopyTo(batch.AsSpan(i * itemLength, itemLength));
-            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "stack", itemLength * sizeof(float));
-        }
-        return new Tensor<float>(batch, [items.Count, .. itemShape]);
     }
 
     /// <summary>A CPU tensor's memory, valid while the tensor lives; disposing disposes the tensor.</summary>

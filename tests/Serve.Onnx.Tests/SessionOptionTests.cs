@@ -1,0 +1,111 @@
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+using Serve.Runtime;
+
+namespace Serve.Onnx.Tests;
+
+/// <summary>model-config's onnx and pt2 sections, the optimized-model cache, and the CUDA fallback.</summary>
+public class SessionOptionTests
+{
+    [Fact]
+    public void The_onnx_section_sets_threads_and_optimization_level()
+    {
+        var settings = Settings("onnx:\n  intraOpNumThreads: 2\n  interOpNumThreads: 1\n  graphOptimizationLevel: basic");
+
+        Assert.Equal((2, 1, GraphOptimizationLevel.ORT_ENABLE_BASIC, false),
+            (settings.IntraOpNumThreads, settings.InterOpNumThreads, settings.OptimizationLevel, settings.CacheOptimizedModel));
+        using var options = settings.ToSessionOptions();
+        Assert.Equal((2, 1, GraphOptimizationLevel.ORT_ENABLE_BASIC), (options.IntraOpNumThreads, options.InterOpNumThreads, options.GraphOptimizationLevel));
+        Assert.Equal(["onnx.intraOpNumThreads: 2", "onnx.interOpNumThreads: 1", "onnx.graphOptimizationLevel: basic"], settings.Applied);
+    }
+
+    [Theory]
+    [InlineData("onnx:\n  intraOpThreads: 2", "unknown model-config option 'onnx.intraOpThreads'")]
+    [InlineData("onnx:\n  intraOpNumThreads: many", "'onnx.intraOpNumThreads' must be a whole number of threads")]
+    [InlineData("onnx:\n  graphOptimizationLevel: max", "'onnx.graphOptimizationLevel' must be disabled, basic, extended, layout or all, not 'max'.")]
+    [InlineData("onnx:\n  cacheOptimizedModel: sometimes", "'onnx.cacheOptimizedModel' must be true or false, not 'sometimes'.")]
+    [InlineData("pt2:\n  compile:\n    enable: true\n    mode: reduce-overhead", "pt2.compile.mode 'reduce-overhead' asks for CUDA graphs")]
+    [InlineData("pt2:\n  compile:\n    enable: true\n    backend: cudagraphs", "pt2.compile.backend 'cudagraphs' has no ONNX Runtime equivalent")]
+    [InlineData("pt2:\n  compile:\n    enable: true\n    options:\n      epilogue_fusion: true", "pt2.compile.options.epilogue_fusion is an Inductor option")]
+    [InlineData("pt2:\n  export:\n    aot_compile: true", "pt2.export.aot_compile makes an AOTInductor .so")]
+    public void Bad_options_and_pt2_options_that_cannot_be_honoured_are_named(string config, string message)
+    {
+        var error = Assert.Throws<ModelLoadException>(() => Fixtures.Context("tiny.onnx", config).LoadModel());
+
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Pt2_compile_maps_to_full_optimization_and_a_cached_model_and_says_so()
+    {
+        var settings = Settings("pt2:\n  compile:\n    enable: true\n    mode: max-autotune\n    fullgraph: true");
+
+        Assert.Equal((GraphOptimizationLevel.ORT_ENABLE_ALL, true), (settings.OptimizationLevel, settings.CacheOptimizedModel));
+        Assert.Equal(
+            [
+                "pt2.compile.enable: graph optimization level all, optimized model cached beside the model",
+                "pt2.compile.mode max-autotune: ONNX Runtime's full optimization (it has no autotuning)",
+                "pt2.compile.fullgraph true: an ONNX model is always one whole graph",
+            ],
+            settings.Applied);
+    }
+
+    [Fact]
+    public async Task The_optimized_model_is_cached_beside_the_model_and_loaded_from_there_next_time()
+    {
+        const string config = "onnx:\n  cacheOptimizedModel: true\n  graphOptimizationLevel: extended";
+        var first = new ListLogger();
+        var context = Fixtures.Context("tiny.onnx", config, logger: first);
+        var cached = OnnxModelLoader.CachedModelPath(context.SerializedFilePath!, "cpu", Settings(config));
+
+        using (context.LoadModel())
+        {
+            Assert.True(File.Exists(cached), cached);
+        }
+        Assert.Contains(first.Entries, e => e.Message == $"Model tiny: caching the optimized model at {cached}");
+        Assert.EndsWith("tiny.onnx.cpu-extended.optimized", cached);
+
+        var second = new ListLogger();
+        var again = new HandlerContext(context.Manifest, context.ModelDirectory)
+        {
+            ModelConfig = context.ModelConfig, ModelLoaders = context.ModelLoaders, Logger = second,
+        };
+        using var model = (OnnxModel)again.LoadModel();
+        using var output = await model.RunAsync(Fixtures.TinyInput(), default);
+
+        Assert.Contains(second.Entries, e => e.Message == $"Model tiny: loading the optimized model cached at {cached}");
+        Assert.InRange(Fixtures.MaxAbsDifference(output.Span, Fixtures.Tiny.Output), 0f, Fixtures.Tolerance);
+    }
+
+    [Fact]
+    public async Task A_gpu_device_without_a_working_cuda_provider_falls_back_to_the_cpu_and_logs_why()
+    {
+        var logger = new ListLogger();
+        var context = Fixtures.Context("tiny.onnx", logger: logger);
+        context.Device = new Device(DeviceType.Cuda, 0); // as DeviceSelection chooses on a GPU machine
+
+        using var model = (OnnxModel)new OnnxModelLoader().Load(context);
+        using var output = await model.RunAsync(Fixtures.TinyInput(), default);
+
+        Assert.Equal(Device.Cpu, context.Device);
+        Assert.StartsWith("the CUDA execution provider failed: ", context.DeviceReason);
+        Assert.EndsWith("; fell back from cuda:0 to the CPU", context.DeviceReason);
+        var warning = Assert.Single(logger.Entries, e => e.Level == LogLevel.Warning);
+        Assert.StartsWith("Model tiny: cannot run on cuda:0, running on the CPU: the CUDA execution provider failed: ", warning.Message);
+        Assert.InRange(Fixtures.MaxAbsDifference(output.Span, Fixtures.Tiny.Output), 0f, Fixtures.Tolerance);
+    }
+
+    [Fact]
+    public void This_machine_offers_no_accelerator_to_onnx_runtime()
+    {
+        // The CPU package has no CUDA provider; the GPU package has one, but there is no NVIDIA device here.
+        Assert.Equal(AcceleratorInventory.None, new OnnxModelLoader().Accelerators);
+        Assert.Contains("CPUExecutionProvider", OrtEnv.Instance().GetAvailableProviders());
+    }
+
+    private static OnnxSessionSettings Settings(string yaml) =>
+        OnnxSessionSettings.From(ModelConfig.Parse(new StringReader(yaml), "model-config.yaml"), "tiny");
+}
