@@ -23,8 +23,24 @@ public sealed class PatchGlibcxxRequirement : Task
     [Required]
     public string Version { get; set; } = "";
 
+    /// <summary>Where the system's C++ runtime may be; the first that exists is checked for <see cref="Version"/>.</summary>
+    public ITaskItem[] SystemRuntimes { get; set; } = Array.Empty<ITaskItem>();
+
     public override bool Execute()
     {
+        foreach (var runtime in SystemRuntimes)
+        {
+            if (File.Exists(runtime.ItemSpec))
+            {
+                // Version names are plain text in the library's .dynstr.
+                if (Encoding.ASCII.GetString(File.ReadAllBytes(runtime.ItemSpec)).Contains(Version + "\0"))
+                {
+                    Log.LogMessage(MessageImportance.Normal, $"{runtime.ItemSpec} provides {Version}: libLibTorchSharp.so needs no patch.");
+                    return true;
+                }
+                break;
+            }
+        }
         foreach (var library in Libraries)
         {
             var path = library.ItemSpec;

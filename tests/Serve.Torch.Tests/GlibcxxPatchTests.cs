@@ -34,6 +34,6 @@ public class GlibcxxPatchTests
     private static bool SystemHasGlibcxx32()
     {
         var library = new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib64/libstdc++.so.6" }.FirstOrDefault(File.Exists);
-        return library is not null && File.ReadAllText(library).Contains("GLIBCXX_3.4.32", StringComparison.Ordinal);
+        return library is not null && System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(library)).Contains("GLIBCXX_3.4.32\0", StringComparison.Ordinal);
     }
 }

@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics.Metrics;
 using System.Threading.Tasks;
 using Serve.Runtime;
+using Serve.Tests;
 using TorchSharp;
 
 namespace Serve.Torch.Tests;
@@ -31,7 +31,7 @@ public class TensorSharingTests
     {
         var data = new float[] { 0, 1, 2, 3, 4, 5, 6 };
 
-        var copies = await CountCopies("slice", () =>
+        var copies = await CopyCounter.Count("slice", () =>
         {
             using var wrapped = TorchTensors.ToTorch(new Tensor<float>(data.AsMemory(1), 2, 3), "slice");
             Assert.Equal(6f, wrapped[1, 2].ToSingle());
@@ -77,8 +77,8 @@ public class TensorSharingTests
             perRequest.Add(new Tensor<float>(reference.Input.AsMemory(i * 64, 64), 1, 8, 8));
         }
 
-        var batchCopies = await CountCopies("tiny-copies", async () => (await model.RunAsync(reference.InputTensor(), default)).Dispose());
-        var stackedCopies = await CountCopies("tiny-copies", async () =>
+        var batchCopies = await CopyCounter.Count("tiny-copies", async () => (await model.RunAsync(reference.InputTensor(), default)).Dispose());
+        var stackedCopies = await CopyCounter.Count("tiny-copies", async () =>
         {
             using var output = await model.RunAsync(perRequest, default);
             Assert.InRange(Fixtures.MaxAbsDifference(output.Span, reference.Output), 0f, ModelFormatTests.Tolerance);
@@ -86,38 +86,5 @@ public class TensorSharingTests
 
         Assert.Empty(batchCopies);
         Assert.Equal(["stack", "stack", "stack", "stack", "stack"], stackedCopies);
-    }
-
-    /// <summary>The reasons of the copies recorded for <paramref name="modelName"/> while <paramref name="run"/> runs.</summary>
-    public static async Task<List<string>> CountCopies(string modelName, Func<Task> run)
-    {
-        var reasons = new List<string>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == TensorCopies.InstrumentName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            string? model = null, reason = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "ModelName") model = tag.Value as string;
-                if (tag.Key == "Reason") reason = tag.Value as string;
-            }
-            if (model == modelName)
-            {
-                lock (reasons)
-                {
-                    reasons.Add(reason!);
-                }
-            }
-        });
-        listener.Start();
-        await run();
-        return reasons;
     }
 }

@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 using System.Threading.Tasks;
 using Serve.Runtime;
 
-namespace Serve.Onnx.Tests;
+namespace Serve.Tests;
 
 /// <summary>Listens to serve.tensor.copies for one model while an action runs.</summary>
 public static class CopyCounter
