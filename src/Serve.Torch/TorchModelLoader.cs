@@ -69,7 +69,10 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
             {
                 case TorchFileFormat.TorchScript:
                     return new TorchScriptModel(path, context.ModelName, device);
-                case TorchFileFormat.StateDict or TorchFileFormat.Safetensors or TorchFileFormat.LegacyPickle:
+                case TorchFileFormat.LegacyPickle:
+                    throw new ModelLoadException(
+                        $"Model '{context.ModelName}': '{file}' is a torch.save file in the pre-1.6 format (a bare pickle); re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or later.");
+                case TorchFileFormat.StateDict or TorchFileFormat.Safetensors:
                     if (!options.TryGetModule(context.ModelName, out var create))
                     {
                         throw new ModelLoadException(

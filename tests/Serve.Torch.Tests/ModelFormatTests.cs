@@ -85,6 +85,22 @@ public class ModelFormatTests
     }
 
     [Fact]
+    public void A_pre_1_6_torch_save_file_is_refused_with_how_to_re_save_it()
+    {
+        var directory = Directory.CreateTempSubdirectory("serve-torch-").FullName;
+        File.WriteAllBytes(Path.Combine(directory, "old.pt"), [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+        var context = new HandlerContext(new ModelManifest { ModelName = "old", SerializedFile = "old.pt" }, directory)
+        {
+            ModelLoaders = [new TorchModelLoader(new TorchOptions().AddModule("old", () => new TinyNet()))],
+        };
+
+        var error = Assert.Throws<ModelLoadException>(() => context.LoadModel());
+
+        Assert.Equal(TorchFileFormat.LegacyPickle, TorchFileFormats.Detect(context.SerializedFilePath!));
+        Assert.Equal("Model 'old': 'old.pt' is a torch.save file in the pre-1.6 format (a bare pickle); re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or later.", error.Message);
+    }
+
+    [Fact]
     public void An_aotinductor_shared_library_is_refused_saying_why()
     {
         var directory = Directory.CreateTempSubdirectory("serve-torch-").FullName;

@@ -25,7 +25,7 @@ public sealed class TorchScriptServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         File.Copy(Fixtures.File("tiny.torchscript.pt"), Path.Combine(_directory, "tiny.pt"));
-        await File.WriteAllTextAsync(Path.Combine(_directory, "index_to_name.json"), """{"0": "circle", "1": ["n0002", "square"], "2": "cross"}""");
+        await File.WriteAllTextAsync(Path.Combine(_directory, "index_to_name.json"), """{"0": ["n0001", "circle"], "1": "square", "2": ["n0003", "cross"]}""");
         await File.WriteAllTextAsync(Path.Combine(_directory, "model-config.yaml"), "batchSize: 8\n");
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
