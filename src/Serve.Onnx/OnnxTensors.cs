@@ -12,7 +12,7 @@ namespace Serve.Onnx;
 /// <summary>
 /// Conversions between Serve's tensors and ONNX Runtime's <see cref="OrtValue"/> that share
 /// memory: an input's managed memory is pinned and handed to ONNX Runtime as it is, and an
-/// output is read in place through a <see cref="MemoryManager{T}"/> that owns the OrtValue.
+/// output is read in place through <see cref="NativeBuffer{T}"/>, which owns the OrtValue.
 /// Strings cannot be shared (ONNX Runtime keeps its own), so they are copied and counted.
 /// </summary>
 public static class OnnxTensors
@@ -88,45 +88,10 @@ public static class OnnxTensors
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    private static Tensor<T> Wrap<T>(OrtValue value, long[] shape)
+    private static unsafe Tensor<T> Wrap<T>(OrtValue value, long[] shape)
         where T : unmanaged
     {
-        var memory = new OrtValueMemory<T>(value);
-        return new Tensor<T>(memory.Memory, shape, memory);
-    }
-
-    /// <summary>
-    /// An OrtValue's tensor memory, valid while the OrtValue lives; disposing disposes it. An
-    /// undisposed one is released by the OrtValue's own finalizer once nothing references it.
-    /// </summary>
-    private sealed unsafe class OrtValueMemory<T> : MemoryManager<T>
-        where T : unmanaged
-    {
-        private readonly IntPtr _data;
-        private readonly int _length;
-        private OrtValue? _value;
-
-        public OrtValueMemory(OrtValue value)
-        {
-            var bytes = value.GetTensorMutableRawData();
-            _data = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
-            _length = bytes.Length / sizeof(T);
-            _value = value;
-        }
-
-        public override Span<T> GetSpan() => new((void*)_data, _length);
-
-        // Native memory never moves: pinning is a no-op.
-        public override MemoryHandle Pin(int elementIndex = 0) => new((T*)_data + elementIndex);
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            _value?.Dispose();
-            _value = null;
-        }
+        var data = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
+        return NativeBuffer<T>.Tensor(data, shape, value);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using Serve.Runtime;
@@ -12,8 +11,8 @@ namespace Serve.Torch;
 /// <summary>
 /// Conversions between Serve's <see cref="Tensor{T}"/> and TorchSharp's tensors that share memory
 /// where they can: a CPU input over a whole array is wrapped, not copied (TorchSharp's
-/// <c>from_array</c> pins the array, as <c>torch.from_numpy</c> shares a buffer), and a CPU output is exposed in place through a
-/// <see cref="MemoryManager{T}"/> that disposes the native tensor with the Serve tensor.
+/// <c>from_array</c> pins the array, as <c>torch.from_numpy</c> shares a buffer), and a CPU output is exposed in place through
+/// <see cref="NativeBuffer{T}"/>, which disposes the native tensor with the Serve tensor.
 /// The copies that remain (to and from a GPU, a non-contiguous output, memory that is not a whole array) are counted in <see cref="TensorCopies"/>.
 /// </summary>
 public static class TorchTensors
@@ -58,8 +57,7 @@ public static class TorchTensors
             tensor.Dispose();
             tensor = contiguous;
         }
-        var memory = new NativeTensorMemory<float>(tensor);
-        return new Tensor<float>(memory.Memory, tensor.shape, memory);
+        return NativeBuffer<float>.Tensor(DataPointer(tensor), tensor.shape, tensor);
     }
 
     /// <summary>The address of a CPU tensor's first element, for tests that check memory is shared.</summary>
@@ -68,30 +66,6 @@ public static class TorchTensors
         fixed (byte* data = tensor.bytes)
         {
             return (IntPtr)data;
-        }
-    }
-
-    /// <summary>A CPU tensor's memory, valid while the tensor lives; disposing disposes the tensor.</summary>
-    private sealed unsafe class NativeTensorMemory<T>(torch.Tensor tensor) : MemoryManager<T>
-        where T : unmanaged
-    {
-        private readonly int _length = checked((int)tensor.numel());
-        private readonly IntPtr _data = DataPointer(tensor);
-        private torch.Tensor? _tensor = tensor;
-
-        public override Span<T> GetSpan() => new((void*)_data, _length);
-
-        // Native memory never moves: pinning is a no-op.
-        public override MemoryHandle Pin(int elementIndex = 0) => new((T*)_data + elementIndex);
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            _tensor?.Dispose();
-            _tensor = null;
         }
     }
 }
