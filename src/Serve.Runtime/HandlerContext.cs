@@ -98,7 +98,14 @@ public sealed class HandlerContext
         {
             if (loader.CanLoad(path))
             {
-                (Device, DeviceReason) = DeviceSelection.Select(ModelConfig, WorkerIndex, loader.Accelerators);
+                try
+                {
+                    (Device, DeviceReason) = DeviceSelection.Select(ModelConfig, WorkerIndex, loader.Accelerators);
+                }
+                catch (ModelLoadException e)
+                {
+                    throw new ModelLoadException($"Model '{ModelName}': {e.Message}", e);
+                }
                 return loader.Load(this);
             }
         }

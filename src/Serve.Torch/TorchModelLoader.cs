@@ -37,8 +37,23 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         }
     }
 
-    public AcceleratorInventory Accelerators =>
-        new(torch.cuda.is_available() ? torch.cuda.device_count() : 0, torch.mps_is_available());
+    /// <exception cref="ModelLoadException">libtorch or TorchSharp's native library cannot be loaded.</exception>
+    public AcceleratorInventory Accelerators
+    {
+        get
+        {
+            try
+            {
+                return new(torch.cuda.is_available() ? torch.cuda.device_count() : 0, torch.mps_is_available());
+            }
+            catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)
+            {
+                throw new ModelLoadException(
+                    $"TorchSharp's native libraries cannot be loaded: {e.Message} " +
+                    "On a C++ runtime older than GCC 13's (Debian 12, Ubuntu 22.04) the build must patch libLibTorchSharp.so; see docs/backends.md.", e);
+            }
+        }
+    }
 
     public IModel Load(HandlerContext context)
     {

@@ -38,6 +38,16 @@ public sealed class ModelLoadingTests : IDisposable
     }
 
     [Fact]
+    public void A_device_id_the_machine_lacks_fails_the_load_naming_the_model()
+    {
+        var context = Context(0, ModelConfig.Default with { DeviceIds = [5] }, new GpuLoader(new AcceleratorInventory(2, false)));
+
+        var error = Assert.Throws<ModelLoadException>(() => context.LoadModel());
+
+        Assert.Equal("Model 'loading': deviceIds in model-config names GPU 5, but this machine has 2 CUDA device(s) (0-1).", error.Message);
+    }
+
+    [Fact]
     public async Task A_bad_label_file_fails_the_default_initialize_naming_the_file()
     {
         File.WriteAllText(Path.Combine(_directory, "index_to_name.json"), """{"zero": "cat"}""");
