@@ -13,13 +13,23 @@ public static class Fixtures
 {
     public const float Tolerance = 1e-4f;
 
+    // Every model directory a test makes, removed when the test process ends.
+    private static readonly string TemporaryRoot = CreateTemporaryRoot();
+
+    private static string CreateTemporaryRoot()
+    {
+        var root = System.IO.Directory.CreateTempSubdirectory("serve-onnx-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(root, recursive: true);
+        return root;
+    }
+
     public static string File(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "backends", name);
 
     public static (long[] InputShape, float[] Input, long[] OutputShape, float[] Output) Tiny { get; } = ReadReference();
 
     public static HandlerContext Context(string fixture, string config = "", string modelName = "tiny", ILogger? logger = null)
     {
-        var directory = Directory.CreateTempSubdirectory("serve-onnx-").FullName;
+        var directory = System.IO.Directory.CreateDirectory(Path.Combine(TemporaryRoot, Guid.NewGuid().ToString("N"))).FullName;
         System.IO.File.Copy(File(fixture), Path.Combine(directory, fixture));
         return new HandlerContext(new ModelManifest { ModelName = modelName, SerializedFile = fixture }, directory)
         {

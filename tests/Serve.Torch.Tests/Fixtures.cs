@@ -11,6 +11,19 @@ public static class Fixtures
 {
     public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "fixtures", "backends");
 
+    // Every model directory a test makes, removed when the test process ends.
+    private static readonly string TemporaryRoot = CreateTemporaryRoot();
+
+    private static string CreateTemporaryRoot()
+    {
+        var root = System.IO.Directory.CreateTempSubdirectory("serve-torch-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(root, recursive: true);
+        return root;
+    }
+
+    /// <summary>An empty directory, removed with the others when the test process ends.</summary>
+    public static string NewDirectory() => System.IO.Directory.CreateDirectory(Path.Combine(TemporaryRoot, Guid.NewGuid().ToString("N"))).FullName;
+
     public static string File(string name) => Path.Combine(Directory, name);
 
     public static Reference Tiny { get; } = Reference.Read(File("tiny.reference.json"));
@@ -18,7 +31,7 @@ public static class Fixtures
     /// <summary>A context for a model directory holding a copy of <paramref name="fixture"/> as <paramref name="fileName"/>.</summary>
     public static HandlerContext Context(string fixture, string? fileName = null, string config = "", string modelName = "tiny")
     {
-        var directory = System.IO.Directory.CreateTempSubdirectory("serve-torch-").FullName;
+        var directory = NewDirectory();
         fileName ??= fixture;
         System.IO.File.Copy(File(fixture), Path.Combine(directory, fileName));
         return new HandlerContext(new ModelManifest { ModelName = modelName, SerializedFile = fileName }, directory)

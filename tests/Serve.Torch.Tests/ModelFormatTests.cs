@@ -87,7 +87,7 @@ public class ModelFormatTests
     [Fact]
     public void A_pre_1_6_torch_save_file_is_refused_with_how_to_re_save_it()
     {
-        var directory = Directory.CreateTempSubdirectory("serve-torch-").FullName;
+        var directory = Fixtures.NewDirectory();
         File.WriteAllBytes(Path.Combine(directory, "old.pt"), [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
         var context = new HandlerContext(new ModelManifest { ModelName = "old", SerializedFile = "old.pt" }, directory)
         {
@@ -103,7 +103,7 @@ public class ModelFormatTests
     [Fact]
     public void An_aotinductor_shared_library_is_refused_saying_why()
     {
-        var directory = Directory.CreateTempSubdirectory("serve-torch-").FullName;
+        var directory = Fixtures.NewDirectory();
         var library = Path.Combine(directory, "model.so");
         File.Copy("/proc/self/exe", library); // any ELF file: the format is told by its first bytes
         var context = new HandlerContext(new ModelManifest { ModelName = "aot", SerializedFile = "model.so" }, directory)
