@@ -64,6 +64,11 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         {
             throw new ModelLoadException($"Model '{context.ModelName}': '{file}' is a shared library. {TorchPt2.AotInductorRefusal}");
         }
+        foreach (var key in context.ModelConfig.Onnx.Keys)
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': model-config sets onnx.{key.Replace(':', '.')}, but '{file}' is a {format} file, loaded by TorchSharp; the onnx section applies to .onnx models. Remove it.");
+        }
         foreach (var applied in TorchPt2.Apply(Pt2Settings.Parse(context.ModelConfig.Pt2), context.ModelName))
         {
             LogPt2(context.Logger, context.ModelName, applied);

@@ -2,7 +2,7 @@ using Serve.Runtime;
 
 namespace Serve.Torch.Tests;
 
-/// <summary>The pt2 section on TorchSharp models: what cannot be honoured is refused by name.</summary>
+/// <summary>The pt2 section (and a misplaced onnx section) on TorchSharp models: what cannot be honoured is refused by name.</summary>
 public class Pt2Tests
 {
     [Theory]
@@ -11,6 +11,7 @@ public class Pt2Tests
     [InlineData("pt2:\n  export:\n    aot_compile: true", "Model 'tiny': pt2.export.aot_compile: AOTInductor models")]
     [InlineData("pt2:\n  compile:\n    enable: false\n    options:\n      triton.cudagraphs: true", "pt2.compile.options.triton.cudagraphs is an Inductor option")]
     [InlineData("pt2:\n  compile:\n    enabled: true", "unknown pt2 option 'pt2.compile.enabled'")]
+    [InlineData("onnx:\n  intraOpNumThreads: 2", "Model 'tiny': model-config sets onnx.intraOpNumThreads, but 'tiny.torchscript.pt' is a TorchScript file, loaded by TorchSharp; the onnx section applies to .onnx models.")]
     [InlineData("pt2:\n  compile:\n    enable: yes please", "'pt2.compile.enable' must be true or false, not 'yes please'")]
     public void Options_that_cannot_be_honoured_are_refused_by_name(string config, string message)
     {
