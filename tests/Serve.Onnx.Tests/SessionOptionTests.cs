@@ -99,6 +99,17 @@ public class SessionOptionTests
     }
 
     [Fact]
+    public void An_mps_device_runs_on_the_cpu_saying_onnx_runtime_has_no_provider_for_it()
+    {
+        var context = Fixtures.Context("tiny.onnx");
+        context.Device = new Device(DeviceType.Mps);
+
+        using var model = new OnnxModelLoader().Load(context);
+
+        Assert.Equal((Device.Cpu, "ONNX Runtime has no provider for mps; fell back from mps to the CPU"), (context.Device, context.DeviceReason));
+    }
+
+    [Fact]
     public void This_machine_offers_no_accelerator_to_onnx_runtime()
     {
         // The CPU package has no CUDA provider; the GPU package has one, but there is no NVIDIA device here.
