@@ -401,10 +401,12 @@ internal static class Emitter
             w.Open("internal static class ServeEndpointRouteBuilderExtensions");
             w.Line("// POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.");
             w.Line("private static readonly string[] PostOrPut = [\"POST\", \"PUT\"];");
+            w.Line("// HEAD too: load balancers probe health with it.");
+            w.Line("private static readonly string[] GetOrHead = [\"GET\", \"HEAD\"];");
             w.Line();
-            w.Line("/// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>");
+            w.Line("/// <summary>Maps GET and HEAD /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>");
             w.Open("public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)");
-            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, \"/ping\", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));");
+            w.Line("global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, \"/ping\", GetOrHead, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));");
             foreach (var handler in handlers)
             {
                 var name = Literal(handler.HandlerName);

@@ -24,6 +24,7 @@ public static class ServeServiceCollectionExtensions
         services.TryAddSingleton<ModelRegistry>();
         services.TryAddSingleton<ModelStartup>();
         services.AddHostedService(static provider => provider.GetRequiredService<ModelStartup>());
+        services.AddServeLimits();
         return services;
     }
 

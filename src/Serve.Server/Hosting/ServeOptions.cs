@@ -9,6 +9,15 @@ public sealed class ServeOptions
     /// <summary>TorchServe's <c>max_request_size</c>: the largest request body accepted, in bytes.</summary>
     public long MaxRequestSize { get; set; } = 6_553_500;
 
+    public const int DefaultMaxFormParts = 64;
+    public const int DefaultMaxFormPartHeaderSize = 16 * 1024;
+
+    /// <summary>The most parts a multipart form upload may have.</summary>
+    public int MaxFormParts { get; set; } = DefaultMaxFormParts;
+
+    /// <summary>The largest header block of one part of a multipart form upload, in bytes.</summary>
+    public int MaxFormPartHeaderSize { get; set; } = DefaultMaxFormPartHeaderSize;
+
     /// <summary>The models to load at startup.</summary>
     public List<ModelOptions> Models { get; set; } = [];
 }

@@ -1,21 +1,26 @@
 using System;
 using System.Buffers;
 using System.IO;
-using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Serve.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Net.Http.Headers;
 
 namespace Serve.Server.Http;
 
-/// <summary>Reads a request body whole, refusing an empty one and one over the size limit.</summary>
-internal static class RequestBody
+/// <summary>
+/// Reads a request body whole. The size limit applies to the body as sent, however it is framed
+/// (Content-Length, chunked, multipart); a form upload is then parsed from memory by
+/// <see cref="MultipartForm"/>. A body the client breaks off, sends too slowly or frames badly is
+/// that client's error, answered and counted, never a server fault.
+/// </summary>
+public static class RequestBody
 {
-    public readonly record struct Result(byte[] Bytes, InferenceResult? Error);
+    public readonly record struct Result(ReadOnlyMemory<byte> Bytes, RequestError? Error);
 
-    public static async Task<Result> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    public static async Task<Result> ReadAsync(HttpRequest request, long limit, FormLimits formLimits, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -28,11 +33,48 @@ internal static class RequestBody
 
         // Only multipart is a form upload: curl -d and --data-binary label any body
         // application/x-www-form-urlencoded, and that body is the model's input as sent.
-        if (request.ContentType is { } contentType && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        string? boundary = null;
+        if (request.ContentType is { } contentType && contentType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
         {
-            return await ReadFormAsync(request, limit, cancellationToken).ConfigureAwait(false);
+            if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.Boundary.Length == 0)
+            {
+                return new(default, RequestError.Invalid($"The Content-Type '{contentType}' is not a multipart type with a boundary, e.g. multipart/form-data; boundary=x."));
+            }
+            boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).ToString();
+            if (boundary.Length > MultipartForm.MaxBoundaryLength)
+            {
+                return new(default, RequestError.Invalid($"The multipart boundary is {boundary.Length} characters; RFC 2046 allows 1 to {MultipartForm.MaxBoundaryLength}."));
+            }
         }
 
+        Result whole;
+        try
+        {
+            whole = await ReadWholeAsync(request, limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's verdict on the framing: a bad chunk (400), a body over its own cap (413),
+            // a body sent slower than MinRequestBodyDataRate (408).
+            ClientErrors.Record(request.HttpContext, "body", e.StatusCode, e.Message);
+            return new(default, new RequestError(e.StatusCode, e.StatusCode == 408 ? "RequestTimeoutException" : RequestError.InvalidRequest, e.Message));
+        }
+        catch (Exception e) when (e is ConnectionResetException or IOException or OperationCanceledException && request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            ClientErrors.Record(request.HttpContext, "aborted", 499, e.Message);
+            return new(default, new RequestError(400, RequestError.InvalidRequest, "The client closed the connection before sending the whole body."));
+        }
+        if (whole.Error is not null || boundary is null)
+        {
+            return whole;
+        }
+
+        var (part, error) = MultipartForm.Read(whole.Bytes, boundary, formLimits);
+        return error is not null ? new(default, error) : part.IsEmpty ? Empty() : new(part, null);
+    }
+
+    private static async Task<Result> ReadWholeAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
         if (request.ContentLength is { } length)
         {
             // The usual case: the length is known, so read straight into the request's own array.
@@ -43,9 +85,9 @@ internal static class RequestBody
             }
             catch (EndOfStreamException)
             {
-                return new([], InferenceResult.Error(400, "InvalidRequestException", $"The request body ended before its Content-Length of {length} bytes."));
+                return new(default, RequestError.Invalid($"The request body ended before its Content-Length of {length} bytes."));
             }
-            return new Result(bytes, null);
+            return new(bytes, null);
         }
 
         // Chunked: read at most limit + 1 bytes: enough to know the body is too large without holding it all.
@@ -64,49 +106,12 @@ internal static class RequestBody
                 return TooLarge(limit);
             }
         }
-        return buffer.WrittenCount == 0 ? Empty() : new Result(buffer.WrittenSpan.ToArray(), null);
+        return buffer.WrittenCount == 0 ? Empty() : new(buffer.WrittenSpan.ToArray(), null);
     }
 
-    /// <summary>
-    /// A form upload (<c>curl -F data=@kitten.jpg</c>), as TorchServe takes it: the part named
-    /// "data" or "body", else the first file, else the first field.
-    /// </summary>
-    private static async Task<Result> ReadFormAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        IFormCollection form;
-        try
-        {
-            var options = new FormOptions { MultipartBodyLengthLimit = limit, ValueLengthLimit = (int)Math.Min(limit, int.MaxValue) };
-            form = await request.ReadFormAsync(options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
-        {
-            return TooLarge(limit);
-        }
-        catch (InvalidDataException e)
-        {
-            return new([], InferenceResult.Error(400, "InvalidRequestException", $"The form body is malformed: {e.Message}"));
-        }
-
-        var file = form.Files.GetFile("data") ?? form.Files.GetFile("body") ?? (form.Files.Count > 0 ? form.Files[0] : null);
-        if (file is not null)
-        {
-            var bytes = new byte[file.Length];
-            await using (var stream = file.OpenReadStream())
-            {
-                await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
-            }
-            return bytes.Length == 0 ? Empty() : new Result(bytes, null);
-        }
-        var value = form.TryGetValue("data", out var data) ? data.ToString()
-            : form.TryGetValue("body", out var body) ? body.ToString()
-            : form.Count > 0 ? form.First().Value.ToString() : "";
-        return value.Length == 0 ? Empty() : new Result(System.Text.Encoding.UTF8.GetBytes(value), null);
-    }
-
-    private static Result Empty() => new([], InferenceResult.Error(400, "InvalidRequestException",
+    private static Result Empty() => new(default, RequestError.Invalid(
         "The request body is empty; send the model's input as the body, e.g. curl --data-binary @digit.png."));
 
-    private static Result TooLarge(long limit) => new([], InferenceResult.Error(413, "RequestTooLargeException",
+    private static Result TooLarge(long limit) => new(default, new RequestError(413, "RequestTooLargeException",
         $"The request body is larger than the server's limit of {limit} bytes (Serve:MaxRequestSize, TorchServe's max_request_size)."));
 }

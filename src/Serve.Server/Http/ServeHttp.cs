@@ -28,16 +28,26 @@ public static class ServeHttp
     }
 
     /// <summary><c>POST /predictions/{model}</c>.</summary>
-    public static Task PredictAsync(HttpContext httpContext, string modelName) => RunAsync(httpContext, modelName, explain: false);
+    public static Task PredictAsync(HttpContext httpContext, string modelName) => RunAsync(httpContext, AsSpelled(httpContext, modelName), explain: false);
 
     /// <summary><c>POST /explanations/{model}</c>.</summary>
-    public static Task ExplainAsync(HttpContext httpContext, string modelName) => RunAsync(httpContext, modelName, explain: true);
+    public static Task ExplainAsync(HttpContext httpContext, string modelName) => RunAsync(httpContext, AsSpelled(httpContext, modelName), explain: true);
 
     /// <summary><c>POST /predictions/{model}</c> for a model named in the route.</summary>
     public static Task PredictByRouteAsync(HttpContext httpContext) => RunAsync(httpContext, ModelFromRoute(httpContext), explain: false);
 
     /// <summary><c>POST /explanations/{model}</c> for a model named in the route.</summary>
     public static Task ExplainByRouteAsync(HttpContext httpContext) => RunAsync(httpContext, ModelFromRoute(httpContext), explain: true);
+
+    /// <summary>
+    /// Model names are case-sensitive everywhere, as in TorchServe, but routing matches a literal
+    /// segment such as /predictions/digits ignoring case: take the name as the client spelled it.
+    /// </summary>
+    private static string AsSpelled(HttpContext httpContext, string modelName)
+    {
+        var segments = (httpContext.Request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments.Length >= 2 && string.Equals(segments[1], modelName, StringComparison.OrdinalIgnoreCase) ? segments[1] : modelName;
+    }
 
     private static string ModelFromRoute(HttpContext httpContext) => httpContext.Request.RouteValues["model"] as string ?? "";
 
@@ -55,11 +65,12 @@ public static class ServeHttp
             return;
         }
 
-        var limit = services.GetRequiredService<IOptions<ServeOptions>>().Value.MaxRequestSize;
-        var body = await RequestBody.ReadAsync(httpContext.Request, limit, httpContext.RequestAborted).ConfigureAwait(false);
+        var options = services.GetRequiredService<IOptions<ServeOptions>>().Value;
+        var body = await RequestBody.ReadAsync(httpContext.Request, options.MaxRequestSize,
+            new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), httpContext.RequestAborted).ConfigureAwait(false);
         if (body.Error is { } error)
         {
-            await WriteAsync(httpContext, error).ConfigureAwait(false);
+            await WriteAsync(httpContext, InferenceResult.Error(error.StatusCode, error.Type, error.Message)).ConfigureAwait(false);
             return;
         }
 
