@@ -36,9 +36,6 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond, Time(rate, nameof(MinDataRate.GracePeriod)) ?? TimeSpan.FromSeconds(5));
         }
 
-        // Every endpoint, including those from Urls: Kestrel's own empty error answers get JSON bodies.
-        options.ConfigureEndpointDefaults(listen => listen.Use(KestrelErrorBodies.Use));
-
         var descriptors = DescriptorLimit.RaiseToHardLimit();
         var open = DescriptorLimit.OpenNow();
         long? safeCap = descriptors is { } limit && open is { } openNow ? DescriptorLimit.ConnectionCap(limit, openNow) : null;
@@ -60,6 +57,22 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
             limits.MaxConcurrentConnections = cap;
             LogDerivedCap(logger, cap, descriptors!.Value, open!.Value);
         }
+
+        // Every endpoint, including those from Urls: connections over the cap are answered 503, and
+        // Kestrel's own empty error answers get JSON bodies. Kestrel's cap stays as a backstop just above.
+        var connectionCap = limits.MaxConcurrentConnections is { } chosen ? new ConnectionCap(chosen) : null;
+        if (connectionCap is not null)
+        {
+            limits.MaxConcurrentConnections = connectionCap.Cap + ConnectionCap.RefusalRoom;
+        }
+        options.ConfigureEndpointDefaults(listen =>
+        {
+            if (connectionCap is not null)
+            {
+                listen.Use(connectionCap.Use);
+            }
+            listen.Use(KestrelErrorBodies.Use);
+        });
 
         // The first stack trace formatted loads System.Diagnostics.StackTrace.dll: do it now, while
         // descriptors are plentiful, not on the error path of a flood.
