@@ -111,6 +111,11 @@ public sealed record ModelConfig
         {
             throw new ModelLoadException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}", e);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these, not YamlException, on some malformed input (found by tests/Serve.FuzzTests).
+            throw new ModelLoadException($"{source}: not valid YAML: {e.Message}", e);
+        }
 
         if (stream.Documents.Count > 1)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Text;
 using System.IO;
 using System.Text.Json;
 
@@ -56,6 +57,11 @@ public sealed record ModelManifest
         catch (JsonException e)
         {
             throw new ModelLoadException($"The manifest '{path}' is not valid JSON: {e.Message}", e);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+        {
+            // A string that is not UTF-8 (found by tests/Serve.FuzzTests).
+            throw new ModelLoadException($"The manifest '{path}' is not valid UTF-8: {e.Message}", e);
         }
     }
 
