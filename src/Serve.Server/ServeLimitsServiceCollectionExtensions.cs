@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -19,6 +20,8 @@ internal static class ServeLimitsServiceCollectionExtensions
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ErrorBodies>());
+        // Registered last, so Kestrel binds its endpoints with it (it takes the last transport registered).
+        services.AddSingleton<IConnectionListenerFactory, AcceptGate>();
         // Kestrel warns once per connection refused over the cap: a flood would bury the log. The
         // refusals are counted by Kestrel's meter (kestrel.rejected_connections) instead.
         services.Configure<LoggerFilterOptions>(options => options.AddFilter("Microsoft.AspNetCore.Server.Kestrel.Connections", LogLevel.Error));

@@ -12,13 +12,13 @@ namespace Serve.Server.Connections;
 /// <summary>
 /// Caps open connections. One over the cap is answered at once with a 503, <c>Retry-After</c>
 /// and the JSON error body, then closed: a load balancer or client sees "busy, retry", not a
-/// reset. Kestrel's own MaxConcurrentConnections is set a little above this cap as a backstop
-/// that also covers the connections being refused.
+/// reset. Kestrel's own MaxConcurrentConnections is set a little above this cap (the refusal
+/// room), and <see cref="AcceptGate"/> accepts no more than that, so the rest wait in the backlog.
 /// </summary>
 internal sealed class ConnectionCap(long cap)
 {
-    /// <summary>Room above the cap for connections that are being answered 503.</summary>
-    public const int RefusalRoom = 32;
+    /// <summary>Room above the cap for connections being answered 503: an eighth of it, 1 to 32.</summary>
+    public long RefusalRoom => Math.Clamp(Cap / 8, 1, 32);
 
     private static readonly Meter Meter = new(HandlerMetrics.MeterName);
 

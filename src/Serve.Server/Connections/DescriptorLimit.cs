@@ -52,13 +52,18 @@ public static partial class DescriptorLimit
     /// <summary>
     /// The default connection cap for a descriptor limit: what is left after the descriptors the
     /// process holds now and a headroom (an eighth of the limit, at least 128) for the assemblies,
-    /// threads, model files and logs it may still open. At least 16, so a tiny limit still serves.
+    /// threads, model files and logs it may still open. Under a limit too low for that headroom,
+    /// an eighth of what is left, at least 1: such a server serves few clients, but stays up.
     /// </summary>
     public static long ConnectionCap(long descriptorLimit, int openNow)
     {
         var headroom = Math.Max(128, descriptorLimit / 8);
-        return Math.Max(16, descriptorLimit - openNow - headroom);
+        var cap = descriptorLimit - openNow - headroom;
+        return cap >= MinimumComfortableCap ? cap : Math.Max(1, (descriptorLimit - openNow) / 8);
     }
+
+    /// <summary>Below this many connections the descriptor limit is too low to serve comfortably (a warning at start).</summary>
+    public const int MinimumComfortableCap = 16;
 
     [StructLayout(LayoutKind.Sequential)]
     private record struct RLimit(ulong Current, ulong Maximum);

@@ -56,6 +56,10 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
         {
             limits.MaxConcurrentConnections = cap;
             LogDerivedCap(logger, cap, descriptors!.Value, open!.Value);
+            if (cap < DescriptorLimit.MinimumComfortableCap)
+            {
+                LogLowDescriptorLimit(logger, descriptors!.Value, open!.Value + 128 + 64);
+            }
         }
 
         // Every endpoint, including those from Urls: connections over the cap are answered 503, and
@@ -63,7 +67,7 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
         var connectionCap = limits.MaxConcurrentConnections is { } chosen ? new ConnectionCap(chosen) : null;
         if (connectionCap is not null)
         {
-            limits.MaxConcurrentConnections = connectionCap.Cap + ConnectionCap.RefusalRoom;
+            limits.MaxConcurrentConnections = connectionCap.Cap + connectionCap.RefusalRoom;
         }
         options.ConfigureEndpointDefaults(listen =>
         {
@@ -98,6 +102,9 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connections are capped at {Cap}, derived from the descriptor limit {Limit} with {Open} open at start; set Kestrel:Limits:MaxConcurrentConnections to choose another cap")]
     private static partial void LogDerivedCap(ILogger logger, long cap, long limit, int open);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The descriptor limit {Limit} leaves room for few connections; raise it (ulimit -n, systemd LimitNOFILE) to at least {Suggested}")]
+    private static partial void LogLowDescriptorLimit(ILogger logger, long limit, long suggested);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kestrel:Limits:MaxConcurrentConnections is {Configured}, more than the descriptor limit {Limit} leaves room for; connections are capped at {Cap} instead")]
     private static partial void LogConfiguredCapTooHigh(ILogger logger, long configured, long limit, long cap);
