@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Samples.Digits;
 using Serve.Runtime;
 using Serve.Server.Http;
+using Serve.Torch.Pickles;
 
 namespace Serve.FuzzTests;
 
@@ -99,6 +100,23 @@ public class FuzzTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Pickles_are_scanned_or_refused_as_unsafe()
+    {
+        Prop.ForAll(Mutations.Of("pickles"), bytes =>
+        {
+            try
+            {
+                var globals = PickleScanner.Scan(bytes, "fuzz.pkl");
+                Assert.All(globals, global => Assert.Contains(global, PickleScanner.AllowedGlobals));
+            }
+            catch (UnsafePickleException e)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(e.Message));
+            }
+        }).Check(Mutations.Config(3000));
     }
 
     // The corpus itself, unmutated: every committed seed (and every regression added to it) stays handled.

@@ -7,6 +7,8 @@ bodies/*: first line is the request's Content-Type, the rest is its body.
 import io
 import json
 import os
+import pickle
+import zipfile
 from PIL import Image
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -60,3 +62,12 @@ write("manifests/minimal.json", b'{"model": {"modelName": "m"}}')
 # Regressions the fuzz runs found: a name that is not UTF-8; a broken flow sequence.
 write("manifests/not-utf8.json", b'{"model": {"modelName": "d\x9digits"}}')
 write("model-config/broken-flow.yaml", b"batchSize: [1, 2, : *\n")
+
+# Pickles: the data.pkl of the backend fixtures (a real state_dict; ones whose __reduce__ calls os.system)
+# and a plain protocol-2 pickle of nested containers.
+backends = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "backends")
+for name in ["tiny.state_dict.pt", "malicious.state_dict.pt", "malicious_protocol4.pt"]:
+    archive = zipfile.ZipFile(os.path.join(backends, name))
+    data = next(n for n in archive.namelist() if n.endswith("data.pkl"))
+    write(os.path.join("pickles", name.replace(".pt", ".pkl")), archive.read(data))
+write("pickles/containers.pkl", pickle.dumps({"a": [1, 2.5, (3, "x")], "b": {"c": None, "d": True}, "e": b"bytes"}, protocol=2))
