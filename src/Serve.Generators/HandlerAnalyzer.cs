@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
@@ -25,7 +26,9 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.UnsupportedHandlerClass,
         DiagnosticDescriptors.NoDefaultStage,
         DiagnosticDescriptors.InvalidHandlerName,
-        DiagnosticDescriptors.HandlerNotCreatable);
+        DiagnosticDescriptors.HandlerNotCreatable,
+        DiagnosticDescriptors.LanguageVersionTooOld,
+        DiagnosticDescriptors.InheritedStage);
 
     public override void Initialize(AnalysisContext context)
     {
@@ -46,7 +49,7 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
     private static void AnalyzeType(SymbolAnalysisContext context, KnownTypes known, ConcurrentBag<(string, INamedTypeSymbol, Location)> names)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        var handlerAttribute = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == KnownTypes.HandlerAttribute);
+        var handlerAttribute = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, known.HandlerAttribute));
         if (handlerAttribute is null)
         {
             ReportStagesOutsideHandler(context, type);
@@ -59,7 +62,7 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         {
             context.ReportDiagnostic(diagnostic);
         }
-        if (Parser.HandlerName(handlerAttribute) is { } name)
+        if (type.TypeKind == TypeKind.Class && Parser.HandlerName(handlerAttribute) is { } name)
         {
             names.Add((name, type, Parser.AttributeLocation(handlerAttribute, type)));
         }
@@ -71,25 +74,26 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         {
             foreach (var attribute in method.GetAttributes())
             {
-                if (Parser.StageIndex(attribute.AttributeClass) is not null)
+                if (Stages.Of(attribute.AttributeClass) is { } stage)
                 {
                     context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StageOutsideHandler,
-                        method.Locations.FirstOrDefault(), method.Name, attribute.AttributeClass!.Name.Replace("Attribute", ""), type.Name));
+                        method.Locations.FirstOrDefault(), method.Name, stage, type.Name));
                 }
             }
         }
     }
 
+    /// <summary>Names equal without regard to case clash: URL routing and TorchServe's model names ignore case.</summary>
     private static void ReportDuplicateNames(CompilationAnalysisContext context, IEnumerable<(string Name, INamedTypeSymbol Type, Location Location)> names)
     {
-        foreach (var group in names.GroupBy(n => n.Name).Where(g => g.Count() > 1))
+        foreach (var group in names.GroupBy(n => n.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
             // The first by full name keeps the name; the others are reported, in a stable order.
-            var ordered = group.OrderBy(n => n.Type.ToDisplayString(), System.StringComparer.Ordinal).ToArray();
+            var ordered = group.OrderBy(n => n.Type.ToDisplayString(), StringComparer.Ordinal).ToArray();
             foreach (var duplicate in ordered.Skip(1))
             {
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.DuplicateHandlerName,
-                    duplicate.Location, duplicate.Name, ordered[0].Type.ToDisplayString()));
+                    duplicate.Location, duplicate.Name, ordered[0].Type.ToDisplayString(), ordered[0].Name));
             }
         }
     }

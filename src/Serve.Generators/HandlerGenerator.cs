@@ -1,17 +1,19 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 using Serve.Generators.Model;
-using System.Text;
 
 namespace Serve.Generators;
 
 /// <summary>
-/// Writes, for each [Handler] class, its IHandler implementation, and for the assembly a
-/// registry, an AddServeHandlers() extension and a MapServeEndpoints() extension.
+/// Writes, for each [Handler] class, its IHandler implementation; for the assembly, its public
+/// registration; and for an app that references Serve.Server, MapServeEndpoints().
 /// Errors are reported by <see cref="HandlerAnalyzer"/>; a class with errors is skipped here.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -21,15 +23,33 @@ public sealed class HandlerGenerator : IIncrementalGenerator
     {
         var handlers = context.SyntaxProvider
             .ForAttributeWithMetadataName(
-                KnownTypes.HandlerAttribute,
-                predicate: static (node, _) => node is ClassDeclarationSyntax,
+                KnownTypes.HandlerAttributeName,
+                predicate: static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
                 transform: static (attributeContext, cancellationToken) => Parse(attributeContext, cancellationToken))
             .Where(static spec => spec is not null)
             .Select(static (spec, _) => spec!)
             .WithTrackingName(TrackingNames.Handlers);
 
-        context.RegisterSourceOutput(handlers, static (output, spec) =>
-            output.AddSource(spec.HintName, SourceText.From(Emitter.EmitHandler(spec), Encoding.UTF8)));
+        var facts = context.CompilationProvider
+            .Select(static (compilation, _) => Facts(compilation))
+            .WithTrackingName(TrackingNames.CompilationFacts);
+
+        var allHandlers = handlers.Collect()
+            .Select(static (all, _) => all.OrderBy(static h => h.MetadataName, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.AllHandlers);
+
+        context.RegisterSourceOutput(allHandlers.Combine(facts), static (output, pair) =>
+        {
+            if (!pair.Right.SupportedLanguage)
+            {
+                return; // SERVE012 says why.
+            }
+            var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var handler in pair.Left)
+            {
+                output.AddSource(UniqueHintName(handler.MetadataName, used), SourceText.From(HandlerEmitter.Emit(handler), Encoding.UTF8));
+            }
+        });
 
         var registrations = handlers
             .Select(static (spec, _) => new RegistrationSpec(spec.HandlerName, spec.FullyQualifiedName, spec.Explain is not null))
@@ -37,15 +57,20 @@ public sealed class HandlerGenerator : IIncrementalGenerator
             .Select(static (all, _) => Deduplicate(all))
             .WithTrackingName(TrackingNames.Registrations);
 
-        var canMapEndpoints = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.IEndpointRouteBuilder") is not null)
-            .WithTrackingName(TrackingNames.HostingSupport);
-
-        context.RegisterSourceOutput(registrations.Combine(canMapEndpoints), static (output, pair) =>
+        context.RegisterSourceOutput(registrations.Combine(facts), static (output, pair) =>
         {
-            if (pair.Left.Count > 0)
+            var (handlers, facts) = pair;
+            if (!facts.SupportedLanguage)
             {
-                output.AddSource("ServeHandlerRegistry.g.cs", SourceText.From(Emitter.EmitRegistry(pair.Left, pair.Right), Encoding.UTF8));
+                return;
+            }
+            if (handlers.Count > 0)
+            {
+                output.AddSource(RegistrationEmitter.HintName, SourceText.From(RegistrationEmitter.Emit(handlers, facts), Encoding.UTF8));
+            }
+            if (facts.HasServer)
+            {
+                output.AddSource(EndpointEmitter.HintName, SourceText.From(EndpointEmitter.Emit(handlers, facts), Encoding.UTF8));
             }
         });
     }
@@ -61,11 +86,66 @@ public sealed class HandlerGenerator : IIncrementalGenerator
         return Parser.Parse(type, context.Attributes[0], known, diagnostics, cancellationToken);
     }
 
-    /// <summary>Sorted by name; a duplicate name (an error SERVE007 reports) keeps its first handler.</summary>
+    private static CompilationFacts Facts(Compilation compilation)
+    {
+        var assemblyName = compilation.AssemblyName ?? "Handlers";
+        return new CompilationFacts(
+            assemblyName,
+            AssemblyIdentifier(assemblyName),
+            HasDependencyInjection: compilation.GetTypeByMetadataName("Microsoft.Extensions.DependencyInjection.IServiceCollection") is not null,
+            HasServer: compilation.GetTypeByMetadataName("Serve.Server.Http.ServeHttp") is not null
+                && compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.IEndpointRouteBuilder") is not null,
+            SupportedLanguage: compilation is not CSharpCompilation csharp || csharp.LanguageVersion >= LanguageVersion.CSharp9);
+    }
+
+    /// <summary>"Acme.Vision" → "AcmeVision", "my-models" → "MyModels", "3d" → "_3d".</summary>
+    internal static string AssemblyIdentifier(string assemblyName)
+    {
+        var builder = new StringBuilder();
+        var upper = true;
+        foreach (var c in assemblyName)
+        {
+            if (c < 128 && char.IsLetterOrDigit(c))
+            {
+                builder.Append(upper ? char.ToUpperInvariant(c) : c);
+                upper = false;
+            }
+            else
+            {
+                upper = true;
+            }
+        }
+        if (builder.Length == 0 || char.IsDigit(builder[0]))
+        {
+            builder.Insert(0, '_');
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// A hint name that is a legal file name whatever the user's identifiers hold (keywords, any
+    /// letters) and unique without regard to case, as file systems may compare names.
+    /// </summary>
+    internal static string UniqueHintName(string metadataName, HashSet<string> used)
+    {
+        var safe = new StringBuilder(metadataName.Length);
+        foreach (var c in metadataName)
+        {
+            safe.Append(c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' or '-' ? c : '_');
+        }
+        var name = safe + ".Serve.g.cs";
+        for (var n = 2; !used.Add(name); n++)
+        {
+            name = $"{safe}.{n}.Serve.g.cs";
+        }
+        return name;
+    }
+
+    /// <summary>Sorted by name; names equal without regard to case (an error SERVE007 reports) keep the first handler.</summary>
     private static EquatableArray<RegistrationSpec> Deduplicate(IEnumerable<RegistrationSpec> registrations) =>
         registrations
-            .GroupBy(static r => r.HandlerName)
-            .Select(static g => g.OrderBy(static r => r.FullyQualifiedName, System.StringComparer.Ordinal).First())
-            .OrderBy(static r => r.HandlerName, System.StringComparer.Ordinal)
+            .GroupBy(static r => r.HandlerName, StringComparer.OrdinalIgnoreCase)
+            .Select(static g => g.OrderBy(static r => r.FullyQualifiedName, StringComparer.Ordinal).First())
+            .OrderBy(static r => r.HandlerName, StringComparer.Ordinal)
             .ToEquatableArray();
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
@@ -6,12 +7,25 @@ using Serve.Generators.Model;
 namespace Serve.Generators;
 
 /// <summary>
-/// Describes how a result type is written as JSON, the way System.Text.Json's web defaults
-/// would (camelCase names, [JsonPropertyName], [JsonIgnore], enums as numbers, byte[] as
-/// base64), and collects the object types that need a writer method.
+/// Describes how a result type is written as JSON, byte for byte as System.Text.Json writes it
+/// with <c>JsonSerializerOptions.Web</c> (camelCase names, [JsonPropertyName], [JsonIgnore],
+/// enums as numbers, byte[] as base64), and collects the object types that need a writer method.
+/// Anything else System.Text.Json would write differently is refused with a reason (SERVE006).
 /// </summary>
 internal sealed class JsonTypeParser(KnownTypes known)
 {
+    private const string SerializationNamespace = "System.Text.Json.Serialization";
+
+    // JsonIgnoreCondition values.
+    private const int IgnoreNever = 0;
+    private const int IgnoreAlways = 1;
+
+    /// <summary>System.Text.Json attributes that change nothing about how a value is written.</summary>
+    private static readonly HashSet<string> WriteNeutralAttributes = new(StringComparer.Ordinal)
+    {
+        "JsonRequiredAttribute", "JsonObjectCreationHandlingAttribute", "JsonUnmappedMemberHandlingAttribute", "JsonConstructorAttribute",
+    };
+
     private readonly Dictionary<string, JsonObjectSpec?> _byName = new();
 
     /// <summary>The object types met so far, in the order they were first met.</summary>
@@ -21,7 +35,7 @@ internal sealed class JsonTypeParser(KnownTypes known)
     {
         reason = null;
         var name = type.ToDisplayString(Parser.TypeFormat);
-        var isReference = type.IsReferenceType;
+        var shown = type.ToDisplayString(Parser.MessageFormat);
         switch (type.SpecialType)
         {
             case SpecialType.System_String:
@@ -41,6 +55,21 @@ internal sealed class JsonTypeParser(KnownTypes known)
                 return null;
         }
 
+        if (type.TypeKind == TypeKind.Error)
+        {
+            reason = $"'{shown}' is not a type the compiler knows";
+            return null;
+        }
+        if (known.IsObsoleteError(type))
+        {
+            reason = $"'{shown}' is marked [Obsolete] as an error";
+            return null;
+        }
+        if (SerializationAttribute(type) is { } typeAttribute)
+        {
+            reason = $"'{shown}' has [{typeAttribute}], which only System.Text.Json applies";
+            return null;
+        }
         if (SymbolEqualityComparer.Default.Equals(type, known.Guid) || SymbolEqualityComparer.Default.Equals(type, known.DateTimeOffset))
         {
             return new JsonValueSpec(JsonValueKind.StringLike, name, false, null, null);
@@ -51,73 +80,87 @@ internal sealed class JsonTypeParser(KnownTypes known)
         }
         if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
         {
-            return Wrap(JsonValueKind.NullableValue, nullable.TypeArguments[0], name, false, out reason);
+            return Wrap(JsonValueKind.NullableValue, nullable.TypeArguments[0], name, false, null, out reason);
         }
         if (type is IArrayTypeSymbol array)
         {
             if (array.Rank != 1)
             {
-                reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is a multi-dimensional array; use a jagged array or a list";
+                reason = $"'{shown}' is a multi-dimensional array; use a jagged array or a list";
                 return null;
             }
             if (array.ElementType.SpecialType == SpecialType.System_Byte)
             {
                 return new JsonValueSpec(JsonValueKind.Base64, name, true, null, null);
             }
-            return Wrap(JsonValueKind.Array, array.ElementType, name, true, out reason);
+            return Wrap(JsonValueKind.Array, array.ElementType, name, true, null, out reason);
         }
-        if (type.IsRefLikeType || type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer or TypeKind.Delegate or TypeKind.Dynamic or TypeKind.TypeParameter or TypeKind.Error)
+        if (type.IsRefLikeType || type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer or TypeKind.Delegate or TypeKind.Dynamic or TypeKind.TypeParameter)
         {
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is a {type.TypeKind.ToString().ToLowerInvariant()}{(type.IsRefLikeType ? " (a ref struct)" : "")}";
+            reason = $"'{shown}' is a {type.TypeKind.ToString().ToLowerInvariant()}{(type.IsRefLikeType ? " (a ref struct)" : "")}";
             return null;
         }
 
-        var enumerable = AllSelfAndInterfaces(type)
-            .FirstOrDefault(t => t.IsGenericType && SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, known.IEnumerableOfT));
-        if (enumerable is not null)
+        // Collections, as System.Text.Json classifies them: dictionaries first, then IEnumerable<T>.
+        var selfAndInterfaces = SelfAndInterfaces(type).ToArray();
+        var dictionary = selfAndInterfaces.FirstOrDefault(t => IsGeneric(t, known.IDictionaryOfT) || IsGeneric(t, known.IReadOnlyDictionaryOfT));
+        if (dictionary is not null)
         {
-            var item = enumerable.TypeArguments[0];
-            if (item is INamedTypeSymbol { IsGenericType: true } pair && SymbolEqualityComparer.Default.Equals(pair.OriginalDefinition, known.KeyValuePair))
+            if (dictionary.TypeArguments[0].SpecialType != SpecialType.System_String)
             {
-                if (pair.TypeArguments[0].SpecialType != SpecialType.System_String)
-                {
-                    reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' has '{pair.TypeArguments[0].ToDisplayString(Parser.MessageFormat)}' keys; JSON object keys are strings";
-                    return null;
-                }
-                return Wrap(JsonValueKind.Dictionary, pair.TypeArguments[1], name, isReference, out reason);
+                reason = $"'{shown}' has '{dictionary.TypeArguments[0].ToDisplayString(Parser.MessageFormat)}' keys; only string keys are written by generated code";
+                return null;
             }
-            return Wrap(JsonValueKind.Array, item, name, isReference, out reason);
+            var pairs = $"global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.KeyValuePair<string, {dictionary.TypeArguments[1].ToDisplayString(Parser.TypeFormat)}>>";
+            return Wrap(JsonValueKind.Dictionary, dictionary.TypeArguments[1], name, type.IsReferenceType, IsSystemType(type) ? null : pairs, out reason);
         }
-
-        if (type.ContainingNamespace is { Name: "System", ContainingNamespace.IsGlobalNamespace: true } && type.TypeKind != TypeKind.Enum)
+        if (selfAndInterfaces.Any(t => SymbolEqualityComparer.Default.Equals(t, known.IDictionary)))
         {
-            // DateOnly, TimeSpan, Uri, Version...: System.Text.Json writes these as strings in
-            // formats of its own, which the generated writer does not reproduce.
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' has a System.Text.Json format of its own that the generated writer does not reproduce";
+            reason = $"'{shown}' is a non-generic dictionary; its values have no type known at compile time";
             return null;
         }
-        if (HasAttribute(type, known.JsonConverterAttribute))
+        var enumerables = selfAndInterfaces.Where(t => IsGeneric(t, known.IEnumerableOfT)).ToArray();
+        if (enumerables.Length > 1)
         {
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' has a [JsonConverter], which only System.Text.Json runs";
+            reason = $"'{shown}' is a collection of more than one item type";
+            return null;
+        }
+        if (enumerables.Length == 1)
+        {
+            var item = enumerables[0].TypeArguments[0];
+            var items = $"global::System.Collections.Generic.IEnumerable<{item.ToDisplayString(Parser.TypeFormat)}>";
+            return Wrap(JsonValueKind.Array, item, name, type.IsReferenceType, IsSystemType(type) ? null : items, out reason);
+        }
+        if (selfAndInterfaces.Any(t => SymbolEqualityComparer.Default.Equals(t, known.IEnumerable)))
+        {
+            reason = $"'{shown}' is a non-generic collection; its items have no type known at compile time";
+            return null;
+        }
+
+        if (IsSystemType(type))
+        {
+            // DateOnly, TimeSpan, Uri, JsonElement, JsonNode, KeyValuePair, tuples...: System.Text.Json
+            // writes these in formats of its own, which the generated writer does not reproduce.
+            reason = $"'{shown}' has a System.Text.Json format of its own that the generated writer does not reproduce";
             return null;
         }
         if (type.TypeKind == TypeKind.Interface)
         {
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is an interface whose implementation is not known at compile time";
+            reason = $"'{shown}' is an interface whose implementation is not known at compile time";
             return null;
         }
         if (type is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } named)
         {
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is not a class, struct or collection";
+            reason = $"'{shown}' is not a class, struct or collection";
             return null;
         }
         return DescribeObject(named, out reason);
     }
 
-    private JsonValueSpec? Wrap(JsonValueKind kind, ITypeSymbol inner, string name, bool isReference, out string? reason)
+    private JsonValueSpec? Wrap(JsonValueKind kind, ITypeSymbol inner, string name, bool isReference, string? enumerableType, out string? reason)
     {
         var element = Describe(inner, out reason);
-        return element is null ? null : new JsonValueSpec(kind, name, isReference, element, null);
+        return element is null ? null : new JsonValueSpec(kind, name, isReference, element, null, enumerableType);
     }
 
     private JsonValueSpec? DescribeObject(INamedTypeSymbol type, out string? reason)
@@ -132,64 +175,126 @@ internal sealed class JsonTypeParser(KnownTypes known)
         }
 
         _byName[name] = null;
-        var properties = new List<JsonPropertySpec>();
-        var seen = new HashSet<string>();
-        foreach (var property in PublicProperties(type))
+        var properties = DescribeProperties(type, out reason);
+        if (properties is null)
         {
-            if (!seen.Add(property.Name))
-            {
-                continue;
-            }
-            var ignore = property.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, known.JsonIgnoreAttribute));
-            if (ignore is not null)
-            {
-                // JsonIgnoreCondition.Always is 1; any other condition depends on the value at run time.
-                var condition = ignore.NamedArguments.FirstOrDefault(a => a.Key == "Condition").Value.Value;
-                if (condition is null or 1)
-                {
-                    continue;
-                }
-                reason = $"property '{type.Name}.{property.Name}' has a conditional [JsonIgnore], which only System.Text.Json applies";
-                _byName.Remove(name);
-                return null;
-            }
-            if (HasAttribute(property, known.JsonConverterAttribute))
-            {
-                reason = $"property '{type.Name}.{property.Name}' has a [JsonConverter], which only System.Text.Json runs";
-                _byName.Remove(name);
-                return null;
-            }
-            var propertyValue = Describe(property.Type, out var inner);
-            if (propertyValue is null)
-            {
-                reason = $"property '{type.Name}.{property.Name}': {inner}";
-                _byName.Remove(name);
-                return null;
-            }
-            properties.Add(new JsonPropertySpec(JsonName(property), property.Name, propertyValue));
+            _byName.Remove(name);
+            return null;
         }
-
         var spec = new JsonObjectSpec(name, type.IsReferenceType, properties.ToEquatableArray());
         _byName[name] = spec;
         Objects.Add(spec);
         return value;
     }
 
-    /// <summary>Readable public instance properties, the most derived first, as declared.</summary>
-    private static IEnumerable<IPropertySymbol> PublicProperties(INamedTypeSymbol type)
+    private List<JsonPropertySpec>? DescribeProperties(INamedTypeSymbol type, out string? reason)
     {
+        reason = null;
+        var properties = new List<JsonPropertySpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var jsonNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         for (var current = type; current is not null && current.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); current = current.BaseType)
         {
-            foreach (var property in current.GetMembers().OfType<IPropertySymbol>())
+            foreach (var member in current.GetMembers())
             {
-                if (!property.IsStatic && !property.IsIndexer && property.DeclaredAccessibility == Accessibility.Public
-                    && property.GetMethod is { DeclaredAccessibility: Accessibility.Public })
+                if (member.IsStatic || member is not (IPropertySymbol or IFieldSymbol) || member is IFieldSymbol { IsImplicitlyDeclared: true })
                 {
-                    yield return property;
+                    continue;
                 }
+                var where = $"property '{type.Name}.{member.Name}'";
+                var attribute = SerializationAttribute(member, "JsonIgnoreAttribute", "JsonPropertyNameAttribute", "JsonIncludeAttribute");
+                if (attribute is not null)
+                {
+                    reason = $"{where} has [{attribute}], which only System.Text.Json applies";
+                    return null;
+                }
+                if (member is IFieldSymbol field)
+                {
+                    if (HasAttribute(field, "JsonIncludeAttribute"))
+                    {
+                        reason = $"field '{type.Name}.{field.Name}' has [JsonInclude], which only System.Text.Json applies; make it a property";
+                        return null;
+                    }
+                    continue; // JsonSerializerOptions.Web leaves fields out.
+                }
+                var property = (IPropertySymbol)member;
+                var isPublic = property.DeclaredAccessibility == Accessibility.Public && property.GetMethod is { DeclaredAccessibility: Accessibility.Public };
+                if (!isPublic)
+                {
+                    if (HasAttribute(property, "JsonIncludeAttribute"))
+                    {
+                        reason = $"{where} has [JsonInclude] but no public getter, which only System.Text.Json reads";
+                        return null;
+                    }
+                    continue;
+                }
+                if (property.IsIndexer || !seen.Add(property.Name))
+                {
+                    continue; // A property hidden or overridden by a more derived one is written once, as the derived one.
+                }
+                if (property.ReturnsByRef || property.ReturnsByRefReadonly)
+                {
+                    reason = $"{where} returns by reference";
+                    return null;
+                }
+
+                var ignore = property.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, known.JsonIgnoreAttribute));
+                if (ignore is not null)
+                {
+                    var condition = ignore.NamedArguments.FirstOrDefault(a => a.Key == "Condition").Value.Value ?? IgnoreAlways;
+                    if (condition is IgnoreAlways)
+                    {
+                        continue;
+                    }
+                    if (condition is not IgnoreNever)
+                    {
+                        reason = $"{where} has a conditional [JsonIgnore], which only System.Text.Json applies";
+                        return null;
+                    }
+                }
+                if (known.IsObsoleteError(property))
+                {
+                    reason = $"{where} is marked [Obsolete] as an error, so generated code cannot read it";
+                    return null;
+                }
+
+                var value = Describe(property.Type, out var inner);
+                if (value is null)
+                {
+                    reason = $"{where}: {inner}";
+                    return null;
+                }
+                var jsonName = JsonName(property);
+                if (jsonNames.TryGetValue(jsonName, out var other))
+                {
+                    reason = $"properties '{type.Name}.{other}' and '{type.Name}.{property.Name}' are both named '{jsonName}' in JSON (System.Text.Json refuses such a type)";
+                    return null;
+                }
+                jsonNames[jsonName] = property.Name;
+                properties.Add(new JsonPropertySpec(jsonName, Parser.Identifier(property.Name), value));
             }
         }
+        return properties;
     }
+
+    /// <summary>The first System.Text.Json serialization attribute on the symbol that the generated writer does not apply.</summary>
+    private static string? SerializationAttribute(ISymbol symbol, params string[] handled)
+    {
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            if (attribute.AttributeClass is { } attributeClass
+                && attributeClass.ContainingNamespace.ToDisplayString() == SerializationNamespace
+                && !WriteNeutralAttributes.Contains(attributeClass.Name)
+                && Array.IndexOf(handled, attributeClass.Name) < 0)
+            {
+                return attributeClass.Name.Substring(0, attributeClass.Name.Length - "Attribute".Length);
+            }
+        }
+        return null;
+    }
+
+    private static bool HasAttribute(ISymbol symbol, string name) =>
+        symbol.GetAttributes().Any(a => a.AttributeClass?.Name == name && a.AttributeClass.ContainingNamespace.ToDisplayString() == SerializationNamespace);
 
     private string JsonName(IPropertySymbol property)
     {
@@ -229,9 +334,20 @@ internal sealed class JsonTypeParser(KnownTypes known)
         return new string(chars);
     }
 
-    private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol? attribute) =>
-        attribute is not null && symbol.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attribute));
+    /// <summary>A type of the framework (System.*, Microsoft.*), whose JSON form is System.Text.Json's own business.</summary>
+    private static bool IsSystemType(ITypeSymbol type)
+    {
+        var root = type.ContainingNamespace;
+        while (root is { ContainingNamespace.IsGlobalNamespace: false })
+        {
+            root = root.ContainingNamespace;
+        }
+        return root is { Name: "System" or "Microsoft" };
+    }
 
-    private static IEnumerable<INamedTypeSymbol> AllSelfAndInterfaces(ITypeSymbol type) =>
-        (type is INamedTypeSymbol named ? new[] { named } : []).Concat(type.AllInterfaces);
+    private static bool IsGeneric(INamedTypeSymbol type, INamedTypeSymbol? definition) =>
+        type.IsGenericType && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, definition);
+
+    private static IEnumerable<INamedTypeSymbol> SelfAndInterfaces(ITypeSymbol type) =>
+        (type is INamedTypeSymbol named ? new[] { named } : Array.Empty<INamedTypeSymbol>()).Concat(type.AllInterfaces);
 }

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
+using System.Text.RegularExpressions;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -11,11 +13,11 @@ namespace Serve.Generators;
 /// <summary>
 /// Turns a [Handler] class into a <see cref="HandlerSpec"/>, checking every rule on the way.
 /// The analyzer reports the diagnostics it collects; the generator only uses the spec, which is
-/// null whenever there is an error.
+/// null whenever there is an error, including errors the compiler itself reports.
 /// </summary>
 internal sealed class Parser
 {
-    /// <summary>Fully qualified, with nullable annotations, as generated code writes types.</summary>
+    /// <summary>Fully qualified, keywords escaped, with nullable annotations, as generated code writes types.</summary>
     public static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
@@ -23,20 +25,17 @@ internal sealed class Parser
     public static readonly SymbolDisplayFormat MessageFormat = SymbolDisplayFormat.MinimallyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
-    private enum Stage
-    {
-        Initialize,
-        Preprocess,
-        Inference,
-        Postprocess,
-        Explain,
-    }
+    /// <summary>TorchServe's model names (model-archiver's is_valid_model_name); "." and ".." are not names.</summary>
+    private static readonly Regex HandlerNamePattern = new("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
 
     private sealed record ParsedStage(IMethodSymbol Method, StageSpec Spec, ITypeSymbol? Input, ITypeSymbol? Result);
 
     private readonly KnownTypes _known;
     private readonly List<Diagnostic> _diagnostics;
     private readonly CancellationToken _cancellationToken;
+
+    /// <summary>Set when the compiler reports the problem itself (an unknown type, a malformed attribute): no code, no diagnostic of ours.</summary>
+    private bool _compilerError;
 
     private Parser(KnownTypes known, List<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
@@ -51,42 +50,58 @@ internal sealed class Parser
 
     /// <summary>The handler name an attribute declares, or null when it has none.</summary>
     public static string? HandlerName(AttributeData attribute) =>
-        attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
+        attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind != TypedConstantKind.Error
+            ? attribute.ConstructorArguments[0].Value as string
+            : null;
 
     /// <summary>Where an attribute is written, for diagnostics.</summary>
     public static Location AttributeLocation(AttributeData attribute, ISymbol owner) =>
         attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? owner.Locations.FirstOrDefault() ?? Location.None;
 
+    /// <summary>An identifier as C# source writes it: keywords get an '@'.</summary>
+    public static string Identifier(string name) =>
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
     private HandlerSpec? Parse(INamedTypeSymbol type, AttributeData handlerAttribute)
     {
+        // A [Handler] on a struct, interface... is the compiler's error (CS0592), not ours.
+        if (type.TypeKind != TypeKind.Class)
+        {
+            return null;
+        }
         var errors = _diagnostics.Count;
-        var handlerName = HandlerName(handlerAttribute) ?? "";
-        CheckClass(type, handlerAttribute, handlerName);
+        var handlerName = CheckHandlerName(type, handlerAttribute);
+        if (type.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree.Options is CSharpParseOptions { LanguageVersion: var version }
+            && version < LanguageVersion.CSharp9)
+        {
+            Report(DiagnosticDescriptors.LanguageVersionTooOld, AttributeLocation(handlerAttribute, type), version.ToDisplayString());
+        }
+        CheckClass(type);
 
-        var stages = FindStages(type, handlerName);
+        var stages = FindStages(type, handlerName ?? type.Name);
         _cancellationToken.ThrowIfCancellationRequested();
+        if (_diagnostics.Count > errors || _compilerError || handlerName is null)
+        {
+            return null;
+        }
         stages.TryGetValue(Stage.Initialize, out var initialize);
         stages.TryGetValue(Stage.Preprocess, out var preprocess);
         stages.TryGetValue(Stage.Inference, out var inference);
         stages.TryGetValue(Stage.Postprocess, out var postprocess);
         stages.TryGetValue(Stage.Explain, out var explain);
-        if (_diagnostics.Count > errors)
-        {
-            return null;
-        }
 
         // Preprocess output: the batch itself without a preprocess; a list of results for a per-request one.
         var perRequest = preprocess is not null && SymbolEqualityComparer.Default.Equals(preprocess.Input, _known.InferenceRequest);
         ITypeSymbol preprocessOutput = preprocess is null
             ? _known.Batch
-            : perRequest ? _known.IReadOnlyListOfT.Construct(preprocess.Result!) : preprocess.Result!;
+            : perRequest ? ListOf(preprocess.Result!) : preprocess.Result!;
         var preprocessName = preprocess is null ? "the batch (no [Preprocess] stage)" : $"[Preprocess] '{preprocess.Method.Name}'";
 
         // Inference output: the inference's result, or what postprocess takes when the model runs by default.
         ITypeSymbol inferenceOutput;
         if (inference is not null)
         {
-            CheckFeeds(preprocessOutput, preprocessName, inference, "[Inference]");
+            CheckFeeds(preprocessOutput, preprocessName, inference);
             inferenceOutput = inference.Result!;
         }
         else if (postprocess is not null)
@@ -95,8 +110,7 @@ internal sealed class Parser
         }
         else
         {
-            Report(DiagnosticDescriptors.NoDefaultStage, type.Locations.FirstOrDefault(),
-                $"Handler '{type.Name}' declares neither [Inference] nor [Postprocess]: the default inference runs the loaded model, and only a [Postprocess] input type says what the model returns. Declare one of them.");
+            Report(DiagnosticDescriptors.NoDefaultStage, type.Locations.FirstOrDefault(), type.Name);
             return null;
         }
 
@@ -105,42 +119,47 @@ internal sealed class Parser
         var objects = new JsonTypeParser(_known);
         if (postprocess is not null)
         {
-            var inferenceName = inference is null ? "the model (no [Inference] stage)" : $"[Inference] '{inference.Method.Name}'";
             if (inference is not null)
             {
-                CheckFeeds(inferenceOutput, inferenceName, postprocess, "[Postprocess]");
+                CheckFeeds(inferenceOutput, $"[Inference] '{inference.Method.Name}'", postprocess);
             }
             result = ResultOf(postprocess.Result!, postprocess.Method, "[Postprocess]", handlerAttribute, objects);
         }
         else
         {
-            result = ResultOf(inferenceOutput, inference!.Method, "[Inference] (with no [Postprocess] stage, its output is the response)", handlerAttribute, objects);
+            result = ResultOf(inferenceOutput, inference!.Method, "[Inference]", handlerAttribute, objects);
         }
 
         ResultSpec? explainResult = null;
         if (explain is not null)
         {
-            CheckFeeds(preprocessOutput, preprocessName, explain, "[Explain]");
+            CheckFeeds(preprocessOutput, preprocessName, explain);
             explainResult = ResultOf(explain.Result!, explain.Method, "[Explain]", handlerAttribute, objects);
         }
 
-        if (_diagnostics.Count > errors || result is null)
+        if (_diagnostics.Count > errors || _compilerError || result is null)
         {
             return null;
         }
 
-        var ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+        var namespaces = new List<string>();
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            namespaces.Insert(0, ns.Name);
+        }
         return new HandlerSpec(
             HandlerName: handlerName,
-            Namespace: ns,
-            ClassName: type.Name,
-            FullyQualifiedName: type.ToDisplayString(TypeFormat),
+            Namespace: namespaces.Count == 0 ? null : string.Join(".", namespaces.Select(Identifier)),
+            ClassName: Identifier(type.Name),
+            IsRecord: type.IsRecord,
+            MetadataName: string.Join(".", namespaces.Concat(new[] { type.MetadataName })),
+            FullyQualifiedName: Name(type),
             Initialize: initialize?.Spec,
             Preprocess: preprocess?.Spec,
             PreprocessPerRequest: perRequest,
-            PreprocessOutputType: preprocessOutput.ToDisplayString(TypeFormat),
+            PreprocessOutputType: Name(preprocessOutput),
             Inference: inference?.Spec,
-            InferenceOutputType: inferenceOutput.ToDisplayString(TypeFormat),
+            InferenceOutputType: Name(inferenceOutput),
             Postprocess: postprocess?.Spec,
             Result: result,
             Explain: explain?.Spec,
@@ -148,11 +167,37 @@ internal sealed class Parser
             JsonObjects: objects.Objects.ToEquatableArray());
     }
 
-    private void CheckClass(INamedTypeSymbol type, AttributeData handlerAttribute, string handlerName)
+    private string? CheckHandlerName(INamedTypeSymbol type, AttributeData handlerAttribute)
     {
+        if (handlerAttribute.ConstructorArguments.Length != 1 || handlerAttribute.ConstructorArguments[0].Kind == TypedConstantKind.Error)
+        {
+            _compilerError = true; // [Handler] without a usable argument does not compile.
+            return null;
+        }
+        var name = HandlerName(handlerAttribute);
+        if (name is null)
+        {
+            // With nullable warnings on, the compiler reports [Handler(null)] (CS8625); do not say it twice.
+            if (!_known.Compilation.Options.NullableContextOptions.WarningsEnabled())
+            {
+                Report(DiagnosticDescriptors.InvalidHandlerName, AttributeLocation(handlerAttribute, type), "null");
+            }
+            _compilerError = true;
+            return null;
+        }
+        if (!HandlerNamePattern.IsMatch(name))
+        {
+            Report(DiagnosticDescriptors.InvalidHandlerName, AttributeLocation(handlerAttribute, type), name);
+        }
+        return name;
+    }
+
+    private void CheckClass(INamedTypeSymbol type)
+    {
+        var location = type.Locations.FirstOrDefault();
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
-            if (reference.GetSyntax(_cancellationToken) is ClassDeclarationSyntax declaration
+            if (reference.GetSyntax(_cancellationToken) is TypeDeclarationSyntax declaration
                 && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 Report(DiagnosticDescriptors.HandlerNotPartial, declaration.Identifier.GetLocation(), type.Name);
@@ -162,31 +207,86 @@ internal sealed class Parser
 
         if (type.ContainingType is not null)
         {
-            Report(DiagnosticDescriptors.UnsupportedHandlerClass, type.Locations.FirstOrDefault(), type.Name, $"nested in '{type.ContainingType.Name}'");
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, $"nested in '{type.ContainingType.Name}'");
         }
         if (type.IsGenericType)
         {
-            Report(DiagnosticDescriptors.UnsupportedHandlerClass, type.Locations.FirstOrDefault(), type.Name, "generic");
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, "generic");
         }
-
-        if (!IsValidHandlerName(handlerName))
+        if (type.IsFileLocal)
         {
-            Report(DiagnosticDescriptors.InvalidHandlerName, AttributeLocation(handlerAttribute, type), handlerName);
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, "file-local ('file'), as no other file can add to it or create it");
+        }
+        if (_known.IsObsoleteError(type))
+        {
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, "[Obsolete] as an error, as the generated registration names it");
+        }
+        if (ImplementsHandlerItself(type))
+        {
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, "an IHandler implemented by hand, as the generator writes that implementation");
         }
 
         if (type.IsStatic || type.IsAbstract)
         {
-            Report(DiagnosticDescriptors.HandlerNotCreatable, type.Locations.FirstOrDefault(), type.Name, type.IsStatic ? "is static" : "is abstract");
+            Report(DiagnosticDescriptors.HandlerNotCreatable, location, type.Name, type.IsStatic ? "is static" : "is abstract");
+            return;
         }
-        else if (!type.InstanceConstructors.Any(c => c.Parameters.Length == 0
-                     && c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal))
+
+        // What 'new H()' binds to: a parameterless constructor, else one whose parameters are all optional.
+        var callable = type.InstanceConstructors
+            .Where(c => c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal
+                && c.Parameters.All(p => p.IsOptional || p.IsParams))
+            .ToArray();
+        var constructor = callable.FirstOrDefault(c => c.Parameters.Length == 0) ?? (callable.Length == 1 ? callable[0] : null);
+        if (callable.Length == 0)
         {
-            Report(DiagnosticDescriptors.HandlerNotCreatable, type.Locations.FirstOrDefault(), type.Name, "has no public or internal parameterless constructor");
+            Report(DiagnosticDescriptors.HandlerNotCreatable, location, type.Name, "has no public or internal constructor that takes no arguments");
+        }
+        else if (constructor is null)
+        {
+            Report(DiagnosticDescriptors.HandlerNotCreatable, location, type.Name, "has several constructors callable without arguments, so 'new' is ambiguous");
+        }
+        else if (_known.IsObsoleteError(constructor))
+        {
+            Report(DiagnosticDescriptors.HandlerNotCreatable, location, type.Name, "has a constructor marked [Obsolete] as an error");
+        }
+        else if (HasRequiredMembers(type)
+            && !constructor.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _known.SetsRequiredMembers)))
+        {
+            Report(DiagnosticDescriptors.HandlerNotCreatable, location, type.Name, "has required members, which 'new' cannot set; mark its constructor [SetsRequiredMembers] and set them there");
         }
     }
 
-    private static bool IsValidHandlerName(string name) =>
-        name.Length > 0 && name.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '_' or '.');
+    private static bool HasRequiredMembers(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (current.GetMembers().Any(m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true }))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>True when the user's own declaration lists IHandler (the generated part does too, so the symbol cannot tell).</summary>
+    private bool ImplementsHandlerItself(INamedTypeSymbol type)
+    {
+        if (_known.IHandler is null || !type.Interfaces.Contains(_known.IHandler, SymbolEqualityComparer.Default))
+        {
+            return false;
+        }
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (!reference.SyntaxTree.FilePath.EndsWith(".Serve.g.cs", System.StringComparison.Ordinal)
+                && reference.GetSyntax(_cancellationToken) is TypeDeclarationSyntax { BaseList: { } baseList }
+                && baseList.Types.Any(t => t.Type.ToString().Split('.', ':').Last() == "IHandler"))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private Dictionary<Stage, ParsedStage> FindStages(INamedTypeSymbol type, string handlerName)
     {
@@ -195,63 +295,98 @@ internal sealed class Parser
         {
             foreach (var attribute in method.GetAttributes())
             {
-                var stage = StageOf(attribute.AttributeClass);
-                if (stage is null)
+                if (Stages.Of(attribute.AttributeClass) is not { } stage)
                 {
                     continue;
                 }
-                if (stages.TryGetValue(stage.Value, out var existing))
+                if (stages.TryGetValue(stage, out var existing))
                 {
-                    Report(DiagnosticDescriptors.DuplicateStage, method.Locations.FirstOrDefault(), handlerName, stage.Value, existing.Method.Name, method.Name);
+                    Report(DiagnosticDescriptors.DuplicateStage, method.Locations.FirstOrDefault(), handlerName, stage, existing.Method.Name, method.Name);
                     continue;
                 }
-                var parsed = ParseStage(method, stage.Value);
-                if (parsed is not null)
+                if (ParseStage(type, method, stage) is { } parsed)
                 {
-                    stages[stage.Value] = parsed;
+                    stages[stage] = parsed;
+                }
+            }
+        }
+
+        // Stages on a base class are not called yet (inheritance is the built-in handlers' work): say so plainly.
+        for (var baseType = type.BaseType; baseType is not null && baseType.SpecialType != SpecialType.System_Object; baseType = baseType.BaseType)
+        {
+            foreach (var method in baseType.GetMembers().OfType<IMethodSymbol>())
+            {
+                if (method.GetAttributes().Select(a => Stages.Of(a.AttributeClass)).FirstOrDefault(s => s is not null) is { } inherited)
+                {
+                    Report(DiagnosticDescriptors.InheritedStage, type.Locations.FirstOrDefault(), type.Name, inherited, method.Name, baseType.Name);
+                    return stages;
                 }
             }
         }
         return stages;
     }
 
-    /// <summary>The stage an attribute marks, or null for any other attribute.</summary>
-    public static int? StageIndex(INamedTypeSymbol? attributeClass)
+    private ParsedStage? ParseStage(INamedTypeSymbol type, IMethodSymbol method, Stage stage)
     {
-        if (attributeClass is null || attributeClass.ContainingNamespace is not { Name: "Serve", ContainingNamespace.IsGlobalNamespace: true })
+        if (method.MethodKind is not (MethodKind.Ordinary or MethodKind.ExplicitInterfaceImplementation))
         {
-            return null;
+            return Bad(method.MethodKind switch
+            {
+                MethodKind.PropertyGet or MethodKind.PropertySet => "it is a property accessor; mark an ordinary method",
+                MethodKind.EventAdd or MethodKind.EventRemove or MethodKind.EventRaise => "it is an event accessor; mark an ordinary method",
+                MethodKind.UserDefinedOperator or MethodKind.Conversion => "it is an operator; mark an ordinary method",
+                MethodKind.Destructor => "it is a finalizer; mark an ordinary method",
+                _ => "it is not an ordinary method",
+            });
         }
-        var name = "Serve." + attributeClass.Name;
-        var index = System.Array.IndexOf(KnownTypes.StageAttributes, name);
-        return index < 0 ? null : index;
-    }
-
-    private static Stage? StageOf(INamedTypeSymbol? attributeClass) => StageIndex(attributeClass) is { } index ? (Stage)index : null;
-
-    private ParsedStage? ParseStage(IMethodSymbol method, Stage stage)
-    {
-        var location = method.Locations.FirstOrDefault();
         if (method.IsGenericMethod)
         {
-            return Bad(stage, method, "it is generic");
+            return Bad("it is generic");
+        }
+        if (_known.IsObsoleteError(method))
+        {
+            return Bad("it is marked [Obsolete] as an error, so the generated call to it cannot compile");
+        }
+        if (method.IsPartialDefinition && method.PartialImplementationPart is null)
+        {
+            return Bad("it is a partial method without a body, so the compiler removes every call to it; give it a body or remove the attribute");
+        }
+        if (method.IsAsync && method.ReturnsVoid)
+        {
+            return Bad("it is 'async void', so the pipeline cannot await it or catch its errors; return Task instead");
+        }
+        var receiver = method.IsStatic ? Name(type) : "this";
+        var methodName = method.Name;
+        if (method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        {
+            var implemented = method.ExplicitInterfaceImplementations.FirstOrDefault();
+            if (method.IsStatic || implemented is null)
+            {
+                return Bad("it is a static explicit interface implementation, which generated code cannot call");
+            }
+            receiver = $"(({Name(implemented.ContainingType)})this)";
+            methodName = implemented.Name;
         }
 
         // Parameters: at most one input, one HandlerContext, one CancellationToken, in any order.
-        var arguments = new List<StageArgument>();
+        var parameters = new List<StageParameter>();
         ITypeSymbol? input = null;
         foreach (var parameter in method.Parameters)
         {
             if (parameter.RefKind != RefKind.None || parameter.IsParams)
             {
-                return Bad(stage, method, $"parameter '{parameter.Name}' is {(parameter.IsParams ? "params" : parameter.RefKind.ToString().ToLowerInvariant())}");
+                return Bad($"parameter '{parameter.Name}' is {(parameter.IsParams ? "params" : RefKindText(parameter.RefKind))}; stage parameters are passed by value");
+            }
+            if (Unusable(parameter.Type) is { } problem)
+            {
+                return Bad($"parameter '{parameter.Name}' is {problem}");
             }
             var kind = SymbolEqualityComparer.Default.Equals(parameter.Type, _known.HandlerContext) ? StageArgument.Context
                 : SymbolEqualityComparer.Default.Equals(parameter.Type, _known.CancellationToken) ? StageArgument.CancellationToken
                 : StageArgument.Input;
-            if (arguments.Contains(kind))
+            if (parameters.Any(p => p.Kind == kind))
             {
-                return Bad(stage, method, kind == StageArgument.Input
+                return Bad(kind == StageArgument.Input
                     ? $"it takes more than one input ('{input!.ToDisplayString(MessageFormat)}' and '{parameter.Type.ToDisplayString(MessageFormat)}')"
                     : $"it takes more than one {(kind == StageArgument.Context ? "HandlerContext" : "CancellationToken")}");
             }
@@ -259,56 +394,132 @@ internal sealed class Parser
             {
                 input = parameter.Type;
             }
-            arguments.Add(kind);
+            parameters.Add(new StageParameter(kind, Name(parameter.Type)));
+        }
+        if (_compilerError)
+        {
+            return null;
         }
 
         // Return: void/Task/ValueTask for initialize; T, Task<T> or ValueTask<T> for the others.
+        if (method.ReturnType.IsReferenceType && method.ReturnType.NullableAnnotation == NullableAnnotation.Annotated && IsTask(method.ReturnType))
+        {
+            return Bad($"it returns a nullable '{method.ReturnType.ToDisplayString(MessageFormat)}', which cannot be awaited safely; return a task that is never null");
+        }
         var (awaitable, result) = Unwrap(method.ReturnType);
+        if (result is not null && Unusable(result) is { } resultProblem)
+        {
+            return Bad($"it returns {resultProblem}");
+        }
+        if (_compilerError)
+        {
+            return null;
+        }
         if (stage == Stage.Initialize)
         {
             if (input is not null)
             {
-                return Bad(stage, method, $"initialize takes no input, only an optional HandlerContext and CancellationToken, but it takes '{input.ToDisplayString(MessageFormat)}'");
+                return Bad($"initialize takes no input, only an optional HandlerContext and CancellationToken, but it takes '{input.ToDisplayString(MessageFormat)}'");
             }
             if (result is not null)
             {
-                return Bad(stage, method, $"initialize returns void, Task or ValueTask, not '{method.ReturnType.ToDisplayString(MessageFormat)}'");
+                return Bad($"initialize returns void, Task or ValueTask, not '{method.ReturnType.ToDisplayString(MessageFormat)}'");
             }
         }
         else
         {
             if (input is null)
             {
-                return Bad(stage, method, stage == Stage.Preprocess
+                return Bad(stage == Stage.Preprocess
                     ? "it takes no input; take an InferenceRequest or an IReadOnlyList<InferenceRequest>"
                     : "it takes no input; take the previous stage's output");
             }
             if (result is null)
             {
-                return Bad(stage, method, $"it returns nothing; return the {stage.ToString().ToLowerInvariant()} output as T, Task<T> or ValueTask<T>");
+                return Bad($"it returns nothing; return the {stage.ToString().ToLowerInvariant()} output as T, Task<T> or ValueTask<T>");
             }
             if (stage == Stage.Preprocess
                 && !SymbolEqualityComparer.Default.Equals(input, _known.InferenceRequest)
-                && !_known.IsImplicitlyConvertible(_known.Batch, input))
+                && !(_known.IsImplicitlyConvertible(_known.Batch, input) && NullableFits(_known.Batch, input)))
             {
-                return Bad(stage, method, $"it takes '{input.ToDisplayString(MessageFormat)}'; preprocess takes an InferenceRequest or an IReadOnlyList<InferenceRequest>");
+                return Bad($"it takes '{input.ToDisplayString(MessageFormat)}'; preprocess takes an InferenceRequest or an IReadOnlyList<InferenceRequest>");
             }
         }
 
+        var overloaded = OtherMethodsNamed(method);
         var spec = new StageSpec(
-            method.Name,
-            method.IsStatic,
+            stage,
+            receiver,
+            Identifier(methodName),
             awaitable,
-            arguments.ToEquatableArray(),
-            result?.ToDisplayString(TypeFormat));
+            parameters.ToEquatableArray(),
+            overloaded,
+            result is null ? null : Name(result));
         return new ParsedStage(method, spec, input, result);
 
-        ParsedStage? Bad(Stage s, IMethodSymbol m, string reason)
+        ParsedStage? Bad(string reason)
         {
-            Report(DiagnosticDescriptors.BadStageSignature, location, s, m.Name, reason);
+            Report(DiagnosticDescriptors.BadStageSignature, method.Locations.FirstOrDefault(), stage, method.Name, reason);
             return null;
         }
     }
+
+    /// <summary>True when another method the call could bind to has the same name, here or in a base class or the implemented interface.</summary>
+    private static bool OtherMethodsNamed(IMethodSymbol method)
+    {
+        var owner = method.MethodKind == MethodKind.ExplicitInterfaceImplementation
+            ? method.ExplicitInterfaceImplementations[0].ContainingType
+            : method.ContainingType;
+        var name = method.MethodKind == MethodKind.ExplicitInterfaceImplementation ? method.ExplicitInterfaceImplementations[0].Name : method.Name;
+        var target = method.MethodKind == MethodKind.ExplicitInterfaceImplementation ? method.ExplicitInterfaceImplementations[0] : method;
+        var types = new List<ITypeSymbol>();
+        for (ITypeSymbol? current = owner; current is not null; current = current.BaseType)
+        {
+            types.Add(current);
+        }
+        types.AddRange(owner.AllInterfaces);
+        return types.SelectMany(t => t.GetMembers(name)).Any(m => !SymbolEqualityComparer.Default.Equals(m, target));
+    }
+
+    private static string RefKindText(RefKind kind) => kind switch
+    {
+        RefKind.Ref => "'ref'",
+        RefKind.Out => "'out'",
+        RefKind.In => "'in'",
+        _ => "'ref readonly'",
+    };
+
+    /// <summary>Why generated async code cannot hold a value of this type, or null when it can.</summary>
+    private string? Unusable(ITypeSymbol type)
+    {
+        switch (type)
+        {
+            case { TypeKind: TypeKind.Error }:
+                _compilerError = true; // The compiler reports the unknown type.
+                return null;
+            case { IsRefLikeType: true }:
+                return $"a ref struct ('{type.ToDisplayString(MessageFormat)}'), which an async pipeline cannot hold; use an array or Memory<T>";
+            case { TypeKind: TypeKind.Pointer or TypeKind.FunctionPointer }:
+                return $"a pointer ('{type.ToDisplayString(MessageFormat)}'); use an array or Memory<T>";
+            case { TypeKind: TypeKind.Dynamic }:
+                return "'dynamic', which needs reflection at run time; use a concrete type";
+            case IArrayTypeSymbol array:
+                return Unusable(array.ElementType);
+            case INamedTypeSymbol { IsGenericType: true } named:
+                return named.TypeArguments.Select(Unusable).FirstOrDefault(p => p is not null);
+            default:
+                if (_known.IsObsoleteError(type))
+                {
+                    return $"'{type.ToDisplayString(MessageFormat)}', which is marked [Obsolete] as an error";
+                }
+                return null;
+        }
+    }
+
+    private bool IsTask(ITypeSymbol type) =>
+        type is INamedTypeSymbol named
+        && (SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, _known.Task)
+            || SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, _known.TaskOfT));
 
     /// <summary>(awaitable, result): void gives null; Task/ValueTask unwrap to their result.</summary>
     private (bool Awaitable, ITypeSymbol? Result) Unwrap(ITypeSymbol returnType)
@@ -333,12 +544,80 @@ internal sealed class Parser
         return (false, returnType);
     }
 
-    private void CheckFeeds(ITypeSymbol output, string producer, ParsedStage consumer, string consumerName)
+    private void CheckFeeds(ITypeSymbol output, string producer, ParsedStage consumer)
     {
+        var consumerName = $"[{consumer.Spec.Stage}] '{consumer.Method.Name}'";
         if (!_known.IsImplicitlyConvertible(output, consumer.Input!))
         {
             Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
-                $"{consumerName} '{consumer.Method.Name}' takes '{consumer.Input!.ToDisplayString(MessageFormat)}', but {producer} gives '{output.ToDisplayString(MessageFormat)}'");
+                consumerName, consumer.Input!.ToDisplayString(MessageFormat), producer, output.ToDisplayString(MessageFormat), "");
+        }
+        else if (!NullableFits(output, consumer.Input!))
+        {
+            Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
+                consumerName, consumer.Input!.ToDisplayString(MessageFormat), producer, output.ToDisplayString(MessageFormat),
+                ", which may hold null where no null is taken; make the two types' nullability agree");
+        }
+    }
+
+    /// <summary>
+    /// True when a value of <paramref name="from"/> passes to <paramref name="to"/> without a nullability
+    /// warning: no annotated (?) reference where an unannotated one is taken, at the top or inside type
+    /// arguments (following each type parameter's variance) and array elements. Oblivious types fit anything.
+    /// </summary>
+    internal static bool NullableFits(ITypeSymbol from, ITypeSymbol to)
+    {
+        if (from.NullableAnnotation == NullableAnnotation.Annotated && to.NullableAnnotation == NullableAnnotation.NotAnnotated
+            && !from.IsValueType && !to.IsValueType)
+        {
+            return false;
+        }
+        if (from is IArrayTypeSymbol fromArray)
+        {
+            return to switch
+            {
+                IArrayTypeSymbol toArray => NullableFits(fromArray.ElementType, toArray.ElementType),
+                INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } toCollection =>
+                    Fits(fromArray.ElementType, toCollection.TypeArguments[0], toCollection.OriginalDefinition.TypeParameters[0].Variance),
+                _ => true,
+            };
+        }
+        if (to is not INamedTypeSymbol { IsGenericType: true } target)
+        {
+            return true;
+        }
+        var source = SelfBasesAndInterfaces(from).FirstOrDefault(t => SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, target.OriginalDefinition));
+        if (source is null)
+        {
+            return true;
+        }
+        var parameters = target.OriginalDefinition.TypeParameters;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            if (!Fits(source.TypeArguments[i], target.TypeArguments[i], parameters[i].Variance))
+            {
+                return false;
+            }
+        }
+        return true;
+
+        static bool Fits(ITypeSymbol source, ITypeSymbol target, VarianceKind variance) => variance switch
+        {
+            VarianceKind.Out => NullableFits(source, target),
+            VarianceKind.In => NullableFits(target, source),
+            _ => NullableFits(source, target) && NullableFits(target, source),
+        };
+    }
+
+    private static IEnumerable<INamedTypeSymbol> SelfBasesAndInterfaces(ITypeSymbol type)
+    {
+        for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
+        {
+            yield return current;
+        }
+        foreach (var implemented in type.AllInterfaces)
+        {
+            yield return implemented;
         }
     }
 
@@ -348,11 +627,12 @@ internal sealed class Parser
         if (element is null)
         {
             Report(DiagnosticDescriptors.StageTypeMismatch, method.Locations.FirstOrDefault(),
-                $"{stageName} '{method.Name}' gives '{listType.ToDisplayString(MessageFormat)}', but the response needs one result per request: return an IReadOnlyList<T>, a List<T> or a T[]");
+                "The response", "a list with one result per request (IReadOnlyList<T>, List<T> or T[])",
+                $"{stageName} '{method.Name}'", listType.ToDisplayString(MessageFormat), "");
             return null;
         }
 
-        var elementType = element.ToDisplayString(TypeFormat);
+        var elementType = Name(element);
         if (element.SpecialType == SpecialType.System_String)
         {
             return new ResultSpec(ResultKind.Text, elementType, null, null);
@@ -369,10 +649,27 @@ internal sealed class Parser
             return new ResultSpec(ResultKind.Results, elementType, null, null);
         }
 
-        var jsonContext = handlerAttribute.NamedArguments.FirstOrDefault(a => a.Key == "JsonContext").Value.Value as INamedTypeSymbol;
-        if (jsonContext is not null)
+        var jsonContextArgument = handlerAttribute.NamedArguments.FirstOrDefault(a => a.Key == "JsonContext").Value;
+        if (handlerAttribute.NamedArguments.Any(a => a.Key == "JsonContext") && jsonContextArgument.Kind == TypedConstantKind.Error)
         {
-            return new ResultSpec(ResultKind.JsonTypeInfo, elementType, null, jsonContext.ToDisplayString(TypeFormat));
+            _compilerError = true;
+            return null;
+        }
+        if (jsonContextArgument.Value is INamedTypeSymbol jsonContext)
+        {
+            if (jsonContext.TypeKind == TypeKind.Error)
+            {
+                _compilerError = true;
+                return null;
+            }
+            if (!IsUsableJsonContext(jsonContext))
+            {
+                Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? method.Locations.FirstOrDefault(),
+                    element.ToDisplayString(MessageFormat),
+                    $"JsonContext '{jsonContext.ToDisplayString(MessageFormat)}' is not a JsonSerializerContext with a static Default instance (declare 'partial class {jsonContext.Name} : JsonSerializerContext' with [JsonSerializable(typeof({element.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(MessageFormat)}))])");
+                return null;
+            }
+            return new ResultSpec(ResultKind.JsonTypeInfo, elementType, null, Name(jsonContext));
         }
 
         var json = objects.Describe(element, out var reason);
@@ -384,11 +681,36 @@ internal sealed class Parser
         return new ResultSpec(ResultKind.Json, elementType, json, null);
     }
 
+    private bool IsUsableJsonContext(INamedTypeSymbol type)
+    {
+        var isContext = false;
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            isContext |= SymbolEqualityComparer.Default.Equals(current, _known.JsonSerializerContext);
+        }
+        // System.Text.Json's generator writes Default for a context with [JsonSerializable]; this
+        // generator cannot see that output, so the attribute stands for it.
+        return isContext && !type.IsAbstract && !type.IsGenericType
+            && (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.Text.Json.Serialization.JsonSerializableAttribute")
+                || type.GetMembers("Default").OfType<IPropertySymbol>().Any(p => p.IsStatic
+                && p.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal
+                && p.GetMethod is not null
+                && _known.IsImplicitlyConvertible(p.Type, _known.JsonSerializerContext!)));
+    }
+
+    private static Location? JsonContextLocation(AttributeData attribute) =>
+        (attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)?.ArgumentList?.Arguments
+            .FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "JsonContext")?.GetLocation();
+
     private ITypeSymbol? ListElement(ITypeSymbol type)
     {
         if (IsReadOnlyList(type))
         {
             return ((INamedTypeSymbol)type).TypeArguments[0];
+        }
+        if (type is IArrayTypeSymbol { Rank: 1 } array)
+        {
+            return array.ElementType;
         }
         return type.AllInterfaces.FirstOrDefault(IsReadOnlyList)?.TypeArguments[0];
 
@@ -396,6 +718,12 @@ internal sealed class Parser
             candidate is INamedTypeSymbol { IsGenericType: true } named
             && SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, _known.IReadOnlyListOfT);
     }
+
+    /// <summary><c>IReadOnlyList&lt;T&gt;</c>, keeping T's nullable annotation.</summary>
+    private INamedTypeSymbol ListOf(ITypeSymbol element) =>
+        _known.IReadOnlyListOfT.Construct(ImmutableArray.Create(element), ImmutableArray.Create(element.NullableAnnotation));
+
+    private static string Name(ITypeSymbol type) => type.ToDisplayString(TypeFormat);
 
     private void Report(DiagnosticDescriptor descriptor, Location? location, params object[] arguments) =>
         _diagnostics.Add(Diagnostic.Create(descriptor, location ?? Location.None, arguments));

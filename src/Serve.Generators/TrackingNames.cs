@@ -4,6 +4,7 @@ namespace Serve.Generators;
 public static class TrackingNames
 {
     public const string Handlers = nameof(Handlers);
+    public const string AllHandlers = nameof(AllHandlers);
     public const string Registrations = nameof(Registrations);
-    public const string HostingSupport = nameof(HostingSupport);
+    public const string CompilationFacts = nameof(CompilationFacts);
 }

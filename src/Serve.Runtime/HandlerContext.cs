@@ -13,6 +13,7 @@ namespace Serve.Runtime;
 /// </summary>
 public sealed class HandlerContext
 {
+    /// <summary>The context of the model <paramref name="manifest"/> describes, unpacked in <paramref name="modelDirectory"/>.</summary>
     public HandlerContext(ModelManifest manifest, string modelDirectory)
     {
         Manifest = manifest;
@@ -20,15 +21,19 @@ public sealed class HandlerContext
         Metrics = new HandlerMetrics(manifest.ModelName);
     }
 
+    /// <summary>The model's name, from its manifest.</summary>
     public string ModelName => Manifest.ModelName;
 
+    /// <summary>The model's version, from its manifest.</summary>
     public string ModelVersion => Manifest.ModelVersion;
 
     /// <summary>The unpacked model directory: the serialized file, extra files, config.</summary>
     public string ModelDirectory { get; }
 
+    /// <summary>The model archive's manifest.</summary>
     public ModelManifest Manifest { get; }
 
+    /// <summary>The model's model-config.yaml settings.</summary>
     public ModelConfig ModelConfig { get; init; } = ModelConfig.Default;
 
     /// <summary>
@@ -67,8 +72,10 @@ public sealed class HandlerContext
     /// <summary>The most requests one <see cref="IHandler.HandleAsync"/> call receives.</summary>
     public int BatchSize => ModelConfig.BatchSize;
 
+    /// <summary>The model's stage timings.</summary>
     public HandlerMetrics Metrics { get; init; }
 
+    /// <summary>The logger for this model's handler.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>The backends that can load a model file, in order of preference.</summary>

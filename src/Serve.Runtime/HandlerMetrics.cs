@@ -26,12 +26,14 @@ public sealed class HandlerMetrics
 
     private readonly KeyValuePair<string, object?> _modelTag;
 
+    /// <summary>Metrics tagged with <paramref name="modelName"/>.</summary>
     public HandlerMetrics(string modelName)
     {
         ModelName = modelName;
         _modelTag = new KeyValuePair<string, object?>("ModelName", modelName);
     }
 
+    /// <summary>The ModelName tag of every measurement.</summary>
     public string ModelName { get; }
 
     /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage.</summary>

@@ -18,6 +18,7 @@ public interface IModel : IDisposable
 /// </summary>
 public interface IModel<in TInput, TOutput> : IModel
 {
+    /// <summary>Runs the model on <paramref name="input"/>.</summary>
     ValueTask<TOutput> RunAsync(TInput input, CancellationToken cancellationToken);
 }
 

@@ -8,6 +8,7 @@ public sealed class InferenceRequest
 {
     private static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
 
+    /// <summary>A request with its body and, optionally, its content type, headers and query parameters.</summary>
     public InferenceRequest(
         ReadOnlyMemory<byte> body,
         string? contentType = null,

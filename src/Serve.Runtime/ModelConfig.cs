@@ -13,10 +13,13 @@ namespace Serve.Runtime;
 /// </summary>
 public sealed record ModelConfig
 {
+    /// <summary>TorchServe's defaults, for a model without model-config.yaml.</summary>
     public static ModelConfig Default { get; } = new();
 
+    /// <summary>The fewest workers the model runs on (TorchServe's minWorkers).</summary>
     public int MinWorkers { get; init; } = 1;
 
+    /// <summary>The most workers the model runs on (TorchServe's maxWorkers).</summary>
     public int MaxWorkers { get; init; } = 1;
 
     /// <summary>The most requests one handler call receives.</summary>
@@ -34,6 +37,7 @@ public sealed record ModelConfig
     /// <summary>"cpu", "gpu" or null (let the server choose).</summary>
     public string? DeviceType { get; init; }
 
+    /// <summary>The GPU ids the model may use (TorchServe's deviceIds).</summary>
     public IReadOnlyList<int> DeviceIds { get; init; } = [];
 
     /// <summary>Requests that may wait for this model (TorchServe's job_queue_size default: 100).</summary>

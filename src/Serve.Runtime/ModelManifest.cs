@@ -12,10 +12,13 @@ namespace Serve.Runtime;
 /// </summary>
 public sealed record ModelManifest
 {
+    /// <summary>Where the manifest lives in a model directory.</summary>
     public const string RelativePath = "MAR-INF/MANIFEST.json";
 
+    /// <summary>The model's name.</summary>
     public required string ModelName { get; init; }
 
+    /// <summary>The model's version (TorchServe's default: 1.0).</summary>
     public string ModelVersion { get; init; } = "1.0";
 
     /// <summary>The model file, relative to the model directory; null for a model-less handler.</summary>
@@ -27,10 +30,13 @@ public sealed record ModelManifest
     /// <summary>The model-config.yaml file, relative to the model directory.</summary>
     public string? ConfigFile { get; init; }
 
+    /// <summary>The runtime the archiver recorded ("python" for TorchServe archives).</summary>
     public string Runtime { get; init; } = "python";
 
+    /// <summary>When the archive was made, as the archiver wrote it.</summary>
     public string? CreatedOn { get; init; }
 
+    /// <summary>The version of the archiver that made the archive.</summary>
     public string? ArchiverVersion { get; init; }
 
     /// <summary>Reads <c>MAR-INF/MANIFEST.json</c> under <paramref name="modelDirectory"/>.</summary>

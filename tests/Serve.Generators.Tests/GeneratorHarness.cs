@@ -10,48 +10,75 @@ using Serve.Generators;
 
 namespace Serve.Generators.Tests;
 
+/// <summary>What a test compilation references.</summary>
+public enum References
+{
+    /// <summary>An app: the BCL, ASP.NET Core, Serve.Server, Serve.Runtime and Serve.Attributes.</summary>
+    App,
+    /// <summary>A handler library: Serve.Runtime and what it needs, no ASP.NET Core and no Serve.Server.</summary>
+    Library,
+}
+
 /// <summary>Compiles test sources against the real runtime and runs the generator and analyzer on them.</summary>
 internal static class GeneratorHarness
 {
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
     // Everything this test process runs on: the BCL, ASP.NET Core, Serve.Runtime and Serve.Attributes.
-    private static readonly Lazy<MetadataReference[]> References = new(() =>
+    private static readonly Lazy<MetadataReference[]> AppReferences = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
             .Split(Path.PathSeparator)
             .Where(path => path.EndsWith(".dll", StringComparison.Ordinal))
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToArray());
 
-    public static CSharpCompilation Compile(params string[] sources) =>
-        CSharpCompilation.Create(
-            "TestAssembly",
-            sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"Source{i}.cs")),
-            References.Value,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+    private static readonly Lazy<MetadataReference[]> LibraryReferences = new(() =>
+        AppReferences.Value
+            .Where(reference => reference.Display is { } path
+                && !Path.GetFileName(path).StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)
+                && !Path.GetFileName(path).StartsWith("Serve.Server", StringComparison.Ordinal)
+                && !Path.GetFileName(path).StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal))
+            .ToArray());
 
-    public static GeneratorDriver CreateDriver() =>
+    public static CSharpCompilation Compile(params string[] sources) => Compile(sources, References.App, ParseOptions);
+
+    public static CSharpCompilation Compile(string[] sources, References references, CSharpParseOptions parseOptions, string assemblyName = "TestAssembly") =>
+        CSharpCompilation.Create(
+            assemblyName,
+            sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parseOptions, path: $"Source{i}.cs")),
+            references == References.App ? AppReferences.Value : LibraryReferences.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
+
+    public static GeneratorDriver CreateDriver(CSharpParseOptions? parseOptions = null) =>
         CSharpGeneratorDriver.Create(
             [new HandlerGenerator().AsSourceGenerator()],
-            parseOptions: ParseOptions,
+            parseOptions: parseOptions ?? ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    /// <summary>Runs the generator; fails if the generated code does not compile cleanly with the input.</summary>
-    public static GeneratorDriverRunResult Generate(string source)
+    /// <summary>Runs the generator; fails if the generated code does not compile cleanly with the input (warnings count).</summary>
+    public static GeneratorDriverRunResult Generate(string source, References references = References.App)
     {
-        var compilation = Compile(source);
-        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var (result, output) = Run(Compile([source], references, ParseOptions));
         var problems = output.GetDiagnostics()
             .Where(d => d.Severity >= DiagnosticSeverity.Warning)
             .Select(d => d.ToString())
             .ToArray();
         Assert.True(problems.Length == 0, "The generated code does not compile cleanly:\n" + string.Join("\n", problems));
-        return driver.GetRunResult();
+        return result;
     }
 
-    public static async Task<ImmutableArray<Diagnostic>> AnalyzeAsync(params string[] sources)
+    /// <summary>Runs the generator; returns its result and the compilation with its output added.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(CSharpCompilation compilation)
     {
-        var compilation = Compile(sources);
+        var driver = CreateDriver((CSharpParseOptions)compilation.SyntaxTrees.First().Options)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        return (driver.GetRunResult(), output);
+    }
+
+    public static Task<ImmutableArray<Diagnostic>> AnalyzeAsync(params string[] sources) => AnalyzeAsync(Compile(sources));
+
+    public static async Task<ImmutableArray<Diagnostic>> AnalyzeAsync(Compilation compilation)
+    {
         var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new HandlerAnalyzer());
         return await compilation.WithAnalyzers(analyzers).GetAnalyzerDiagnosticsAsync();
     }

@@ -67,7 +67,7 @@ public class IncrementalTests
     {
         var (_, second) = RunTwice(Other, Other);
         // Only our own steps: Roslyn's internal ForAttributeWithMetadataName steps hold syntax by design.
-        foreach (var name in new[] { TrackingNames.Handlers, TrackingNames.Registrations, TrackingNames.HostingSupport })
+        foreach (var name in new[] { TrackingNames.Handlers, TrackingNames.Registrations, TrackingNames.CompilationFacts })
         {
             var steps = second.Results[0].TrackedSteps[name];
             Assert.NotEmpty(steps);

@@ -1,13 +1,13 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.Linq;
 
 namespace Serve.Generators.Model;
 
 /// <summary>An immutable array compared by its elements, so models that hold one cache well.</summary>
 internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
+    where T : IEquatable<T>
 {
     private readonly T[]? _items;
 
@@ -19,23 +19,7 @@ internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IRea
 
     public T this[int index] => _items![index];
 
-    public bool Equals(EquatableArray<T> other)
-    {
-        var mine = AsSpan();
-        var theirs = other.AsSpan();
-        if (mine.Length != theirs.Length)
-        {
-            return false;
-        }
-        for (var i = 0; i < mine.Length; i++)
-        {
-            if (!EqualityComparer<T>.Default.Equals(mine[i], theirs[i]))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    public bool Equals(EquatableArray<T> other) => AsSpan().SequenceEqual(other.AsSpan());
 
     public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
 
@@ -62,7 +46,5 @@ internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IRea
 
 internal static class EquatableArray
 {
-    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) => new(items);
-
-    public static EquatableArray<T> ToEquatableArray<T>(this ImmutableArray<T> items) => new(items);
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 }

@@ -1,10 +1,15 @@
 namespace Serve.Generators.Model;
 
 /// <summary>Everything the emitter needs to write one handler; strings and values only.</summary>
+/// <param name="Namespace">Escaped for C# (<c>Acme.@event</c>), or null for the global namespace.</param>
+/// <param name="ClassName">Escaped for C# (<c>@class</c>).</param>
+/// <param name="MetadataName">The namespace-qualified metadata name, from which the hint name is made.</param>
 internal sealed record HandlerSpec(
     string HandlerName,
     string? Namespace,
     string ClassName,
+    bool IsRecord,
+    string MetadataName,
     string FullyQualifiedName,
     StageSpec? Initialize,
     StageSpec? Preprocess,
@@ -16,18 +21,23 @@ internal sealed record HandlerSpec(
     ResultSpec Result,
     StageSpec? Explain,
     ResultSpec? ExplainResult,
-    EquatableArray<JsonObjectSpec> JsonObjects)
-{
-    public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName + ".Serve.g.cs";
-}
+    EquatableArray<JsonObjectSpec> JsonObjects);
 
 /// <summary>How a stage method is called.</summary>
+/// <param name="Receiver">What the call is made on: <c>this</c>, the handler type for a static method, or <c>((global::IFoo)this)</c> for an explicit interface implementation.</param>
+/// <param name="MethodName">Escaped for C#.</param>
+/// <param name="CastArguments">True when other methods share the name: each argument is cast to its parameter's exact type, so the call binds to this method and no other overload.</param>
 internal sealed record StageSpec(
+    Stage Stage,
+    string Receiver,
     string MethodName,
-    bool IsStatic,
     bool IsAwaitable,
-    EquatableArray<StageArgument> Arguments,
+    EquatableArray<StageParameter> Parameters,
+    bool CastArguments,
     string? ResultType);
+
+/// <summary>One parameter of a stage method: what the generated call passes, and its exact type.</summary>
+internal readonly record struct StageParameter(StageArgument Kind, string Type);
 
 internal enum StageArgument
 {

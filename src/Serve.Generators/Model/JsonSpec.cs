@@ -19,9 +19,11 @@ internal enum JsonValueKind
 }
 
 /// <summary>How one value is written. <see cref="Element"/> is the item of an array, the value of a dictionary, the inner of a Nullable.</summary>
-internal sealed record JsonValueSpec(JsonValueKind Kind, string TypeName, bool IsReferenceType, JsonValueSpec? Element, string? EnumUnderlyingType);
+/// <param name="EnumerableType">For a collection that is not an array: the <c>IEnumerable&lt;T&gt;</c> it is enumerated as, as System.Text.Json does.</param>
+internal sealed record JsonValueSpec(JsonValueKind Kind, string TypeName, bool IsReferenceType, JsonValueSpec? Element, string? EnumUnderlyingType, string? EnumerableType = null);
 
 /// <summary>A type written as a JSON object by its own emitted method.</summary>
 internal sealed record JsonObjectSpec(string TypeName, bool IsReferenceType, EquatableArray<JsonPropertySpec> Properties);
 
+/// <param name="MemberName">Escaped for C#.</param>
 internal sealed record JsonPropertySpec(string JsonName, string MemberName, JsonValueSpec Value);

@@ -8,7 +8,7 @@ namespace Serve.Server;
 /// <summary>Every registered handler by name, from all assemblies that registered some.</summary>
 public sealed class HandlerRegistry
 {
-    private readonly Dictionary<string, HandlerRegistration> _handlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HandlerRegistration> _handlers = new(StringComparer.OrdinalIgnoreCase); // As URLs match model names.
 
     public HandlerRegistry(IEnumerable<HandlerRegistration> registrations)
     {
@@ -17,7 +17,7 @@ public sealed class HandlerRegistry
             if (!_handlers.TryAdd(registration.Name, registration))
             {
                 throw new InvalidOperationException(
-                    $"Two handlers are registered as '{registration.Name}'; handler names must be unique.");
+                    $"Two handlers are registered as '{registration.Name}'; handler names must be unique without regard to case.");
             }
         }
     }

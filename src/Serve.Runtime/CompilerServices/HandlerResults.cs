@@ -1,27 +1,33 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace Serve.Runtime;
+namespace Serve.Runtime.CompilerServices;
 
 /// <summary>Writes one JSON value; the generator emits one per result type.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public delegate void JsonResultWriter<in T>(Utf8JsonWriter writer, T value);
 
 /// <summary>
-/// Turns a postprocess (or explain) output into one <see cref="InferenceResult"/> per request,
-/// after checking that there is exactly one output per request.
+/// For generated handlers only: turns a postprocess (or explain) output into one
+/// <see cref="InferenceResult"/> per request, after checking that there is exactly one output per request.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class HandlerResults
 {
+    /// <summary>The writer options System.Text.Json's serializer uses by default: at most 64 levels deep, as it allows.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { MaxDepth = 64 };
+
     /// <summary>Writes each result as JSON with generated writer code.</summary>
     public static InferenceResult[] FromJson<T>(IReadOnlyList<T> outputs, int requestCount, JsonResultWriter<T> write)
     {
         var results = Create(outputs, requestCount);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using var writer = new Utf8JsonWriter(buffer);
+        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
         for (var i = 0; i < results.Length; i++)
         {
             write(writer, outputs[i]);
@@ -56,23 +62,23 @@ public static class HandlerResults
     }
 
     /// <summary>Strings pass through as UTF-8 text.</summary>
-    public static InferenceResult[] FromText(IReadOnlyList<string> outputs, int requestCount)
+    public static InferenceResult[] FromText(IReadOnlyList<string?> outputs, int requestCount)
     {
         var results = Create(outputs, requestCount);
         for (var i = 0; i < results.Length; i++)
         {
-            results[i] = InferenceResult.Text(outputs[i]);
+            results[i] = InferenceResult.Text(outputs[i] ?? throw Null("string", i));
         }
         return results;
     }
 
     /// <summary>Bytes pass through as application/octet-stream.</summary>
-    public static InferenceResult[] FromBytes(IReadOnlyList<byte[]> outputs, int requestCount)
+    public static InferenceResult[] FromBytes(IReadOnlyList<byte[]?> outputs, int requestCount)
     {
         var results = Create(outputs, requestCount);
         for (var i = 0; i < results.Length; i++)
         {
-            results[i] = InferenceResult.Binary(outputs[i]);
+            results[i] = InferenceResult.Binary(outputs[i] ?? throw Null("byte[]", i));
         }
         return results;
     }
@@ -89,15 +95,18 @@ public static class HandlerResults
     }
 
     /// <summary>Results the handler built itself pass through unchanged.</summary>
-    public static InferenceResult[] FromResults(IReadOnlyList<InferenceResult> outputs, int requestCount)
+    public static InferenceResult[] FromResults(IReadOnlyList<InferenceResult?> outputs, int requestCount)
     {
         var results = Create(outputs, requestCount);
         for (var i = 0; i < results.Length; i++)
         {
-            results[i] = outputs[i] ?? throw new InvalidOperationException($"Returned a null InferenceResult for request {i}.");
+            results[i] = outputs[i] ?? throw Null(nameof(InferenceResult), i);
         }
         return results;
     }
+
+    private static InvalidOperationException Null(string type, int request) =>
+        new($"Returned a null {type} for request {request}; return a value for every request.");
 
     private static InferenceResult[] Create<T>(IReadOnlyList<T> outputs, int requestCount)
     {

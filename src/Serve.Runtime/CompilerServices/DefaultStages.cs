@@ -1,11 +1,13 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 
-namespace Serve.Runtime;
+namespace Serve.Runtime.CompilerServices;
 
 /// <summary>The stages a handler gets when it declares none of its own.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class DefaultStages
 {
     /// <summary>

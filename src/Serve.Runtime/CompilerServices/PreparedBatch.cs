@@ -1,18 +1,21 @@
 using System.Collections.Generic;
+using System.ComponentModel;
 
-namespace Serve.Runtime;
+namespace Serve.Runtime.CompilerServices;
 
 /// <summary>
 /// The output of a per-request preprocess over a batch: the inputs of the requests it accepted,
 /// in order, and a failed result for each request it rejected. Generated handlers use it so that
 /// one bad request fails alone while the rest of the batch goes on.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class PreparedBatch<T>
 {
     private readonly List<T> _inputs;
     private InferenceResult?[]? _rejected;
     private readonly int _batchCount;
 
+    /// <summary>A prepared batch for <paramref name="batchCount"/> requests.</summary>
     public PreparedBatch(int batchCount)
     {
         _batchCount = batchCount;
@@ -25,6 +28,7 @@ public sealed class PreparedBatch<T>
     /// <summary>True when every request was rejected.</summary>
     public bool IsEmpty => _inputs.Count == 0;
 
+    /// <summary>Adds the input of the next accepted request.</summary>
     public void Add(T input) => _inputs.Add(input);
 
     /// <summary>Sets request <paramref name="index"/> aside with a 400 that carries the reason.</summary>

@@ -1,0 +1,231 @@
+using System.Linq;
+using Serve.Generators.Model;
+using static Serve.Generators.GeneratedCode;
+
+namespace Serve.Generators;
+
+/// <summary>Writes a handler's IHandler implementation; text only, no Roslyn symbols.</summary>
+internal static class HandlerEmitter
+{
+    private const string Results = "global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>";
+    private const string Batch = "global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest>";
+    private const string Context = "global::Serve.Runtime.HandlerContext";
+    private const string Token = "global::System.Threading.CancellationToken";
+    private const string Stage = "global::Serve.Runtime.HandlerStage";
+    private const string Services = "global::Serve.Runtime.CompilerServices";
+    private const string Timestamp = "global::System.Diagnostics.Stopwatch.GetTimestamp()";
+
+    public static string Emit(HandlerSpec handler)
+    {
+        var w = new SourceWriter().FileHeader();
+        if (handler.Namespace is not null)
+        {
+            w.Open($"namespace {handler.Namespace}");
+        }
+        w.Open($"partial {(handler.IsRecord ? "record" : "class")} {handler.ClassName} : global::Serve.Runtime.IHandler");
+
+        EmitInitialize(w, handler);
+        w.Line();
+        w.Line(Attribute);
+        w.Line($"bool global::Serve.Runtime.IHandler.CanExplain => {(handler.Explain is null ? "false" : "true")};");
+        w.Line();
+        EmitRun(w, handler, explain: false);
+        w.Line();
+        if (handler.Explain is null)
+        {
+            w.Line(Attribute);
+            w.Line($"global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.ExplainAsync(");
+            w.Line($"    {Batch} batch, {Context} context, {Token} cancellationToken) =>");
+            w.Line($"    throw new global::System.NotSupportedException({Literal($"Handler '{handler.HandlerName}' has no [Explain] stage.")});");
+        }
+        else
+        {
+            EmitRun(w, handler, explain: true);
+        }
+
+        JsonWriterEmitter.Emit(w, handler);
+
+        w.Close();
+        if (handler.Namespace is not null)
+        {
+            w.Close();
+        }
+        return w.ToString();
+    }
+
+    private static void EmitInitialize(SourceWriter w, HandlerSpec handler)
+    {
+        var signature = $"global::System.Threading.Tasks.ValueTask global::Serve.Runtime.IHandler.InitializeAsync({Context} context, {Token} cancellationToken)";
+        w.Line(Attribute);
+        if (handler.Initialize is not { } initialize)
+        {
+            w.Line("// No [Initialize] stage: load the manifest's serialized file, as TorchServe's BaseHandler does.");
+            w.Line(signature + " =>");
+            w.Line($"    {Services}.DefaultStages.InitializeAsync(context, cancellationToken);");
+            return;
+        }
+
+        // A method with nothing to await is not async, or the compiler warns (CS1998).
+        w.Open((initialize.IsAwaitable ? "async " : "") + signature);
+        w.Line($"long stageStart = {Timestamp};");
+        w.Open("try");
+        w.Line(Call(initialize, input: null) + ";");
+        w.Close();
+        EmitCatch(w, handler, $"{Stage}.Initialize");
+        w.Line($"context.Metrics.RecordStage({Stage}.Initialize, stageStart);");
+        if (!initialize.IsAwaitable)
+        {
+            w.Line("return default;");
+        }
+        w.Close();
+    }
+
+    /// <summary>HandleAsync (preprocess, inference, postprocess) or ExplainAsync (preprocess, explain).</summary>
+    private static void EmitRun(SourceWriter w, HandlerSpec handler, bool explain)
+    {
+        var isAsync = handler.Preprocess?.IsAwaitable == true
+            || (explain ? handler.Explain!.IsAwaitable : handler.Inference?.IsAwaitable != false || handler.Postprocess?.IsAwaitable == true);
+        string Return(string value) => isAsync ? $"return {value};" : $"return new global::System.Threading.Tasks.ValueTask<{Results}>({value});";
+
+        w.Line(Attribute);
+        w.Line($"{(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.{(explain ? "ExplainAsync" : "HandleAsync")}(");
+        w.Open($"    {Batch} batch, {Context} context, {Token} cancellationToken)");
+
+        var firstStage = handler.Preprocess is not null ? "Preprocess" : explain ? "Explain" : "Inference";
+        w.Line($"long handlerStart = {Timestamp};");
+        w.Line($"var stage = {Stage}.{firstStage};");
+        w.Open("try");
+        w.Line("long stageStart;");
+        w.Line();
+
+        var (input, count, complete) = EmitPreprocess(w, handler, Return);
+        if (explain)
+        {
+            var stage = handler.Explain!;
+            w.Line($"// [Explain] {stage.MethodName}, one explanation per request.");
+            EmitStageStart(w, "Explain", first: handler.Preprocess is null);
+            w.Line($"var outputs = {Call(stage, input)};");
+            w.Line($"var results = {ToResults(handler.ExplainResult!, "outputs", count, "WriteExplanation")};");
+            w.Line($"context.Metrics.RecordStage({Stage}.Explain, stageStart);");
+        }
+        else
+        {
+            if (handler.Inference is { } inference)
+            {
+                w.Line($"// [Inference] {inference.MethodName}.");
+                EmitStageStart(w, "Inference", first: handler.Preprocess is null);
+                w.Line($"var output = {Call(inference, input)};");
+            }
+            else
+            {
+                w.Line("// No [Inference] stage: the model loaded at initialize runs the input.");
+                EmitStageStart(w, "Inference", first: handler.Preprocess is null);
+                w.Line($"{handler.InferenceOutputType} output = await context.GetModel<{handler.PreprocessOutputType}, {handler.InferenceOutputType}>()");
+                w.Line($"    .RunAsync({input}, cancellationToken).ConfigureAwait(false);");
+            }
+            w.Line($"context.Metrics.RecordStage({Stage}.Inference, stageStart);");
+            w.Line();
+
+            if (handler.Postprocess is { } postprocess)
+            {
+                w.Line($"// [Postprocess] {postprocess.MethodName}, one result per request.");
+                EmitStageStart(w, "Postprocess", first: false);
+                w.Line($"var outputs = {Call(postprocess, "output")};");
+                w.Line($"var results = {ToResults(handler.Result, "outputs", count, "WriteResult")};");
+            }
+            else
+            {
+                w.Line("// No [Postprocess] stage: the inference output holds one result per request.");
+                EmitStageStart(w, "Postprocess", first: false);
+                w.Line($"var results = {ToResults(handler.Result, "output", count, "WriteResult")};");
+            }
+            w.Line($"context.Metrics.RecordStage({Stage}.Postprocess, stageStart);");
+        }
+
+        w.Line();
+        w.Line("context.Metrics.RecordHandlerTime(handlerStart);");
+        w.Line(Return(complete));
+        w.Close();
+        EmitCatch(w, handler, "stage");
+        w.Close();
+    }
+
+    /// <summary>Writes the preprocess stage; returns the expressions for its output, the request count and the final results.</summary>
+    private static (string Input, string Count, string Complete) EmitPreprocess(SourceWriter w, HandlerSpec handler, System.Func<string, string> returnStatement)
+    {
+        if (handler.Preprocess is not { } preprocess)
+        {
+            w.Line("// No [Preprocess] stage: the batch goes to the next stage as it is.");
+            return ("batch", "batch.Count", "results");
+        }
+
+        if (!handler.PreprocessPerRequest)
+        {
+            w.Line($"// [Preprocess] {preprocess.MethodName}, on the whole batch.");
+            EmitStageStart(w, "Preprocess", first: true);
+            w.Line($"var input = {Call(preprocess, "batch")};");
+            w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+            w.Line();
+            return ("input", "batch.Count", "results");
+        }
+
+        w.Line($"// [Preprocess] {preprocess.MethodName}, once per request; a request it rejects fails alone.");
+        EmitStageStart(w, "Preprocess", first: true);
+        w.Line($"var prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
+        w.Open("for (var i = 0; i < batch.Count; i++)");
+        w.Open("try");
+        w.Line($"prepared.Add({Call(preprocess, "batch[i]")});");
+        w.Close();
+        w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
+        w.Line("prepared.Reject(i, rejection);");
+        w.Close();
+        w.Close();
+        w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+        w.Open("if (prepared.IsEmpty)");
+        w.Line(returnStatement("prepared.Rejections()"));
+        w.Close();
+        w.Line();
+        return ("prepared.Inputs", "prepared.Inputs.Count", "prepared.Complete(results)");
+    }
+
+    private static void EmitStageStart(SourceWriter w, string stage, bool first)
+    {
+        if (!first)
+        {
+            w.Line($"stage = {Stage}.{stage};");
+        }
+        w.Line($"stageStart = {Timestamp};");
+    }
+
+    private static void EmitCatch(SourceWriter w, HandlerSpec handler, string stage)
+    {
+        w.Open("catch (global::System.Exception exception) when (exception is not global::System.OperationCanceledException)");
+        w.Line($"throw new global::Serve.Runtime.HandlerStageException({Literal(handler.HandlerName)}, {stage}, exception);");
+        w.Close();
+    }
+
+    /// <summary>
+    /// The call of a stage method. Where other methods share its name, the input is cast to the
+    /// parameter's exact type, so overload resolution can pick this method only.
+    /// </summary>
+    private static string Call(StageSpec stage, string? input)
+    {
+        var arguments = string.Join(", ", stage.Parameters.Select(parameter => parameter.Kind switch
+        {
+            StageArgument.Input => stage.CastArguments ? $"({parameter.Type})({input})" : input!,
+            StageArgument.Context => "context",
+            _ => "cancellationToken",
+        }));
+        var call = $"{stage.Receiver}.{stage.MethodName}({arguments})";
+        return stage.IsAwaitable ? $"await {call}.ConfigureAwait(false)" : call;
+    }
+
+    private static string ToResults(ResultSpec result, string outputs, string count, string jsonWriter) => result.Kind switch
+    {
+        ResultKind.Json => $"{Services}.HandlerResults.FromJson<{result.ElementType}>({outputs}, {count}, {JsonWriterEmitter.ClassName}.{jsonWriter})",
+        ResultKind.JsonTypeInfo => $"{Services}.HandlerResults.FromJson<{result.ElementType}>({outputs}, {count}, {result.JsonContextType}.Default)",
+        ResultKind.Text => $"{Services}.HandlerResults.FromText({outputs}, {count})",
+        ResultKind.Bytes => $"{Services}.HandlerResults.FromBytes({outputs}, {count})",
+        _ => $"{Services}.HandlerResults.FromResults({outputs}, {count})",
+    };
+}
