@@ -27,7 +27,7 @@ public static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor StageTypeMismatch = Create(
         "SERVE004", "Stage output does not fit the next stage",
-        "{0} takes '{1}', but {2} gives '{3}'{4}");
+        "{0} takes {1}, but {2} gives {3}{4}");
 
     public static readonly DiagnosticDescriptor BadStageSignature = Create(
         "SERVE005", "Bad stage signature",

@@ -56,16 +56,17 @@ internal static class HandlerEmitter
     private static void EmitInitialize(SourceWriter w, HandlerSpec handler)
     {
         var signature = $"global::System.Threading.Tasks.ValueTask global::Serve.Runtime.IHandler.InitializeAsync({Context} context, {Token} cancellationToken)";
-        w.Line(Attribute);
         if (handler.Initialize is not { } initialize)
         {
             w.Line("// No [Initialize] stage: load the manifest's serialized file, as TorchServe's BaseHandler does.");
+            w.Line(Attribute);
             w.Line(signature + " =>");
             w.Line($"    {Services}.DefaultStages.InitializeAsync(context, cancellationToken);");
             return;
         }
 
         // A method with nothing to await is not async, or the compiler warns (CS1998).
+        w.Line(Attribute);
         w.Open((initialize.IsAwaitable ? "async " : "") + signature);
         w.Line($"long stageStart = {Timestamp};");
         w.Open("try");

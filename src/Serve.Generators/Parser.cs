@@ -550,12 +550,12 @@ internal sealed class Parser
         if (!_known.IsImplicitlyConvertible(output, consumer.Input!))
         {
             Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
-                consumerName, consumer.Input!.ToDisplayString(MessageFormat), producer, output.ToDisplayString(MessageFormat), "");
+                consumerName, Quoted(consumer.Input!), producer, Quoted(output), "");
         }
         else if (!NullableFits(output, consumer.Input!))
         {
             Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
-                consumerName, consumer.Input!.ToDisplayString(MessageFormat), producer, output.ToDisplayString(MessageFormat),
+                consumerName, Quoted(consumer.Input!), producer, Quoted(output),
                 ", which may hold null where no null is taken; make the two types' nullability agree");
         }
     }
@@ -628,7 +628,7 @@ internal sealed class Parser
         {
             Report(DiagnosticDescriptors.StageTypeMismatch, method.Locations.FirstOrDefault(),
                 "The response", "a list with one result per request (IReadOnlyList<T>, List<T> or T[])",
-                $"{stageName} '{method.Name}'", listType.ToDisplayString(MessageFormat), "");
+                $"{stageName} '{method.Name}'", Quoted(listType), "");
             return null;
         }
 
@@ -724,6 +724,8 @@ internal sealed class Parser
         _known.IReadOnlyListOfT.Construct(ImmutableArray.Create(element), ImmutableArray.Create(element.NullableAnnotation));
 
     private static string Name(ITypeSymbol type) => type.ToDisplayString(TypeFormat);
+
+    private static string Quoted(ITypeSymbol type) => $"'{type.ToDisplayString(MessageFormat)}'";
 
     private void Report(DiagnosticDescriptor descriptor, Location? location, params object[] arguments) =>
         _diagnostics.Add(Diagnostic.Create(descriptor, location ?? Location.None, arguments));

@@ -78,7 +78,7 @@ public class DiagnosticTests
                 [Inference] public string Run(IReadOnlyList<InferenceRequest> batch) => "";
             }
             """, "SERVE004", at: "Run");
-        Assert.Contains("gives 'string', but the response needs one result per request", diagnostic.GetMessage());
+        Assert.Equal("The response takes a list with one result per request (IReadOnlyList<T>, List<T> or T[]), but [Inference] 'Run' gives 'string'", diagnostic.GetMessage());
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public class DiagnosticTests
                 [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
             }
             """, "SERVE007", at: "Handler(\"same\")", occurrence: 2);
-        Assert.Contains("'same' is already used by 'First'", diagnostic.GetMessage());
+        Assert.Contains("'same' is already used by 'First' ('same')", diagnostic.GetMessage());
     }
 
     [Fact]
@@ -224,7 +224,42 @@ public class DiagnosticTests
                 [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
             }
             """, "SERVE011", at: "NeedsArgument");
-        Assert.Contains("has no public or internal parameterless constructor", diagnostic.GetMessage());
+        Assert.Contains("has no public or internal constructor that takes no arguments", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public async Task SERVE012_language_version_too_old_for_the_generated_code()
+    {
+        const string source = """
+            [Handler("a")]
+            public partial class Old
+            {
+                [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """;
+        var compilation = GeneratorHarness.Compile([Usings + source], References.App, new Microsoft.CodeAnalysis.CSharp.CSharpParseOptions(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp8));
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(compilation));
+        Assert.Equal("SERVE012", diagnostic.Id);
+        Assert.Equal(Usings.Length + source.IndexOf("Handler(\"a\")", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+        Assert.Equal("Serve's generated code needs C# 9 or later, but this project compiles C# 8.0; set <LangVersion> to 9 or later (the .NET 10 default is 14)", diagnostic.GetMessage());
+        Assert.Empty(GeneratorHarness.Run(compilation).Result.GeneratedTrees);
+    }
+
+    [Fact]
+    public async Task SERVE013_stages_on_a_base_class_are_reported_plainly()
+    {
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(Usings + """
+            public abstract class ClassifierBase
+            {
+                [Postprocess] public string[] Post(float[] logits) => new string[logits.Length];
+            }
+
+            [Handler("a")]
+            public partial class Classifier : ClassifierBase { }
+            """);
+        var inherited = Assert.Single(diagnostics, d => d.Id == "SERVE013");
+        Assert.Equal("Handler 'Classifier' inherits [Postprocess] method 'Post' from 'ClassifierBase', but Serve reads stages only from the handler class itself (inheriting stages is not supported yet); declare the stage in 'Classifier'", inherited.GetMessage());
+        Assert.DoesNotContain(diagnostics, d => d.Id == "SERVE009"); // Not the confusing "declares neither".
     }
 
     [Fact]
@@ -247,7 +282,7 @@ public class DiagnosticTests
                 [Inference] public string[] Run(int[] input) => new string[input.Length];
             }
             """));
-        Assert.Empty(driver.GetRunResult().GeneratedTrees);
+        Assert.DoesNotContain(driver.GetRunResult().GeneratedTrees, tree => tree.FilePath.EndsWith(".Serve.g.cs", System.StringComparison.Ordinal));
     }
 
     /// <summary>Analyzes the source and returns its only diagnostic, checking the ID and that it points at <paramref name="at"/>.</summary>

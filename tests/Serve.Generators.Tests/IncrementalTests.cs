@@ -40,12 +40,46 @@ public class IncrementalTests
 
         AssertSteps(second, TrackingNames.Handlers, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached);
         AssertSteps(second, TrackingNames.Registrations, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
-        foreach (var (_, steps) in second.Results[0].TrackedOutputSteps)
+        AssertSteps(second, TrackingNames.AllHandlers, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
+        AssertOutputsCached(second);
+        Assert.Equal(first.GeneratedTrees.Length, second.GeneratedTrees.Length);
+    }
+
+    [Fact]
+    public void An_edit_inside_the_handler_file_that_keeps_its_spec_leaves_the_outputs_unchanged()
+    {
+        var compilation = GeneratorHarness.Compile(Handler, Other);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var handlerTree = compilation.SyntaxTrees.First();
+        var edited = compilation.ReplaceSyntaxTree(handlerTree, CSharpSyntaxTree.ParseText(
+            Handler.Replace("=> batch.Count;", "=> batch.Count + 0; // edited body"), GeneratorHarness.ParseOptions, handlerTree.FilePath));
+        var result = driver.RunGenerators(edited).GetRunResult();
+
+        AssertSteps(result, TrackingNames.Handlers, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached);
+        AssertSteps(result, TrackingNames.AllHandlers, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached);
+        AssertOutputsCached(result);
+    }
+
+    /// <summary>Runs the generator twice on equal compilations: the second run redoes nothing.</summary>
+    internal static void AssertSecondRunIsCached(string source, References references)
+    {
+        var compilation = GeneratorHarness.Compile([source], references, GeneratorHarness.ParseOptions);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var second = driver.RunGenerators(compilation.Clone()).GetRunResult();
+        foreach (var name in new[] { TrackingNames.Handlers, TrackingNames.AllHandlers, TrackingNames.Registrations, TrackingNames.CompilationFacts })
+        {
+            AssertSteps(second, name, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
+        }
+        AssertOutputsCached(second);
+    }
+
+    private static void AssertOutputsCached(GeneratorDriverRunResult result)
+    {
+        foreach (var (_, steps) in result.Results[0].TrackedOutputSteps)
         {
             Assert.All(steps.SelectMany(step => step.Outputs), output =>
                 Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"An output was {output.Reason}"));
         }
-        Assert.Equal(first.GeneratedTrees.Length, second.GeneratedTrees.Length);
     }
 
     [Fact]
@@ -67,7 +101,7 @@ public class IncrementalTests
     {
         var (_, second) = RunTwice(Other, Other);
         // Only our own steps: Roslyn's internal ForAttributeWithMetadataName steps hold syntax by design.
-        foreach (var name in new[] { TrackingNames.Handlers, TrackingNames.Registrations, TrackingNames.CompilationFacts })
+        foreach (var name in new[] { TrackingNames.Handlers, TrackingNames.AllHandlers, TrackingNames.Registrations, TrackingNames.CompilationFacts })
         {
             var steps = second.Results[0].TrackedSteps[name];
             Assert.NotEmpty(steps);

@@ -145,11 +145,69 @@ public class SnapshotTests
         MatchAll(source, "ExplainAndJsonContext");
     }
 
-    private static void MatchAll(string source, string name)
+    [Fact]
+    public void A_record_with_keyword_names_an_overloaded_stage_and_an_explicit_interface_stage()
     {
-        var result = GeneratorHarness.Generate(source);
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            namespace Acme.@event;
+
+            public interface IRunner { float[] Run(IReadOnlyList<InferenceRequest> batch); }
+
+            [Handler("keywords")]
+            public sealed partial record @class : IRunner
+            {
+                [Preprocess]
+                float[] IRunner.Run(IReadOnlyList<InferenceRequest> batch) => new float[batch.Count];
+
+                [Inference]
+                public @struct[] @default(IEnumerable<float> @in) => new @struct[] { new() };
+
+                // Not a stage: the generated call must not bind to it.
+                public @struct[] @default(float[] @in) => throw new System.InvalidOperationException();
+            }
+
+            public sealed class @struct
+            {
+                public int @class { get; init; }
+                public @struct? @default { get; init; }
+            }
+            """;
+        MatchAll(source, "RecordKeywordsOverloads");
+    }
+
+    [Fact]
+    public void A_handler_library_gets_its_public_registration_and_no_endpoints()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            namespace Vision;
+
+            [Handler("vision")]
+            public partial class VisionHandler
+            {
+                [Inference]
+                public string?[] Run(IReadOnlyList<InferenceRequest> batch) => new string?[batch.Count];
+            }
+            """;
+        MatchAll(source, "Library", References.Library);
+    }
+
+    /// <summary>
+    /// Compares every generated file with its snapshot, checks the code is reflection-free, and
+    /// runs the generator a second time on an equal compilation: every step and output cached.
+    /// </summary>
+    private static void MatchAll(string source, string name, References references = References.App)
+    {
+        var result = GeneratorHarness.Generate(source, references);
         var sources = result.Results.Single().GeneratedSources;
-        Assert.Equal(2, sources.Length);
+        Assert.Equal(references == References.App ? 3 : 2, sources.Length);
         foreach (var generated in sources)
         {
             var text = generated.SourceText.ToString();
@@ -159,5 +217,6 @@ public class SnapshotTests
                 Assert.DoesNotContain(forbidden, text);
             }
         }
+        IncrementalTests.AssertSecondRunIsCached(source, references);
     }
 }
