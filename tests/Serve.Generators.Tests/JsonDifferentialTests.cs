@@ -61,6 +61,74 @@ public class JsonDifferentialTests
         Assert.True(Check(schema));
     }
 
+    /// <summary>Shapes the generated schemas do not make: inheritance, hiding, overrides, records, a user's collections.</summary>
+    [Fact]
+    public void Inheritance_records_and_user_collections_write_what_System_Text_Json_writes()
+    {
+        const string source = """
+            using System.Collections;
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            namespace Generated
+            {
+                public class Base { public int A { get; set; } = 1; public virtual int V { get; set; } = 2; public string? Hidden { get; set; } = "base"; }
+                public class Middle : Base { public int M { get; set; } = 3; }
+                public sealed class T0 : Middle
+                {
+                    public int B { get; set; } = 4;
+                    public override int V { get; set; } = 5;
+                    public new string? Hidden { get; set; } = "derived";
+                    public Bag Items { get; set; } = new();
+                    public Pairs Map { get; set; } = new();
+                    public Point P { get; set; } = new(1, 2);
+                }
+                public sealed record Point(int X, int Y) { public int Sum => X + Y; }
+
+                /// <summary>Its public GetEnumerator is not the IEnumerable&lt;int&gt; one.</summary>
+                public sealed class Bag : IReadOnlyList<int>
+                {
+                    public int this[int index] => index * 10;
+                    public int Count => 3;
+                    public IEnumerator<string> GetEnumerator() { yield return "wrong"; }
+                    IEnumerator<int> IEnumerable<int>.GetEnumerator() { yield return 0; yield return 10; yield return 20; }
+                    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<int>)this).GetEnumerator();
+                }
+
+                public sealed class Pairs : IReadOnlyDictionary<string, int>
+                {
+                    private readonly Dictionary<string, int> _inner = new() { ["one"] = 1, ["Two"] = 2 };
+                    public int this[string key] => _inner[key];
+                    public IEnumerable<string> Keys => _inner.Keys;
+                    public IEnumerable<int> Values => _inner.Values;
+                    public int Count => _inner.Count;
+                    public bool ContainsKey(string key) => _inner.ContainsKey(key);
+                    public bool TryGetValue(string key, out int value) => _inner.TryGetValue(key, out value);
+                    public IEnumerator<KeyValuePair<string, int>> GetEnumerator() => _inner.GetEnumerator();
+                    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+                }
+
+                [Handler("h0")]
+                public partial class H0
+                {
+                    public static T0?[] Values = new T0?[0];
+                    [Inference] public T0?[] Run(IReadOnlyList<InferenceRequest> batch) => Values;
+                }
+            }
+            """;
+        var assembly = CompileHandlers(source, out var context);
+        try
+        {
+            var type = assembly.GetType("Generated.T0", true)!;
+            CompareOne(assembly, 0, type, [Activator.CreateInstance(type), null]);
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
     /// <summary>Why SERVE006 refuses names that differ only in case: System.Text.Json's web defaults refuse them too.</summary>
     [Fact]
     public void System_Text_Json_refuses_names_that_differ_only_in_case_as_SERVE006_does()
@@ -154,9 +222,10 @@ public class JsonDifferentialTests
         }
     }
 
-    private static Assembly CompileHandlers(Schema schema, out AssemblyLoadContext context)
+    private static Assembly CompileHandlers(Schema schema, out AssemblyLoadContext context) => CompileHandlers(schema.ToSource(), out context);
+
+    private static Assembly CompileHandlers(string source, out AssemblyLoadContext context)
     {
-        var source = schema.ToSource();
         var (_, output) = GeneratorHarness.Run(GeneratorHarness.Compile([source], References.Library, GeneratorHarness.ParseOptions, "Differential" + Guid.NewGuid().ToString("N")));
         using var stream = new MemoryStream();
         var emitted = output.Emit(stream);

@@ -1,0 +1,82 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serve.Server;
+
+namespace Serve.Runtime.Tests;
+
+/// <summary>
+/// An app with handlers of its own that also serves a handler library's (samples/TextHandlers,
+/// compiled against Serve.Runtime only): both sets are registered by their generated methods,
+/// composed here, and answer over HTTP on 127.0.0.1.
+/// </summary>
+public sealed class HandlerLibraryTests : IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("serve-library-").FullName;
+    private WebApplication? _app;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services
+            .AddServe(options =>
+            {
+                options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });   // this app's handler
+                options.Models.Add(new ModelOptions { Name = "upper", Path = _directory });  // the library's
+            })
+            .AddServeHandlers()   // generated in this assembly: its own handlers
+            .AddTextHandlers();   // generated, public, in the TextHandlers library
+
+        _app = builder.Build();
+        _app.MapServeEndpoints();
+        await _app.StartAsync();
+        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_library_handler_and_the_app_handler_both_answer()
+    {
+        using var upper = await _client.PostAsync("/predictions/upper", new StringContent("héllo"));
+        using var echo = await _client.PostAsync("/predictions/echo", new StringContent("hello"));
+
+        Assert.Equal(HttpStatusCode.OK, upper.StatusCode);
+        Assert.Equal("{\"text\":\"H\\u00C9LLO\",\"length\":5}", await upper.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, echo.StatusCode);
+        Assert.Contains("\"text\":\"hello\"", await echo.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void The_registry_holds_both_sets_under_names_that_ignore_case()
+    {
+        var registry = _app!.Services.GetRequiredService<HandlerRegistry>();
+
+        Assert.True(registry.TryGet("upper", out _));
+        Assert.True(registry.TryGet("UPPER", out _));
+        Assert.True(registry.TryGet("echo", out _));
+        Assert.Equal(
+            Microsoft.Extensions.DependencyInjection.TextHandlersServeRegistration.Handlers.Select(h => h.Name),
+            ["upper"]);
+    }
+}
