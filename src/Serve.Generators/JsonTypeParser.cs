@@ -26,7 +26,11 @@ internal sealed class JsonTypeParser(KnownTypes known)
         "JsonRequiredAttribute", "JsonObjectCreationHandlingAttribute", "JsonUnmappedMemberHandlingAttribute", "JsonConstructorAttribute",
     };
 
+    /// <summary>Deeper than System.Text.Json's own limit (64): a type that holds ever larger versions of itself.</summary>
+    private const int MaxObjectDepth = 64;
+
     private readonly Dictionary<string, JsonObjectSpec?> _byName = new();
+    private int _depth;
 
     /// <summary>The object types met so far, in the order they were first met.</summary>
     public List<JsonObjectSpec> Objects { get; } = new();
@@ -174,8 +178,15 @@ internal sealed class JsonTypeParser(KnownTypes known)
             return value; // Described already, or being described higher up a recursive type.
         }
 
+        if (_depth >= MaxObjectDepth)
+        {
+            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' nests types more than {MaxObjectDepth} deep (a generic type that holds ever larger versions of itself)";
+            return null;
+        }
         _byName[name] = null;
+        _depth++;
         var properties = DescribeProperties(type, out reason);
+        _depth--;
         if (properties is null)
         {
             _byName.Remove(name);
@@ -287,7 +298,9 @@ internal sealed class JsonTypeParser(KnownTypes known)
                 && !WriteNeutralAttributes.Contains(attributeClass.Name)
                 && Array.IndexOf(handled, attributeClass.Name) < 0)
             {
-                return attributeClass.Name.Substring(0, attributeClass.Name.Length - "Attribute".Length);
+                return attributeClass.Name.EndsWith("Attribute", StringComparison.Ordinal)
+                    ? attributeClass.Name.Substring(0, attributeClass.Name.Length - "Attribute".Length)
+                    : attributeClass.Name;
             }
         }
         return null;

@@ -18,11 +18,10 @@ public sealed class HandlerMetrics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Histogram<double> HandlerTime = CreateHistogram("HandlerTime", "Time the handler took for a batch: all stages and result writing.");
     private static readonly Histogram<double> PredictionTime = CreateHistogram("PredictionTime", "Time a worker spent on a batch, as the worker saw it.");
-    private static readonly Histogram<double> Preprocess = CreateHistogram("ts_handler_preprocess", "Time in the preprocess stage.");
-    private static readonly Histogram<double> Inference = CreateHistogram("ts_handler_inference", "Time in the inference stage.");
-    private static readonly Histogram<double> Postprocess = CreateHistogram("ts_handler_postprocess", "Time in the postprocess stage, including writing the results.");
-    private static readonly Histogram<double> Explain = CreateHistogram("ts_handler_explain", "Time in the explain stage.");
-    private static readonly Histogram<double> Initialize = CreateHistogram("ts_handler_initialize", "Time the handler took to initialize.");
+
+    /// <summary>One histogram per stage, indexed by <see cref="HandlerStage"/>: ts_handler_preprocess...</summary>
+    private static readonly Histogram<double>[] Stages = Array.ConvertAll(Enum.GetValues<HandlerStage>(), stage =>
+        CreateHistogram("ts_handler_" + stage.DisplayName(), $"Time in the {stage.DisplayName()} stage."));
 
     private readonly KeyValuePair<string, object?> _modelTag;
 
@@ -39,15 +38,11 @@ public sealed class HandlerMetrics
     /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage.</summary>
     public void RecordStage(HandlerStage stage, long startTimestamp)
     {
-        var histogram = stage switch
+        if ((uint)stage >= (uint)Stages.Length)
         {
-            HandlerStage.Initialize => Initialize,
-            HandlerStage.Preprocess => Preprocess,
-            HandlerStage.Inference => Inference,
-            HandlerStage.Postprocess => Postprocess,
-            HandlerStage.Explain => Explain,
-            _ => throw new ArgumentOutOfRangeException(nameof(stage)),
-        };
+            throw new ArgumentOutOfRangeException(nameof(stage));
+        }
+        var histogram = Stages[(int)stage];
         histogram.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
     }
 

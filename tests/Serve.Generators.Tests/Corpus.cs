@@ -367,6 +367,7 @@ public static class Corpus
             namespace Shapes { [Handler("h")] public partial class H { static H() { } [Obsolete] public H() { } {{Echo}} } }
             """),
         new("an unsafe handler class", $$"""namespace Shapes { [Handler("h")] public unsafe partial class H { public int* Pointer; {{Echo}} } }"""),
+        new("generic result types", Results("Box<int>", "public sealed class Box<T> { public T? Item { get; init; } public Box<string>? Other { get; init; } }")),
         new("[JsonRequired] and a public field", Results("R", "public sealed class R { [JsonRequired] public int A { get; init; } public int Field; }")),
     ];
 
@@ -436,6 +437,10 @@ public static class Corpus
         new("SERVE006 an [Obsolete] error property", Results("R", "public sealed class R { [Obsolete(\"no\", true)] public int A { get; init; } }"), "SERVE006", "Run"),
         new("SERVE006 a multi-dimensional array", Results("R", "public sealed class R { public int[,] Grid { get; init; } = new int[1, 1]; }"), "SERVE006", "Run"),
         new("SERVE006 DateOnly", Results("R", "public sealed class R { public DateOnly Day { get; init; } }"), "SERVE006", "Run"),
+        new("SERVE006 a generic type that holds ever larger versions of itself", Results("Grow<int>", "public sealed class Grow<T> { public Grow<Grow<T>>? Next { get; init; } }"), "SERVE006", "Run"),
+        new("SERVE006 a user attribute in System.Text.Json.Serialization", """
+            namespace System.Text.Json.Serialization { public sealed class Odd : Attribute { } }
+            """ + Results("R", "public sealed class R { [System.Text.Json.Serialization.Odd] public int A { get; init; } }"), "SERVE006", "Run"),
         new("SERVE006 a tuple", Results("R", "public sealed class R { public (int, int) Pair { get; init; } }"), "SERVE006", "Run"),
         new("SERVE006 JsonContext that is not a JsonSerializerContext (defect 4)", """
             namespace Shapes
