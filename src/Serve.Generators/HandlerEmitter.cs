@@ -4,7 +4,10 @@ using static Serve.Generators.GeneratedCode;
 
 namespace Serve.Generators;
 
-/// <summary>Writes a handler's IHandler implementation; text only, no Roslyn symbols.</summary>
+/// <summary>
+/// Writes a handler's IHandler implementation; text only, no Roslyn symbols. Every local has its
+/// type written out, never <c>var</c>, which a user type named <c>var</c> would take over.
+/// </summary>
 internal static class HandlerEmitter
 {
     private const string Results = "global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>";
@@ -14,6 +17,7 @@ internal static class HandlerEmitter
     private const string Stage = "global::Serve.Runtime.HandlerStage";
     private const string Services = "global::Serve.Runtime.CompilerServices";
     private const string Timestamp = "global::System.Diagnostics.Stopwatch.GetTimestamp()";
+    private const string ResultArray = "global::Serve.Runtime.InferenceResult[]";
 
     public static string Emit(HandlerSpec handler)
     {
@@ -94,7 +98,7 @@ internal static class HandlerEmitter
 
         var firstStage = handler.Preprocess is not null ? "Preprocess" : explain ? "Explain" : "Inference";
         w.Line($"long handlerStart = {Timestamp};");
-        w.Line($"var stage = {Stage}.{firstStage};");
+        w.Line($"{Stage} stage = {Stage}.{firstStage};");
         w.Open("try");
         w.Line("long stageStart;");
         w.Line();
@@ -105,8 +109,8 @@ internal static class HandlerEmitter
             var stage = handler.Explain!;
             w.Line($"// [Explain] {stage.MethodName}, one explanation per request.");
             EmitStageStart(w, "Explain", first: handler.Preprocess is null);
-            w.Line($"var outputs = {Call(stage, input)};");
-            w.Line($"var results = {ToResults(handler.ExplainResult!, "outputs", count, "WriteExplanation")};");
+            w.Line($"{stage.ResultType} outputs = {Call(stage, input)};");
+            w.Line($"{ResultArray} results = {ToResults(handler.ExplainResult!, "outputs", count, "WriteExplanation")};");
             w.Line($"context.Metrics.RecordStage({Stage}.Explain, stageStart);");
         }
         else
@@ -115,7 +119,7 @@ internal static class HandlerEmitter
             {
                 w.Line($"// [Inference] {inference.MethodName}.");
                 EmitStageStart(w, "Inference", first: handler.Preprocess is null);
-                w.Line($"var output = {Call(inference, input)};");
+                w.Line($"{inference.ResultType} output = {Call(inference, input)};");
             }
             else
             {
@@ -131,14 +135,14 @@ internal static class HandlerEmitter
             {
                 w.Line($"// [Postprocess] {postprocess.MethodName}, one result per request.");
                 EmitStageStart(w, "Postprocess", first: false);
-                w.Line($"var outputs = {Call(postprocess, "output")};");
-                w.Line($"var results = {ToResults(handler.Result, "outputs", count, "WriteResult")};");
+                w.Line($"{postprocess.ResultType} outputs = {Call(postprocess, "output")};");
+                w.Line($"{ResultArray} results = {ToResults(handler.Result, "outputs", count, "WriteResult")};");
             }
             else
             {
                 w.Line("// No [Postprocess] stage: the inference output holds one result per request.");
                 EmitStageStart(w, "Postprocess", first: false);
-                w.Line($"var results = {ToResults(handler.Result, "output", count, "WriteResult")};");
+                w.Line($"{ResultArray} results = {ToResults(handler.Result, "output", count, "WriteResult")};");
             }
             w.Line($"context.Metrics.RecordStage({Stage}.Postprocess, stageStart);");
         }
@@ -164,7 +168,7 @@ internal static class HandlerEmitter
         {
             w.Line($"// [Preprocess] {preprocess.MethodName}, on the whole batch.");
             EmitStageStart(w, "Preprocess", first: true);
-            w.Line($"var input = {Call(preprocess, "batch")};");
+            w.Line($"{preprocess.ResultType} input = {Call(preprocess, "batch")};");
             w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
             w.Line();
             return ("input", "batch.Count", "results");
@@ -172,8 +176,8 @@ internal static class HandlerEmitter
 
         w.Line($"// [Preprocess] {preprocess.MethodName}, once per request; a request it rejects fails alone.");
         EmitStageStart(w, "Preprocess", first: true);
-        w.Line($"var prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
-        w.Open("for (var i = 0; i < batch.Count; i++)");
+        w.Line($"{Services}.PreparedBatch<{preprocess.ResultType}> prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
+        w.Open("for (int i = 0; i < batch.Count; i++)");
         w.Open("try");
         w.Line($"prepared.Add({Call(preprocess, "batch[i]")});");
         w.Close();

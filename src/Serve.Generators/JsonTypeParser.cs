@@ -172,7 +172,8 @@ internal sealed class JsonTypeParser(KnownTypes known)
         reason = null;
         var plain = (INamedTypeSymbol)type.WithNullableAnnotation(NullableAnnotation.NotAnnotated);
         var name = plain.ToDisplayString(Parser.TypeFormat);
-        var value = new JsonValueSpec(JsonValueKind.Object, name, type.IsReferenceType, null, null);
+        // The value keeps its annotation (a T? item of a list is declared as T?); the writer method takes the plain type.
+        var value = new JsonValueSpec(JsonValueKind.Object, type.ToDisplayString(Parser.TypeFormat), type.IsReferenceType, null, null);
         if (_byName.ContainsKey(name))
         {
             return value; // Described already, or being described higher up a recursive type.

@@ -139,14 +139,14 @@ internal static class JsonWriterEmitter
                 break;
             case JsonValueKind.Array:
                 w.Line("writer.WriteStartArray();");
-                w.Open($"foreach (var item{depth} in {Enumerated(value, spec)})");
+                w.Open($"foreach ({spec.Element!.TypeName} item{depth} in {Enumerated(value, spec)})");
                 EmitValue(w, $"item{depth}", spec.Element!, depth + 1);
                 w.Close();
                 w.Line("writer.WriteEndArray();");
                 break;
             case JsonValueKind.Dictionary:
                 w.Line("writer.WriteStartObject();");
-                w.Open($"foreach (var pair{depth} in {Enumerated(value, spec)})");
+                w.Open($"foreach (global::System.Collections.Generic.KeyValuePair<string, {spec.Element!.TypeName}> pair{depth} in {Enumerated(value, spec)})");
                 w.Line($"writer.WritePropertyName(pair{depth}.Key);");
                 EmitValue(w, $"pair{depth}.Value", spec.Element!, depth + 1);
                 w.Close();

@@ -45,13 +45,14 @@ internal static class RegistrationEmitter
             w.Line();
             w.Line($"/// <summary>Registers the Serve handlers of assembly {Xml(assemblyName)}: {Xml(names)}.</summary>");
             w.Open($"public static {Services} {AddMethodName(facts)}(this {Services} services)");
-            w.Open("foreach (var handler in Handlers)");
+            w.Open($"foreach ({Registration} handler in Handlers)");
             w.Line("global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, handler);");
             w.Close();
             w.Line("return services;");
             w.Close();
 
-            if (facts.HasServer)
+            // An assembly named Serve (or ServeHandlers) has AddServeHandlers() already, public.
+            if (facts.HasServer && AddMethodName(facts) != "AddServeHandlers")
             {
                 w.Line();
                 w.Line($"/// <summary>Registers this app's own Serve handlers ({Xml(names)}); other assemblies' are added by their own <c>Add...Handlers()</c>.</summary>");

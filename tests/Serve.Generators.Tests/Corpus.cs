@@ -9,7 +9,7 @@ namespace Serve.Generators.Tests;
 /// occurrence of <see cref="At"/>, and nothing of ours besides.
 /// </summary>
 public sealed record Shape(string Name, string Source, string? Expected = null, string? At = null,
-    References References = References.App, LanguageVersion Language = LanguageVersion.Latest, int Occurrence = 1, string? Also = null)
+    References References = References.App, LanguageVersion Language = LanguageVersion.Latest, int Occurrence = 1, string? Also = null, string AssemblyName = "TestAssembly")
 {
     public override string ToString() => Name;
 
@@ -315,6 +315,21 @@ public static class Corpus
                 [Handler("h")] public partial class H { {{Echo}} }
             }
             """),
+        new("a user type named var", """
+            #pragma warning disable CS8981 // A lowercase type name: legal, and exactly what this checks.
+            namespace Shapes
+            {
+                public sealed class var { }
+                public sealed record P(List<int> Items, Dictionary<string, string?> Map);
+                [Handler("h")]
+                public partial class H
+                {
+                    [Preprocess] public static float[] Pre(InferenceRequest request) => new float[1];
+                    [Inference] public P[] Run(IReadOnlyList<float[]> inputs) => new P[inputs.Count];
+                    [Explain] public string[] Why(IReadOnlyList<float[]> inputs) => new string[inputs.Count];
+                }
+            }
+            """),
         new("a user type where the old registry lived", $$"""
             namespace Serve.Generated { public class ServeHandlerRegistry { } }
             namespace Microsoft.Extensions.DependencyInjection { public static class ServeHandlersServiceCollectionExtensions { } }
@@ -367,7 +382,10 @@ public static class Corpus
             namespace Shapes { [Handler("h")] public partial class H { static H() { } [Obsolete] public H() { } {{Echo}} } }
             """),
         new("an unsafe handler class", $$"""namespace Shapes { [Handler("h")] public unsafe partial class H { public int* Pointer; {{Echo}} } }"""),
+        new("nullable objects in collections", Results("R", "public sealed record P(int A); public sealed class R { public List<P?> Items { get; init; } = new(); public Dictionary<string, P?> Map { get; init; } = new(); public P?[]?[] Jagged { get; init; } = new P?[0][]; }")),
         new("generic result types", Results("Box<int>", "public sealed class Box<T> { public T? Item { get; init; } public Box<string>? Other { get; init; } }")),
+        new("an app assembly named Serve, whose own registration is AddServeHandlers", $$"""namespace Shapes { [Handler("h")] public partial class H { {{Echo}} } }""", AssemblyName: "Serve"),
+        new("an assembly name that is not an identifier", $$"""namespace Shapes { [Handler("h")] public partial class H { {{Echo}} } }""", AssemblyName: "3d-models.v2"),
         new("[JsonRequired] and a public field", Results("R", "public sealed class R { [JsonRequired] public int A { get; init; } public int Field; }")),
     ];
 

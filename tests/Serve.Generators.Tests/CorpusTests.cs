@@ -79,7 +79,7 @@ public class CorpusTests
     private static async Task<(GeneratorRunResult Result, Compilation Output, Diagnostic[] Diagnostics)> BuildAsync(Shape shape)
     {
         var parseOptions = new CSharpParseOptions(shape.Language, DocumentationMode.Diagnose);
-        var compilation = GeneratorHarness.Compile([Corpus.Usings + shape.Source], shape.References, parseOptions);
+        var compilation = GeneratorHarness.Compile([Corpus.Usings + shape.Source], shape.References, parseOptions, shape.AssemblyName);
         var (run, output) = GeneratorHarness.Run(compilation);
         var result = run.Results.Single();
         Assert.Null(result.Exception);

@@ -17,7 +17,7 @@ namespace Microsoft.Extensions.DependencyInjection
         /// <summary>Registers the Serve handlers of assembly TestAssembly: scores.</summary>
         public static global::Microsoft.Extensions.DependencyInjection.IServiceCollection AddTestAssemblyHandlers(this global::Microsoft.Extensions.DependencyInjection.IServiceCollection services)
         {
-            foreach (var handler in Handlers)
+            foreach (global::Serve.Runtime.HandlerRegistration handler in Handlers)
             {
                 global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, handler);
             }

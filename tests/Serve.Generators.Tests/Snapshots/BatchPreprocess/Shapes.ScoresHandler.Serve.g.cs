@@ -30,27 +30,27 @@ namespace Shapes
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var stage = global::Serve.Runtime.HandlerStage.Preprocess;
+            global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Preprocess;
             try
             {
                 long stageStart;
 
                 // [Preprocess] Decode, on the whole batch.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var input = await this.Decode(batch, cancellationToken).ConfigureAwait(false);
+                float[] input = await this.Decode(batch, cancellationToken).ConfigureAwait(false);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
 
                 // [Inference] Run.
                 stage = global::Serve.Runtime.HandlerStage.Inference;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var output = await this.Run(input, context, cancellationToken).ConfigureAwait(false);
+                float[] output = await this.Run(input, context, cancellationToken).ConfigureAwait(false);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Inference, stageStart);
 
                 // [Postprocess] Shape, one result per request.
                 stage = global::Serve.Runtime.HandlerStage.Postprocess;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var outputs = this.Shape(output);
-                var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Score>(outputs, batch.Count, __ServeJson.WriteResult);
+                global::System.Collections.Generic.List<global::Shapes.Score> outputs = this.Shape(output);
+                global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Score>(outputs, batch.Count, __ServeJson.WriteResult);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
                 context.Metrics.RecordHandlerTime(handlerStart);
@@ -94,7 +94,7 @@ namespace Shapes
                 else
                 {
                     writer.WriteStartObject();
-                    foreach (var pair0 in value.Extras)
+                    foreach (global::System.Collections.Generic.KeyValuePair<string, double> pair0 in value.Extras)
                     {
                         writer.WritePropertyName(pair0.Key);
                         writer.WriteNumberValue(pair0.Value);
@@ -127,7 +127,7 @@ namespace Shapes
                 else
                 {
                     writer.WriteStartArray();
-                    foreach (var item0 in value.Top)
+                    foreach (int item0 in value.Top)
                     {
                         writer.WriteNumberValue(item0);
                     }

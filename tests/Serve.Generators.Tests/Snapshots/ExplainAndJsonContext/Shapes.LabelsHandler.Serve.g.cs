@@ -19,26 +19,26 @@ namespace Shapes
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var stage = global::Serve.Runtime.HandlerStage.Preprocess;
+            global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Preprocess;
             try
             {
                 long stageStart;
 
                 // [Preprocess] Count, on the whole batch.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var input = this.Count(batch);
+                int input = this.Count(batch);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
 
                 // [Inference] Run.
                 stage = global::Serve.Runtime.HandlerStage.Inference;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var output = this.Run(input);
+                global::Shapes.Label[] output = this.Run(input);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Inference, stageStart);
 
                 // No [Postprocess] stage: the inference output holds one result per request.
                 stage = global::Serve.Runtime.HandlerStage.Postprocess;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Label>(output, batch.Count, global::Shapes.LabelsJsonContext.Default);
+                global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Label>(output, batch.Count, global::Shapes.LabelsJsonContext.Default);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
                 context.Metrics.RecordHandlerTime(handlerStart);
@@ -55,21 +55,21 @@ namespace Shapes
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var stage = global::Serve.Runtime.HandlerStage.Preprocess;
+            global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Preprocess;
             try
             {
                 long stageStart;
 
                 // [Preprocess] Count, on the whole batch.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var input = this.Count(batch);
+                int input = this.Count(batch);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
 
                 // [Explain] Why, one explanation per request.
                 stage = global::Serve.Runtime.HandlerStage.Explain;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var outputs = this.Why(input);
-                var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromBytes(outputs, batch.Count);
+                global::System.Collections.Generic.IReadOnlyList<byte[]> outputs = this.Why(input);
+                global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromBytes(outputs, batch.Count);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Explain, stageStart);
 
                 context.Metrics.RecordHandlerTime(handlerStart);

@@ -19,15 +19,15 @@ namespace Shapes
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var stage = global::Serve.Runtime.HandlerStage.Preprocess;
+            global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Preprocess;
             try
             {
                 long stageStart;
 
                 // [Preprocess] Preprocess, once per request; a request it rejects fails alone.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var prepared = new global::Serve.Runtime.CompilerServices.PreparedBatch<global::Shapes.Tensor>(batch.Count);
-                for (var i = 0; i < batch.Count; i++)
+                global::Serve.Runtime.CompilerServices.PreparedBatch<global::Shapes.Tensor> prepared = new global::Serve.Runtime.CompilerServices.PreparedBatch<global::Shapes.Tensor>(batch.Count);
+                for (int i = 0; i < batch.Count; i++)
                 {
                     try
                     {
@@ -54,8 +54,8 @@ namespace Shapes
                 // [Postprocess] Postprocess, one result per request.
                 stage = global::Serve.Runtime.HandlerStage.Postprocess;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var outputs = global::Shapes.DigitsHandler.Postprocess(output);
-                var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Prediction>(outputs, prepared.Inputs.Count, __ServeJson.WriteResult);
+                global::Shapes.Prediction[] outputs = global::Shapes.DigitsHandler.Postprocess(output);
+                global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Prediction>(outputs, prepared.Inputs.Count, __ServeJson.WriteResult);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
                 context.Metrics.RecordHandlerTime(handlerStart);

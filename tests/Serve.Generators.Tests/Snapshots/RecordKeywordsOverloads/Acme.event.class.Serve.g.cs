@@ -19,26 +19,26 @@ namespace Acme.@event
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var stage = global::Serve.Runtime.HandlerStage.Preprocess;
+            global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Preprocess;
             try
             {
                 long stageStart;
 
                 // [Preprocess] Run, on the whole batch.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var input = ((global::Acme.@event.IRunner)this).Run(batch);
+                float[] input = ((global::Acme.@event.IRunner)this).Run(batch);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
 
                 // [Inference] @default.
                 stage = global::Serve.Runtime.HandlerStage.Inference;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var output = this.@default((global::System.Collections.Generic.IEnumerable<float>)(input));
+                global::Acme.@event.@struct[] output = this.@default((global::System.Collections.Generic.IEnumerable<float>)(input));
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Inference, stageStart);
 
                 // No [Postprocess] stage: the inference output holds one result per request.
                 stage = global::Serve.Runtime.HandlerStage.Postprocess;
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Acme.@event.@struct>(output, batch.Count, __ServeJson.WriteResult);
+                global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Acme.@event.@struct>(output, batch.Count, __ServeJson.WriteResult);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
                 context.Metrics.RecordHandlerTime(handlerStart);

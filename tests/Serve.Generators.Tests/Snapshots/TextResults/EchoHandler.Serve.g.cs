@@ -17,7 +17,7 @@ partial class EchoHandler : global::Serve.Runtime.IHandler
         global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
     {
         long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-        var stage = global::Serve.Runtime.HandlerStage.Inference;
+        global::Serve.Runtime.HandlerStage stage = global::Serve.Runtime.HandlerStage.Inference;
         try
         {
             long stageStart;
@@ -25,13 +25,13 @@ partial class EchoHandler : global::Serve.Runtime.IHandler
             // No [Preprocess] stage: the batch goes to the next stage as it is.
             // [Inference] Echo.
             stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var output = this.Echo(batch);
+            string[] output = this.Echo(batch);
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Inference, stageStart);
 
             // No [Postprocess] stage: the inference output holds one result per request.
             stage = global::Serve.Runtime.HandlerStage.Postprocess;
             stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            var results = global::Serve.Runtime.CompilerServices.HandlerResults.FromText(output, batch.Count);
+            global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromText(output, batch.Count);
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
             context.Metrics.RecordHandlerTime(handlerStart);
