@@ -632,6 +632,14 @@ internal sealed class Parser
             return null;
         }
 
+        if (listType.IsReferenceType && listType.NullableAnnotation == NullableAnnotation.Annotated)
+        {
+            Report(DiagnosticDescriptors.StageTypeMismatch, method.Locations.FirstOrDefault(),
+                "The response", "a list with one result per request",
+                $"{stageName} '{method.Name}'", Quoted(listType), ", which may be null; return a list that is never null");
+            return null;
+        }
+
         var elementType = Name(element);
         if (element.SpecialType == SpecialType.System_String)
         {

@@ -417,6 +417,12 @@ public static class Corpus
                 [Inference] public string[] Run(IReadOnlyList<string> input) => new string[1]; } }
             """, "SERVE004", "Run"),
         new("SERVE004 a result that is not a list", """namespace Shapes { [Handler("h")] public partial class H { [Inference] public string Run(IReadOnlyList<InferenceRequest> batch) => ""; } }""", "SERVE004", "Run"),
+        new("SERVE004 a nullable list of results", """namespace Shapes { [Handler("h")] public partial class H { [Inference] public List<string>? Run(IReadOnlyList<InferenceRequest> batch) => null; } }""", "SERVE004", "Run"),
+        new("SERVE004 a nullable list from postprocess", """
+            namespace Shapes { [Handler("h")] public partial class H {
+                [Inference] public int Run(IReadOnlyList<InferenceRequest> batch) => 1;
+                [Postprocess] public Task<string[]?> Post(int count) => Task.FromResult<string[]?>(null); } }
+            """, "SERVE004", "?> |Post"),
         new("SERVE005 async void initialize (defect 10)", $$"""namespace Shapes { [Handler("h")] public partial class H { [Initialize] public async void Load() => await Task.Yield(); {{Echo}} } }""", "SERVE005", "Load"),
         new("SERVE005 a body-less partial initialize (defect 10)", $$"""namespace Shapes { [Handler("h")] public partial class H { [Initialize] partial void Load(); {{Echo}} } }""", "SERVE005", "Load"),
         new("SERVE005 an 'in' parameter (defect 10)", """namespace Shapes { [Handler("h")] public partial class H { [Inference] public string[] Run(in IReadOnlyList<InferenceRequest> batch) => new string[1]; } }""", "SERVE005", "Run"),
