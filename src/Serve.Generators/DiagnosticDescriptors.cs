@@ -66,6 +66,10 @@ public static class DiagnosticDescriptors
         "SERVE013", "Stages inherited from a base class are not supported yet",
         "Handler '{0}' inherits [{1}] method '{2}' from '{3}', but Serve reads stages only from the handler class itself (inheriting stages is not supported yet); declare the stage in '{0}'");
 
+    public static readonly DiagnosticDescriptor RuntimeNotReferenced = Create(
+        "SERVE014", "Serve.Runtime is not referenced",
+        "Handler class '{0}' gets no code: the project references Serve's attributes but not Serve.Runtime, where IHandler and the handler contracts live; add a reference to Serve.Runtime");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, params string[] tags) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
             helpLinkUri: HelpBase + id.ToLowerInvariant(), customTags: tags);

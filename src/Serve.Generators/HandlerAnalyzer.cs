@@ -28,7 +28,8 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidHandlerName,
         DiagnosticDescriptors.HandlerNotCreatable,
         DiagnosticDescriptors.LanguageVersionTooOld,
-        DiagnosticDescriptors.InheritedStage);
+        DiagnosticDescriptors.InheritedStage,
+        DiagnosticDescriptors.RuntimeNotReferenced);
 
     public override void Initialize(AnalysisContext context)
     {
@@ -38,6 +39,11 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         {
             if (KnownTypes.Create(start.Compilation) is not { } known)
             {
+                // [Handler] without Serve.Runtime: the generator can write nothing, so say why.
+                if (start.Compilation.GetTypeByMetadataName(KnownTypes.HandlerAttributeName) is { } attribute)
+                {
+                    start.RegisterSymbolAction(symbol => ReportRuntimeMissing(symbol, attribute), SymbolKind.NamedType);
+                }
                 return;
             }
             var names = new ConcurrentBag<(string Name, INamedTypeSymbol Type, Location Location)>();
@@ -65,6 +71,15 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         if (type.TypeKind == TypeKind.Class && Parser.HandlerName(handlerAttribute) is { } name)
         {
             names.Add((name, type, Parser.AttributeLocation(handlerAttribute, type)));
+        }
+    }
+
+    private static void ReportRuntimeMissing(SymbolAnalysisContext context, INamedTypeSymbol handlerAttribute)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        if (type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, handlerAttribute)) is { } attribute)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RuntimeNotReferenced, Parser.AttributeLocation(attribute, type), type.Name));
         }
     }
 

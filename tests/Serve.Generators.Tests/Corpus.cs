@@ -520,6 +520,7 @@ public static class Corpus
                 [Handler("h")] public partial class Derived : Base { }
             }
             """, "SERVE013", "class |Derived", Also: "SERVE002"),
+        new("SERVE014 the attributes without Serve.Runtime (defect 3)", """namespace Shapes { [Handler("h")] public partial class H { } }""", "SERVE014", "Handler(\"h\")", References.AttributesOnly),
         new("[Handler(null)] is the compiler's error alone (defect 10)", $$"""namespace Shapes { [Handler(null)] public partial class H { {{Echo}} } }""", "CS8625", "null"),
         new("[Handler] without a name is the compiler's error alone", $$"""namespace Shapes { [Handler] public partial class H { {{Echo}} } }""", "CS7036", "Handler"),
         new("[Handler] on a struct is the compiler's error alone", $$"""namespace Shapes { [Handler("h")] public partial struct S { {{Echo}} } }""", "CS0592", "Handler"),

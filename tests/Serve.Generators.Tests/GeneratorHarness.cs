@@ -17,6 +17,8 @@ public enum References
     App,
     /// <summary>A handler library: Serve.Runtime and what it needs, no ASP.NET Core and no Serve.Server.</summary>
     Library,
+    /// <summary>Serve's attributes without Serve.Runtime.</summary>
+    AttributesOnly,
 }
 
 /// <summary>Compiles test sources against the real runtime and runs the generator and analyzer on them.</summary>
@@ -40,13 +42,21 @@ internal static class GeneratorHarness
                 && !Path.GetFileName(path).StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal))
             .ToArray());
 
+    private static readonly Lazy<MetadataReference[]> AttributesOnlyReferences = new(() =>
+        LibraryReferences.Value.Where(reference => Path.GetFileName(reference.Display) != "Serve.Runtime.dll").ToArray());
+
     public static CSharpCompilation Compile(params string[] sources) => Compile(sources, References.App, ParseOptions);
 
     public static CSharpCompilation Compile(string[] sources, References references, CSharpParseOptions parseOptions, string assemblyName = "TestAssembly") =>
         CSharpCompilation.Create(
             assemblyName,
             sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parseOptions, path: $"Source{i}.cs")),
-            references == References.App ? AppReferences.Value : LibraryReferences.Value,
+            references switch
+            {
+                References.App => AppReferences.Value,
+                References.Library => LibraryReferences.Value,
+                _ => AttributesOnlyReferences.Value,
+            },
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
 
     public static GeneratorDriver CreateDriver(CSharpParseOptions? parseOptions = null) =>
