@@ -8,6 +8,7 @@ namespace Serve.Runtime;
 /// <param name="MpsAvailable">True where Apple's Metal Performance Shaders backend works.</param>
 public readonly record struct AcceleratorInventory(int CudaDeviceCount, bool MpsAvailable)
 {
+    /// <summary>No accelerator: the CPU only.</summary>
     public static AcceleratorInventory None { get; } = new(0, false);
 }
 

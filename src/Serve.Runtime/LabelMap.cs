@@ -13,17 +13,20 @@ namespace Serve.Runtime;
 /// </summary>
 public sealed class LabelMap
 {
+    /// <summary>The file TorchServe reads class names from, in the model directory.</summary>
     public const string FileName = "index_to_name.json";
 
     private readonly Dictionary<int, string> _names;
 
     private LabelMap(Dictionary<int, string> names) => _names = names;
 
+    /// <summary>The number of named classes.</summary>
     public int Count => _names.Count;
 
     /// <summary>The name of class <paramref name="index"/>, or its index as text when the map has none (TorchServe's fallback).</summary>
     public string this[int index] => _names.TryGetValue(index, out var name) ? name : index.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The name of class <paramref name="index"/>, when the map has one.</summary>
     public bool TryGetName(int index, out string name) => _names.TryGetValue(index, out name!);
 
     /// <summary>Reads <c>index_to_name.json</c> from a model directory; null when the directory has none.</summary>

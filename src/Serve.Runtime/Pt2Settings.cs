@@ -19,8 +19,10 @@ public sealed record Pt2Settings
     /// <summary><c>compile.mode</c>: default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs.</summary>
     public string? Mode { get; init; }
 
+    /// <summary><c>compile.fullgraph</c>: compile the whole model as one graph; null for torch.compile's default.</summary>
     public bool? FullGraph { get; init; }
 
+    /// <summary><c>compile.dynamic</c>: compile for dynamic shapes; null for torch.compile's default.</summary>
     public bool? Dynamic { get; init; }
 
     /// <summary><c>compile.options.*</c>: Inductor's own settings, by name.</summary>
@@ -29,9 +31,11 @@ public sealed record Pt2Settings
     /// <summary><c>export.aot_compile</c>: TorchServe's AOTInductor path.</summary>
     public bool AotCompile { get; init; }
 
+    /// <summary>True when the section asks for nothing.</summary>
     public bool IsEmpty => !CompileEnabled && Backend is null && Mode is null && FullGraph is null && Dynamic is null
         && InductorOptions.Count == 0 && !AotCompile;
 
+    /// <summary>No pt2 section.</summary>
     public static Pt2Settings None { get; } = new();
 
     /// <summary>Reads the flattened section (<see cref="ModelConfig.Pt2"/>).</summary>

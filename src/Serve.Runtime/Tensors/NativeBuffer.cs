@@ -38,15 +38,19 @@ public sealed unsafe class NativeBuffer<T> : MemoryManager<T>
         return new Tensor<T>(memory.Memory, shape, memory);
     }
 
+    /// <inheritdoc/>
     public override Span<T> GetSpan() => new((void*)_data, _length);
 
     // Native memory never moves: pinning is a no-op.
+    /// <inheritdoc/>
     public override MemoryHandle Pin(int elementIndex = 0) => new((T*)_data + elementIndex);
 
+    /// <inheritdoc/>
     public override void Unpin()
     {
     }
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         _owner?.Dispose();

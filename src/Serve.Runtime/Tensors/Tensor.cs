@@ -6,13 +6,21 @@ namespace Serve.Runtime;
 /// <summary>The element types models exchange; the names are ONNX's.</summary>
 public enum TensorElementType
 {
+    /// <summary>32-bit floating point.</summary>
     Float,
+    /// <summary>16-bit floating point.</summary>
     Float16,
+    /// <summary>64-bit floating point.</summary>
     Double,
+    /// <summary>32-bit signed integer.</summary>
     Int32,
+    /// <summary>64-bit signed integer.</summary>
     Int64,
+    /// <summary>8-bit unsigned integer.</summary>
     UInt8,
+    /// <summary>Boolean.</summary>
     Bool,
+    /// <summary>Text.</summary>
     String,
 }
 
@@ -39,6 +47,7 @@ public abstract class Tensor : IDisposable
         Length = length;
     }
 
+    /// <summary>The type of the elements.</summary>
     public abstract TensorElementType ElementType { get; }
 
     /// <summary>The dimensions, outermost first.</summary>
@@ -53,8 +62,10 @@ public abstract class Tensor : IDisposable
     /// <summary>Releases the native buffer a backend's output may live in; a no-op for managed memory.</summary>
     public abstract void Dispose();
 
+    /// <summary>The element type and shape, e.g. <c>Float[1, 3, 224, 224]</c>.</summary>
     public override string ToString() => $"{ElementType}{FormatShape(Shape)}";
 
+    /// <summary>A shape as text: <c>[1, 3, 224, 224]</c>.</summary>
     public static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
 
     /// <summary>The element type of <typeparamref name="T"/>, or an error naming the type when no model takes it.</summary>
@@ -104,11 +115,13 @@ public sealed class Tensor<T> : Tensor
         _owner = owner;
     }
 
+    /// <inheritdoc/>
     public override TensorElementType ElementType { get; }
 
     /// <summary>The elements, row-major.</summary>
     public Memory<T> Memory { get; }
 
+    /// <summary>The elements, row-major, as a span.</summary>
     public Span<T> Span => Memory.Span;
 
     /// <summary>The elements of row <paramref name="index"/> of the outermost dimension.</summary>
@@ -122,6 +135,7 @@ public sealed class Tensor<T> : Tensor
         return Span.Slice(checked(index * rowLength), rowLength);
     }
 
+    /// <inheritdoc/>
     public override void Dispose()
     {
         _owner?.Dispose();

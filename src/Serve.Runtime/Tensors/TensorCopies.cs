@@ -11,12 +11,14 @@ namespace Serve.Runtime;
 /// </summary>
 public static class TensorCopies
 {
+    /// <summary>The counter's name.</summary>
     public const string InstrumentName = "serve.tensor.copies";
 
     private static readonly Meter Meter = new(HandlerMetrics.MeterName);
     private static readonly Counter<long> Copies = Meter.CreateCounter<long>(InstrumentName, unit: "{copy}",
         description: "Tensor data copies made by a backend on the request path.");
 
+    /// <summary>Counts one copy of <paramref name="bytes"/> bytes made by <paramref name="backend"/> for <paramref name="modelName"/>, and why.</summary>
     public static void Record(string modelName, string backend, string reason, long bytes) =>
         Copies.Add(1,
             new KeyValuePair<string, object?>("ModelName", modelName),

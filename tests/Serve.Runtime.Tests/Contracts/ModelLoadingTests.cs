@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Runtime;
+using Serve.Runtime.CompilerServices;
 using Serve.Runtime.Tests.Defaults;
 
 namespace Serve.Runtime.Tests.Contracts;
