@@ -110,6 +110,43 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public async Task SERVE005_names_parameter_modifiers_as_csharp_writes_them()
+    {
+        var diagnostic = await SingleAsync("""
+            [Handler("a")]
+            public partial class Modifiers
+            {
+                [Inference] public string[] Run(ref readonly IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """, "SERVE005", at: "Run");
+        Assert.Equal("[Inference] method 'Run' has an unusable signature: parameter 'batch' is 'ref readonly'; stage parameters are passed by value", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public async Task SERVE005_async_void_and_bodyless_partial_initialize()
+    {
+        var asyncVoid = await SingleAsync("""
+            [Handler("a")]
+            public partial class AsyncVoid
+            {
+                [Initialize] public async void Load() => await Task.Yield();
+                [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """, "SERVE005", at: "Load");
+        Assert.Contains("it is 'async void', so the pipeline cannot await it or catch its errors; return Task instead", asyncVoid.GetMessage());
+
+        var bodyless = await SingleAsync("""
+            [Handler("a")]
+            public partial class Bodyless
+            {
+                [Initialize] partial void Load();
+                [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """, "SERVE005", at: "Load");
+        Assert.Contains("a partial method without a body, so the compiler removes every call to it", bodyless.GetMessage());
+    }
+
+    [Fact]
     public async Task SERVE006_unserializable_result_type()
     {
         var diagnostic = await SingleAsync("""
