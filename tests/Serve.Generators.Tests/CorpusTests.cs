@@ -40,6 +40,18 @@ public class CorpusTests
         _ = output;
     }
 
+    /// <summary>The generated code is C# 9, the oldest version supported (SERVE012 below it): every legal shape, compiled as C# 9, has nothing reported inside generated files.</summary>
+    [Theory]
+    [MemberData(nameof(LegalShapes))]
+    public async Task A_legal_shape_compiled_as_CSharp_9_has_no_diagnostic_in_generated_code(Shape shape)
+    {
+        var (result, _, diagnostics) = await BuildAsync(shape with { Language = LanguageVersion.CSharp9 });
+
+        // The shape's own code may need a newer C# (file-scoped namespaces, required members): that is its error, not ours.
+        Assert.DoesNotContain(diagnostics, d => d.Id.StartsWith("SERVE", StringComparison.Ordinal));
+        Assert.Equal(CountOf(shape.Source, "[Handler("), result.GeneratedSources.Count(s => s.HintName.EndsWith(".Serve.g.cs", StringComparison.Ordinal)));
+    }
+
     [Theory]
     [MemberData(nameof(IllegalShapes))]
     public async Task An_illegal_shape_gives_exactly_the_expected_diagnostic_where_expected(Shape shape)
