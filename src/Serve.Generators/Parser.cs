@@ -272,9 +272,10 @@ internal sealed class Parser
     /// <summary>True when the user's own declaration lists IHandler (the generated part does too, so the symbol cannot tell).</summary>
     private bool ImplementsHandlerItself(INamedTypeSymbol type)
     {
-        if (_known.IHandler is null || !type.Interfaces.Contains(_known.IHandler, SymbolEqualityComparer.Default))
+        if (_known.IHandler is null || !type.Interfaces.Contains(_known.IHandler, SymbolEqualityComparer.Default)
+            || type.Interfaces.Any(i => i.Name == "IHandler" && !SymbolEqualityComparer.Default.Equals(i, _known.IHandler)))
         {
-            return false;
+            return false; // Not ours, or an IHandler of the user's own that the name in the base list may mean.
         }
         foreach (var reference in type.DeclaringSyntaxReferences)
         {

@@ -330,6 +330,13 @@ public static class Corpus
                 }
             }
             """),
+        new("a handler implementing an IHandler interface of the user's own", $$"""
+            namespace Acme
+            {
+                public interface IHandler { string Name { get; } }
+                [Handler("h")] public partial class H : IHandler { public string Name => "h"; {{Echo}} }
+            }
+            """),
         new("a user type where the old registry lived", $$"""
             namespace Serve.Generated { public class ServeHandlerRegistry { } }
             namespace Microsoft.Extensions.DependencyInjection { public static class ServeHandlersServiceCollectionExtensions { } }
