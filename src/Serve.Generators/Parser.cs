@@ -664,6 +664,12 @@ internal sealed class Parser
             _compilerError = true;
             return null;
         }
+        if (jsonContextArgument.Value is ITypeSymbol and not INamedTypeSymbol)
+        {
+            Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? method.Locations.FirstOrDefault(),
+                element.ToDisplayString(MessageFormat), $"JsonContext '{((ITypeSymbol)jsonContextArgument.Value).ToDisplayString(MessageFormat)}' is not a JsonSerializerContext");
+            return null;
+        }
         if (jsonContextArgument.Value is INamedTypeSymbol jsonContext)
         {
             if (jsonContext.TypeKind == TypeKind.Error)

@@ -482,6 +482,12 @@ public static class Corpus
                 public partial class H { [Inference] public Label[] Run(IReadOnlyList<InferenceRequest> batch) => new Label[batch.Count]; }
             }
             """, "SERVE006", "JsonContext = typeof(NotAContext)"),
+        new("SERVE006 JsonContext that is an array type", """
+            namespace Shapes { public sealed record P(int A); [Handler("h", JsonContext = typeof(int[]))] public partial class H { [Inference] public P[] Run(IReadOnlyList<InferenceRequest> batch) => new P[1]; } }
+            """, "SERVE006", "JsonContext = typeof(int[])"),
+        new("SERVE006 JsonContext that is an open generic type", """
+            namespace Shapes { public sealed record P(int A); [Handler("h", JsonContext = typeof(List<>))] public partial class H { [Inference] public P[] Run(IReadOnlyList<InferenceRequest> batch) => new P[1]; } }
+            """, "SERVE006", "JsonContext = typeof(List<>)"),
         new("SERVE007 names equal without regard to case (defect 7)", $$"""
             namespace Shapes
             {
