@@ -68,15 +68,25 @@ public sealed class HandlerLibraryTests : IAsyncLifetime
     }
 
     [Fact]
-    public void The_registry_holds_both_sets_under_names_that_ignore_case()
+    public void The_registry_holds_both_sets()
     {
         var registry = _app!.Services.GetRequiredService<HandlerRegistry>();
 
         Assert.True(registry.TryGet("upper", out _));
-        Assert.True(registry.TryGet("UPPER", out _));
         Assert.True(registry.TryGet("echo", out _));
         Assert.Equal(
             Microsoft.Extensions.DependencyInjection.TextHandlersServeRegistration.Handlers.Select(h => h.Name),
             ["upper"]);
+    }
+
+    [Fact]
+    public void Handlers_of_two_assemblies_whose_names_differ_only_in_case_are_refused()
+    {
+        var library = Microsoft.Extensions.DependencyInjection.TextHandlersServeRegistration.Handlers[0];
+        var clash = new Serve.Runtime.HandlerRegistration("UPPER", library.Create);
+
+        var error = Assert.Throws<InvalidOperationException>(() => new HandlerRegistry([library, clash]));
+
+        Assert.Contains("'upper' and 'UPPER'", error.Message);
     }
 }

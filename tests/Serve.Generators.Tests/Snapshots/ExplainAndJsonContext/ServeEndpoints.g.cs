@@ -10,11 +10,13 @@ namespace Microsoft.AspNetCore.Builder
     {
         // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
         private static readonly string[] PostOrPut = new[] { "POST", "PUT" };
+        // HEAD too: load balancers probe health with it.
+        private static readonly string[] GetOrHead = new[] { "GET", "HEAD" };
 
-        /// <summary>Maps GET /ping, and POST/PUT /predictions/{model} and /explanations/{model} for every registered handler.</summary>
+        /// <summary>Maps GET and HEAD /ping, and POST/PUT /predictions/{model} and /explanations/{model} for every registered handler.</summary>
         internal static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
         {
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/ping", GetOrHead, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/labels", PostOrPut,
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.PredictAsync(httpContext, "labels")));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/labels", PostOrPut,
