@@ -1,0 +1,81 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Text.Json;
+using Serve.Runtime;
+
+namespace Serve.Handlers;
+
+/// <summary>What the classifiers share: softmax and TorchServe's <c>{label: probability}</c> answer.</summary>
+public static class Classification
+{
+    /// <summary>Softmax in float, shifted by the maximum as PyTorch's is, so large logits do not overflow.</summary>
+    public static float[] Softmax(ReadOnlySpan<float> logits)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var x in logits)
+        {
+            max = Math.Max(max, x);
+        }
+        var result = new float[logits.Length];
+        var sum = 0f;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            result[i] = MathF.Exp(logits[i] - max);
+            sum += result[i];
+        }
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] /= sum;
+        }
+        return result;
+    }
+
+    /// <summary>The indices of the k largest values, largest first (ties: lower index first); k is capped at the class count.</summary>
+    public static int[] TopK(ReadOnlySpan<float> values, int k)
+    {
+        var indices = new int[values.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            indices[i] = i;
+        }
+        var keys = values.ToArray();
+        Array.Sort(indices, (a, b) => keys[b].CompareTo(keys[a]) is var order and not 0 ? order : a.CompareTo(b));
+        return indices[..Math.Min(k, indices.Length)];
+    }
+
+    /// <summary>
+    /// TorchServe's <c>map_class_to_label</c> for one row: <c>{"label": probability}</c> for the top
+    /// k classes, most probable first. As in Python's dict, a label that repeats keeps its first
+    /// position and its last probability.
+    /// </summary>
+    public static InferenceResult TopKJson(ReadOnlySpan<float> probabilities, int k, LabelMap? labels)
+    {
+        var entries = new List<(string Label, float Probability)>(k);
+        foreach (var index in TopK(probabilities, k))
+        {
+            var label = labels is null ? index.ToString(System.Globalization.CultureInfo.InvariantCulture) : labels[index];
+            var existing = entries.FindIndex(e => e.Label == label);
+            if (existing >= 0)
+            {
+                entries[existing] = (label, probabilities[index]);
+            }
+            else
+            {
+                entries.Add((label, probabilities[index]));
+            }
+        }
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (label, probability) in entries)
+            {
+                // The float's value as a double, as Python's float(tensor.item()) prints it.
+                writer.WriteNumber(label, (double)probability);
+            }
+            writer.WriteEndObject();
+        }
+        return InferenceResult.Json(buffer.WrittenMemory);
+    }
+}

@@ -1,0 +1,45 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Text.Json;
+using Serve.Handlers.Vision;
+using Serve.Runtime;
+
+namespace Serve.Handlers;
+
+/// <summary>
+/// TorchServe's <c>image_classifier</c>: each image is decoded and turned into
+/// <c>Normalize(imagenet)(ToTensor(CenterCrop(224)(Resize(256)(image))))</c>, the model runs on
+/// the batch, and each image gets its top-k classes (<c>handler: {topk: k}</c> in
+/// model-config.yaml, 5 by default) as <c>{"label": probability}</c>, most probable first, with
+/// labels from <c>index_to_name.json</c> (the class index where it has none).
+/// Subclass it and override a stage to change one step.
+/// </summary>
+[Handler("image_classifier")]
+public partial class ImageClassifier
+{
+    public const int DefaultTopK = 5;
+
+    /// <summary>One image as the model's 3 x 224 x 224 input.</summary>
+    [Preprocess]
+    public virtual Tensor<float> Preprocess(InferenceRequest request)
+    {
+        var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span);
+        var cropped = ImageTransforms.ResizeAndCenterCrop(image, 256, 224);
+        return ImageTransforms.ToNormalizedTensor(cropped, ImageTransforms.ImageNetMean, ImageTransforms.ImageNetStd);
+    }
+
+    /// <summary>Softmax over each row of the logits, then the top k as label to probability.</summary>
+    [Postprocess]
+    public virtual IReadOnlyList<InferenceResult> Postprocess(Tensor<float> logits, HandlerContext context)
+    {
+        var topK = HandlerSettings.PositiveInt(context, "topk", DefaultTopK);
+        var results = new InferenceResult[logits.Shape[0]];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var probabilities = Classification.Softmax(logits.Row(i));
+            results[i] = Classification.TopKJson(probabilities, topK, context.Labels);
+        }
+        return results;
+    }
+}

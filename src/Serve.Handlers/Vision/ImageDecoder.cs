@@ -1,0 +1,68 @@
+using System;
+using SkiaSharp;
+using Serve.Runtime;
+
+namespace Serve.Handlers.Vision;
+
+/// <summary>
+/// Decodes JPEG, PNG, BMP, GIF (its first frame) and WebP with SkiaSharp into RGB(A) pixels as
+/// PIL's <c>ImageOps.exif_transpose(image).convert("RGB")</c> sees them: EXIF orientation
+/// applied, grayscale replicated, palettes expanded, alpha kept aside (not blended).
+/// Every failure is an <see cref="InvalidRequestException"/> with a message a client can act on.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>
+    /// The most pixels an image may have (64 megapixels, 256 MB decoded): larger ones are refused
+    /// from their header, before anything is allocated for them.
+    /// </summary>
+    public const long MaxPixels = 64L * 1024 * 1024;
+
+    public static RgbaImage Decode(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.IsEmpty)
+        {
+            throw new InvalidRequestException("The request has no image: the body is empty.");
+        }
+        using var data = SKData.CreateCopy(encoded);
+        using var stream = new SKMemoryStream(data);
+        using var codec = SKCodec.Create(stream, out var createResult);
+        if (codec is null)
+        {
+            throw new InvalidRequestException(createResult == SKCodecResult.IncompleteInput
+                ? "The image is truncated: its header ends early."
+                : "The body is not an image SkiaSharp reads: send a JPEG, PNG, BMP, GIF or WebP.");
+        }
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width <= 0 || height <= 0)
+        {
+            throw new InvalidRequestException($"The image's header says it is {width}x{height} pixels.");
+        }
+        if ((long)width * height > MaxPixels)
+        {
+            throw new InvalidRequestException(
+                $"The image is {width}x{height} pixels ({(long)width * height / 1_000_000} megapixels); images up to {MaxPixels / (1024 * 1024)} megapixels are accepted.");
+        }
+
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = GC.AllocateUninitializedArray<byte>(checked(width * height * 4));
+        SKCodecResult result;
+        unsafe
+        {
+            fixed (byte* destination = pixels)
+            {
+                // Frame 0 of an animation; no colour-space conversion, as PIL does none.
+                result = codec.GetPixels(info, (IntPtr)destination, new SKCodecOptions(0));
+            }
+        }
+        if (result != SKCodecResult.Success)
+        {
+            throw new InvalidRequestException(result == SKCodecResult.IncompleteInput
+                ? $"The {Format(codec)} image is truncated: its {width}x{height} pixels end early."
+                : $"The {Format(codec)} image could not be decoded ({result}); it is corrupt.");
+        }
+        return ExifOrientation.Apply(new RgbaImage(width, height, pixels), codec.EncodedOrigin);
+    }
+
+    private static string Format(SKCodec codec) => codec.EncodedFormat.ToString().ToUpperInvariant();
+}
