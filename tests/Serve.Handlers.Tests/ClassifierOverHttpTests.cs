@@ -1,0 +1,96 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serve.Server;
+using Serve.Server.Http;
+
+namespace Serve.Handlers.Tests;
+
+/// <summary>
+/// Real Kestrel on 127.0.0.1 serving the classifier as ONNX and as TorchScript with no handler
+/// code: each model directory's manifest names the built-in "image_classifier".
+/// </summary>
+public sealed class ClassifierServer : IAsyncLifetime
+{
+    private readonly string _onnx = Fixtures.ClassifierDirectory("classifier.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private readonly string _torchScript = Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private WebApplication? _app;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services
+            .AddServe(options =>
+            {
+                options.Models.Add(new ModelOptions { Name = "onnx", Path = _onnx });
+                options.Models.Add(new ModelOptions { Name = "torchscript", Path = _torchScript });
+            })
+            .AddOnnxRuntime()
+            .AddTorchSharp();
+        foreach (var registration in BuiltInHandlers.All)
+        {
+            builder.Services.AddSingleton(registration);
+        }
+        _app = builder.Build();
+        _app.MapPost("/predictions/{model}", ServeHttp.PredictByRouteAsync);
+        await _app.StartAsync();
+        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(_onnx, recursive: true);
+        Directory.Delete(_torchScript, recursive: true);
+    }
+}
+
+public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<ClassifierServer>
+{
+    [Theory]
+    [InlineData("onnx")]
+    [InlineData("torchscript")]
+    public async Task Every_test_image_gets_torchserves_answer(string model)
+    {
+        var names = Fixtures.ImageNames.ToArray();
+        var answers = await Task.WhenAll(names.Select(async name =>
+        {
+            using var response = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent(Fixtures.Image(name)));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            return JsonDocument.Parse(body).RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        }));
+        for (var i = 0; i < names.Length; i++)
+        {
+            Assert.Equal(Fixtures.Expected(names[i]).Select(e => e.Label), answers[i]);
+        }
+    }
+
+    [Fact]
+    public async Task A_truncated_jpeg_gets_400_with_the_reason()
+    {
+        var jpeg = Fixtures.Image("flower.jpg");
+        using var response = await server.Client.PostAsync("/predictions/onnx", new ByteArrayContent(jpeg[..(jpeg.Length / 2)]));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("InvalidRequestException", error.RootElement.GetProperty("type").GetString());
+        Assert.Contains("truncated", error.RootElement.GetProperty("message").GetString());
+    }
+}
