@@ -2,6 +2,8 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
 using Serve.Handlers.Vision;
 using Serve.Runtime;
 
@@ -39,6 +41,25 @@ public partial class ImageClassifier
         {
             var probabilities = Classification.Softmax(logits.Row(i));
             results[i] = Classification.TopKJson(probabilities, topK, context.Labels);
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// <c>/explanations</c>: occlusion attribution of each image's top class, one value per
+    /// patch (<c>handler: {occlusion_patch: n}</c>, 16 pixels by default); see <see cref="Occlusion"/>.
+    /// TorchServe's VisionHandler answers with Captum's integrated gradients, which needs the
+    /// model's gradients; occlusion needs only its outputs, so it runs on every backend.
+    /// </summary>
+    [Explain]
+    public virtual async Task<IReadOnlyList<InferenceResult>> Explain(IReadOnlyList<Tensor<float>> images, HandlerContext context, CancellationToken cancellationToken)
+    {
+        var patch = HandlerSettings.PositiveInt(context, "occlusion_patch", 16);
+        var model = context.GetModel<Tensor<float>, Tensor<float>>();
+        var results = new InferenceResult[images.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = await Occlusion.ExplainAsync(model, images[i], patch, context.Labels, cancellationToken).ConfigureAwait(false);
         }
         return results;
     }

@@ -45,6 +45,7 @@ public sealed class ClassifierServer : IAsyncLifetime
         }
         _app = builder.Build();
         _app.MapPost("/predictions/{model}", ServeHttp.PredictByRouteAsync);
+        _app.MapPost("/explanations/{model}", ServeHttp.ExplainByRouteAsync);
         await _app.StartAsync();
         Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
     }
@@ -92,5 +93,16 @@ public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<Cl
         using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("InvalidRequestException", error.RootElement.GetProperty("type").GetString());
         Assert.Contains("truncated", error.RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Explanations_are_served_for_the_predicted_class()
+    {
+        using var response = await server.Client.PostAsync("/explanations/torchscript", new ByteArrayContent(Fixtures.Image("china.jpg")));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        using var explanation = JsonDocument.Parse(body);
+        Assert.Equal(Fixtures.Expected("china.jpg")[0].Label, explanation.RootElement.GetProperty("target").GetString());
+        Assert.Equal(14, explanation.RootElement.GetProperty("attributions").GetArrayLength()); // 224 / 16
     }
 }
