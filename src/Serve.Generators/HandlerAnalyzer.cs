@@ -85,6 +85,10 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
 
     private static void ReportStagesOutsideHandler(SymbolAnalysisContext context, INamedTypeSymbol type)
     {
+        if (type.IsAbstract && !type.IsStatic)
+        {
+            return; // an abstract base of handlers: its stages are checked in each [Handler] that derives from it
+        }
         foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
         {
             foreach (var attribute in method.GetAttributes())

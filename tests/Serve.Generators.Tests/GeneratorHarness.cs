@@ -47,16 +47,17 @@ internal static class GeneratorHarness
 
     public static CSharpCompilation Compile(params string[] sources) => Compile(sources, References.App, ParseOptions);
 
-    public static CSharpCompilation Compile(string[] sources, References references, CSharpParseOptions parseOptions, string assemblyName = "TestAssembly") =>
+    public static CSharpCompilation Compile(
+        string[] sources, References references, CSharpParseOptions parseOptions, string assemblyName = "TestAssembly", MetadataReference[]? libraries = null) =>
         CSharpCompilation.Create(
             assemblyName,
             sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parseOptions, path: $"Source{i}.cs")),
-            references switch
+            [.. references switch
             {
                 References.App => AppReferences.Value,
                 References.Library => LibraryReferences.Value,
                 _ => AttributesOnlyReferences.Value,
-            },
+            }, .. libraries ?? []],
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
 
     public static GeneratorDriver CreateDriver(CSharpParseOptions? parseOptions = null) =>
@@ -75,6 +76,29 @@ internal static class GeneratorHarness
             .ToArray();
         Assert.True(problems.Length == 0, "The generated code does not compile cleanly:\n" + string.Join("\n", problems));
         return result;
+    }
+
+    /// <summary>Compiles a compilation that references <paramref name="libraries"/> (e.g. one from <see cref="CompileLibrary"/>).</summary>
+    public static CSharpCompilation CompileWith(string[] sources, MetadataReference[] libraries) =>
+        Compile(sources, References.App, ParseOptions, libraries: libraries);
+
+    /// <summary>Runs the generator on a compilation that references <paramref name="libraries"/>; fails if the output does not compile cleanly.</summary>
+    public static GeneratorDriverRunResult GenerateWith(string source, MetadataReference[] libraries)
+    {
+        var (result, output) = Run(CompileWith([source], libraries));
+        var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()).ToArray();
+        Assert.True(problems.Length == 0, "The generated code does not compile cleanly:\n" + string.Join("\n", problems));
+        return result;
+    }
+
+    /// <summary>A handler library built from <paramref name="source"/> with the generator, as a reference for another compilation.</summary>
+    public static MetadataReference CompileLibrary(string source, string assemblyName)
+    {
+        var (_, output) = Run(Compile([source], References.Library, ParseOptions, assemblyName));
+        using var image = new MemoryStream();
+        var emitted = output.Emit(image);
+        Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
+        return MetadataReference.CreateFromImage(image.ToArray());
     }
 
     /// <summary>Runs the generator; returns its result and the compilation with its output added.</summary>

@@ -1,0 +1,173 @@
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+
+namespace Serve.Generators.Tests;
+
+/// <summary>
+/// Handlers that derive from a handler and replace one stage (TorchServe's subclass-a-built-in
+/// pattern): stages come from the nearest class up the chain; the pipeline's types are checked
+/// as a whole.
+/// </summary>
+public class InheritanceTests
+{
+    /// <summary>A base handler with virtual stages, like the built-ins.</summary>
+    private const string Base = """
+        using System.Collections.Generic;
+        using System.Linq;
+        using Serve;
+        using Serve.Runtime;
+
+        namespace Shapes;
+
+        [Handler("scores")]
+        public partial class ScoresHandler
+        {
+            [Preprocess]
+            public virtual float Parse(InferenceRequest request) => request.Body.Length;
+
+            [Inference]
+            public float[] Run(IReadOnlyList<float> inputs) => inputs.ToArray();
+
+            [Postprocess]
+            public virtual string[] Format(float[] outputs) => outputs.Select(o => o.ToString()).ToArray();
+        }
+        """;
+
+    [Fact]
+    public void Override_preprocess_only()
+    {
+        MatchDerived(Base + """
+
+            [Handler("doubled")]
+            public partial class DoubledHandler : ScoresHandler
+            {
+                public override float Parse(InferenceRequest request) => 2 * base.Parse(request);
+            }
+            """, "InheritPreprocess", "Shapes.DoubledHandler");
+    }
+
+    [Fact]
+    public void Override_postprocess_only_and_a_new_stage()
+    {
+        MatchDerived(Base + """
+
+            [Handler("upper")]
+            public partial class UpperHandler : ScoresHandler
+            {
+                public override string[] Format(float[] outputs) => base.Format(outputs).Select(s => s.ToUpperInvariant()).ToArray();
+            }
+
+            [Handler("rounded")]
+            public partial class RoundedHandler : ScoresHandler
+            {
+                [Postprocess]
+                public new int[] Format(float[] outputs) => outputs.Select(o => (int)o).ToArray();
+            }
+            """, "InheritPostprocess", "Shapes.UpperHandler", "Shapes.RoundedHandler");
+    }
+
+    [Fact]
+    public void A_base_in_another_assembly()
+    {
+        var library = GeneratorHarness.CompileLibrary(Base, "ScoresLibrary");
+        MatchDerived("""
+            using System.Linq;
+            using Serve;
+            using Serve.Runtime;
+
+            namespace App;
+
+            [Handler("upper")]
+            public partial class UpperHandler : Shapes.ScoresHandler
+            {
+                public override string[] Format(float[] outputs) => base.Format(outputs).Select(s => s.ToUpperInvariant()).ToArray();
+            }
+            """, "InheritFromLibrary", [library], "App.UpperHandler");
+    }
+
+    [Fact]
+    public async Task An_override_that_no_longer_fits_is_SERVE004_at_the_override_naming_both_classes()
+    {
+        const string derived = """
+
+            [Handler("texts")]
+            public partial class TextsHandler : ScoresHandler
+            {
+                [Preprocess]
+                public new string Parse(InferenceRequest request) => "";
+            }
+            """;
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(Base + derived);
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("SERVE004", diagnostic.Id);
+        Assert.Equal(
+            "[Inference] 'ScoresHandler.Run' takes 'IReadOnlyList<float>', but [Preprocess] 'Parse' gives 'IReadOnlyList<string>'",
+            diagnostic.GetMessage());
+        var at = (Base + derived).IndexOf("Parse(InferenceRequest request) => \"\"", System.StringComparison.Ordinal);
+        Assert.Equal(at, diagnostic.Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public async Task A_misfit_against_a_base_in_another_assembly_is_reported_at_the_override()
+    {
+        var library = GeneratorHarness.CompileLibrary(Base, "ScoresLibrary");
+        const string derived = """
+            using Serve;
+            using Serve.Runtime;
+
+            [Handler("texts")]
+            public partial class TextsHandler : Shapes.ScoresHandler
+            {
+                [Inference]
+                public new int[] Run(System.Collections.Generic.IReadOnlyList<float> inputs) => new int[inputs.Count];
+            }
+            """;
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(GeneratorHarness.CompileWith([derived], [library])));
+        Assert.Equal("SERVE004", diagnostic.Id);
+        Assert.Equal("[Postprocess] 'ScoresHandler.Format' takes 'float[]', but [Inference] 'Run' gives 'int[]'", diagnostic.GetMessage());
+        Assert.Equal(derived.IndexOf("Run(System", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public async Task A_private_stage_in_a_base_is_SERVE005_naming_the_base()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class Base
+            {
+                [Postprocess]
+                private string[] Format(float[] outputs) => new string[outputs.Length];
+            }
+
+            [Handler("derived")]
+            public partial class Derived : Base
+            {
+                [Inference]
+                public float[] Run(IReadOnlyList<InferenceRequest> batch) => new float[batch.Count];
+            }
+            """;
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(source));
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("'Base.Format'", diagnostic.GetMessage());
+        Assert.Contains("private in the base class 'Base'", diagnostic.GetMessage());
+        Assert.Equal(source.IndexOf("Format(float[]", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    private static void MatchDerived(string source, string name, params string[] handlers) => MatchDerived(source, name, [], handlers);
+
+    private static void MatchDerived(string source, string name, MetadataReference[] libraries, params string[] handlers)
+    {
+        var sources = GeneratorHarness.GenerateWith(source, libraries).Results.Single().GeneratedSources;
+        foreach (var handler in handlers)
+        {
+            var generated = sources.Single(s => s.HintName == $"{handler}.Serve.g.cs");
+            Snapshot.Match(generated.SourceText.ToString(), $"{name}/{generated.HintName}");
+        }
+        var registry = sources.Single(s => s.HintName == "ServeHandlerRegistry.g.cs");
+        Snapshot.Match(registry.SourceText.ToString(), $"{name}/{registry.HintName}");
+    }
+}
