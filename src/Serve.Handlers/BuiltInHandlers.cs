@@ -13,5 +13,6 @@ public static class BuiltInHandlers
     public static IReadOnlyList<HandlerRegistration> All { get; } =
     [
         new("image_classifier", () => new ImageClassifier()),
+        new("image_segmenter", () => new ImageSegmenter()),
     ];
 }

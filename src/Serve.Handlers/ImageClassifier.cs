@@ -24,12 +24,7 @@ public partial class ImageClassifier
 
     /// <summary>One image as the model's 3 x 224 x 224 input.</summary>
     [Preprocess]
-    public virtual Tensor<float> Preprocess(InferenceRequest request)
-    {
-        var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span);
-        var cropped = ImageTransforms.ResizeAndCenterCrop(image, 256, 224);
-        return ImageTransforms.ToNormalizedTensor(cropped, ImageTransforms.ImageNetMean, ImageTransforms.ImageNetStd);
-    }
+    public virtual Tensor<float> Preprocess(InferenceRequest request) => ImageTransforms.ImageNetInput(request);
 
     /// <summary>Softmax over each row of the logits, then the top k as label to probability.</summary>
     [Postprocess]

@@ -22,6 +22,8 @@ public sealed class ClassifierServer : IAsyncLifetime
 {
     private readonly string _onnx = Fixtures.ClassifierDirectory("classifier.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
     private readonly string _torchScript = Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private readonly string _segmenterOnnx = Fixtures.ModelDirectory("segmenter", "segmenter.onnx", "image_segmenter");
+    private readonly string _segmenterTorchScript = Fixtures.ModelDirectory("segmenter", "segmenter.pt", "image_segmenter");
     private WebApplication? _app;
 
     public HttpClient Client { get; private set; } = null!;
@@ -36,6 +38,8 @@ public sealed class ClassifierServer : IAsyncLifetime
             {
                 options.Models.Add(new ModelOptions { Name = "onnx", Path = _onnx });
                 options.Models.Add(new ModelOptions { Name = "torchscript", Path = _torchScript });
+                options.Models.Add(new ModelOptions { Name = "segmenter_onnx", Path = _segmenterOnnx });
+                options.Models.Add(new ModelOptions { Name = "segmenter_torchscript", Path = _segmenterTorchScript });
             })
             .AddOnnxRuntime()
             .AddTorchSharp();
@@ -60,6 +64,8 @@ public sealed class ClassifierServer : IAsyncLifetime
         }
         Directory.Delete(_onnx, recursive: true);
         Directory.Delete(_torchScript, recursive: true);
+        Directory.Delete(_segmenterOnnx, recursive: true);
+        Directory.Delete(_segmenterTorchScript, recursive: true);
     }
 }
 
@@ -104,5 +110,22 @@ public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<Cl
         using var explanation = JsonDocument.Parse(body);
         Assert.Equal(Fixtures.Expected("china.jpg")[0].Label, explanation.RootElement.GetProperty("target").GetString());
         Assert.Equal(14, explanation.RootElement.GetProperty("attributions").GetArrayLength()); // 224 / 16
+    }
+
+    [Theory]
+    [InlineData("segmenter_onnx")]
+    [InlineData("segmenter_torchscript")]
+    public async Task The_segmenter_answers_224_rows_of_224_class_probability_pairs(string model)
+    {
+        using var response = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent(Fixtures.Image("flower.jpg")));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body[..Math.Min(body.Length, 300)]);
+        using var answer = JsonDocument.Parse(body);
+        Assert.Equal(224, answer.RootElement.GetArrayLength());
+        Assert.All(answer.RootElement.EnumerateArray(), row =>
+        {
+            Assert.Equal(224, row.GetArrayLength());
+            Assert.All(row.EnumerateArray(), pixel => Assert.InRange(pixel[1].GetDouble(), 0.25, 1.0)); // 4 classes: the best has at least 1/4
+        });
     }
 }

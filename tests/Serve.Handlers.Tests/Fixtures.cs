@@ -49,14 +49,20 @@ internal static class Fixtures
     }
 
     /// <summary>A model directory holding the classifier in one format, its labels and a manifest naming the built-in.</summary>
-    public static string ClassifierDirectory(string modelFile, string? modelConfig = null)
+    public static string ClassifierDirectory(string modelFile, string? modelConfig = null) =>
+        ModelDirectory("classifier", modelFile, "image_classifier", modelConfig);
+
+    public static string ModelDirectory(string fixture, string modelFile, string handler, string? modelConfig = null)
     {
-        var directory = Directory.CreateTempSubdirectory("serve-classifier-").FullName;
-        File.Copy(Path.Combine(Root, "classifier", modelFile), Path.Combine(directory, modelFile));
-        File.Copy(Path.Combine(Root, "classifier", "index_to_name.json"), Path.Combine(directory, "index_to_name.json"));
+        var directory = Directory.CreateTempSubdirectory($"serve-{fixture}-").FullName;
+        File.Copy(Path.Combine(Root, fixture, modelFile), Path.Combine(directory, modelFile));
+        if (File.Exists(Path.Combine(Root, fixture, "index_to_name.json")))
+        {
+            File.Copy(Path.Combine(Root, fixture, "index_to_name.json"), Path.Combine(directory, "index_to_name.json"));
+        }
         Directory.CreateDirectory(Path.Combine(directory, "MAR-INF"));
         File.WriteAllText(Path.Combine(directory, ModelManifest.RelativePath), $$$"""
-            {"model": {"modelName": "classifier", "serializedFile": "{{{modelFile}}}", "handler": "image_classifier"}}
+            {"model": {"modelName": "{{{fixture}}}", "serializedFile": "{{{modelFile}}}", "handler": "{{{handler}}}"}}
             """);
         if (modelConfig is not null)
         {

@@ -16,6 +16,18 @@ public static class ImageTransforms
     public static ReadOnlySpan<float> ImageNetStd => [0.229f, 0.224f, 0.225f];
 
     /// <summary>
+    /// TorchServe's image_classifier and image_segmenter input:
+    /// <c>Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(imagenet)])</c> on the request's image.
+    /// </summary>
+    /// <exception cref="InvalidRequestException">The request holds no usable image.</exception>
+    public static Tensor<float> ImageNetInput(InferenceRequest request)
+    {
+        var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span);
+        var cropped = ResizeAndCenterCrop(image, 256, 224);
+        return ToNormalizedTensor(cropped, ImageNetMean, ImageNetStd);
+    }
+
+    /// <summary>
     /// The size <c>Resize(shorterSide)</c> gives: the shorter side becomes <paramref name="shorterSide"/>
     /// and the longer keeps the aspect ratio, truncated as torchvision's <c>int(size * long / short)</c>.
     /// </summary>
