@@ -39,11 +39,13 @@ namespace Microsoft.AspNetCore.Builder
     {
         // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
         private static readonly string[] PostOrPut = ["POST", "PUT"];
+        // HEAD too: load balancers probe health with it.
+        private static readonly string[] GetOrHead = ["GET", "HEAD"];
 
-        /// <summary>Maps GET /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>
+        /// <summary>Maps GET and HEAD /ping and, for each handler in this assembly, /predictions/{name} (and /explanations/{name} where it explains).</summary>
         public static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
         {
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/ping", new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
+            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/ping", GetOrHead, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/doubled", PostOrPut,
                 new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.PredictAsync(httpContext, "doubled")));
             global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/scores", PostOrPut,
