@@ -157,6 +157,35 @@ public class InheritanceTests
         Assert.Equal(source.IndexOf("Format(float[]", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
     }
 
+    [Fact]
+    public void Editing_a_base_in_another_file_regenerates_the_derived_handler()
+    {
+        const string derived = """
+            using Serve;
+
+            namespace Shapes;
+
+            [Handler("doubled")]
+            public partial class DoubledHandler : ScoresHandler
+            {
+                public override float Parse(Serve.Runtime.InferenceRequest request) => 2 * base.Parse(request);
+            }
+            """;
+        var baseWithoutScoresHandler = Base.Replace("[Handler(\"scores\")]", "");
+        var compilation = GeneratorHarness.Compile(baseWithoutScoresHandler, derived);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var baseTree = compilation.SyntaxTrees.First();
+        // The base's postprocess now returns ints: the derived handler's responses become JSON.
+        var edited = compilation.ReplaceSyntaxTree(baseTree, Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(
+            baseWithoutScoresHandler.Replace("public virtual string[] Format(float[] outputs) => outputs.Select(o => o.ToString()).ToArray();",
+                "public virtual int[] Format(float[] outputs) => outputs.Select(o => (int)o).ToArray();"),
+            GeneratorHarness.ParseOptions, baseTree.FilePath));
+        var generated = driver.RunGenerators(edited).GetRunResult().GeneratedTrees
+            .Single(tree => tree.FilePath.EndsWith("Shapes.DoubledHandler.Serve.g.cs", System.StringComparison.Ordinal)).ToString();
+        Assert.Contains("IReadOnlyList<int> outputs = this.Format(output);", generated);
+        Assert.DoesNotContain("FromText", generated);
+    }
+
     private static void MatchDerived(string source, string name, params string[] handlers) => MatchDerived(source, name, [], handlers);
 
     private static void MatchDerived(string source, string name, MetadataReference[] libraries, params string[] handlers)
