@@ -158,6 +158,23 @@ public class InheritanceTests
     }
 
     [Fact]
+    public async Task A_new_method_hiding_a_stage_without_its_attribute_is_SERVE005_at_the_hiding_method()
+    {
+        const string derived = """
+
+            [Handler("hiding")]
+            public partial class HidingHandler : ScoresHandler
+            {
+                public new string[] Format(float[] outputs) => new string[outputs.Length];
+            }
+            """;
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(Base + derived));
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("'HidingHandler.Format' hides it without the [Postprocess] attribute", diagnostic.GetMessage());
+        Assert.Equal((Base + derived).IndexOf("Format(float[] outputs) => new string", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    [Fact]
     public void Editing_a_base_in_another_file_regenerates_the_derived_handler()
     {
         const string derived = """
