@@ -62,10 +62,6 @@ public static class DiagnosticDescriptors
         "SERVE012", "C# version too old for the generated code",
         "Serve's generated code needs C# 9 or later, but this project compiles C# {0}; set <LangVersion> to 9 or later (the .NET 10 default is 14)");
 
-    public static readonly DiagnosticDescriptor InheritedStage = Create(
-        "SERVE013", "Stages inherited from a base class are not supported yet",
-        "Handler '{0}' inherits [{1}] method '{2}' from '{3}', but Serve reads stages only from the handler class itself (inheriting stages is not supported yet); declare the stage in '{0}'");
-
     public static readonly DiagnosticDescriptor RuntimeNotReferenced = Create(
         "SERVE014", "Serve.Runtime is not referenced",
         "Handler class '{0}' gets no code: the project references Serve's attributes but not Serve.Runtime, where IHandler and the handler contracts live; add a reference to Serve.Runtime");

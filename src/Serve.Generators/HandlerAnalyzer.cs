@@ -28,7 +28,6 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidHandlerName,
         DiagnosticDescriptors.HandlerNotCreatable,
         DiagnosticDescriptors.LanguageVersionTooOld,
-        DiagnosticDescriptors.InheritedStage,
         DiagnosticDescriptors.RuntimeNotReferenced);
 
     public override void Initialize(AnalysisContext context)

@@ -8,42 +8,90 @@ namespace Serve.Generators;
 /// <summary>Finding the stage methods, checking their signatures, and checking that each feeds the next.</summary>
 internal sealed partial class Parser
 {
+    /// <summary>
+    /// The stages of the handler and its base classes: each from the nearest class up the chain
+    /// that marks a method with its attribute, so a derived class's stage replaces its base's
+    /// (an override, or a <c>new</c> method with the attribute). A base's virtual stage that the
+    /// handler overrides without the attribute stays the stage, and the call dispatches to the override.
+    /// </summary>
     private Dictionary<Stage, ParsedStage> FindStages(INamedTypeSymbol type, string handlerName)
     {
         var stages = new Dictionary<Stage, ParsedStage>();
-        foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
+        for (var current = type; current is { SpecialType: not SpecialType.System_Object }; current = current.BaseType)
         {
-            foreach (var attribute in method.GetAttributes())
+            var declaredHere = new Dictionary<Stage, IMethodSymbol>();
+            foreach (var method in current.GetMembers().OfType<IMethodSymbol>())
             {
-                if (Stages.Of(attribute.AttributeClass) is not { } stage)
+                foreach (var attribute in method.GetAttributes())
                 {
-                    continue;
-                }
-                if (stages.TryGetValue(stage, out var existing))
-                {
-                    Report(DiagnosticDescriptors.DuplicateStage, method.Locations.FirstOrDefault(), handlerName, stage, existing.Method.Name, method.Name);
-                    continue;
-                }
-                if (ParseStage(type, method, stage) is { } parsed)
-                {
-                    stages[stage] = parsed;
-                }
-            }
-        }
-
-        // Stages on a base class are not called yet (inheritance is the built-in handlers' work): say so plainly.
-        for (var baseType = type.BaseType; baseType is not null && baseType.SpecialType != SpecialType.System_Object; baseType = baseType.BaseType)
-        {
-            foreach (var method in baseType.GetMembers().OfType<IMethodSymbol>())
-            {
-                if (method.GetAttributes().Select(a => Stages.Of(a.AttributeClass)).FirstOrDefault(s => s is not null) is { } inherited)
-                {
-                    Report(DiagnosticDescriptors.InheritedStage, type.Locations.FirstOrDefault(), type.Name, inherited, method.Name, baseType.Name);
-                    return stages;
+                    if (Stages.Of(attribute.AttributeClass) is not { } stage)
+                    {
+                        continue;
+                    }
+                    if (declaredHere.TryGetValue(stage, out var existing))
+                    {
+                        Report(DiagnosticDescriptors.DuplicateStage, LocationOf(method), handlerName, stage, existing.Name, method.Name);
+                        continue;
+                    }
+                    declaredHere[stage] = method;
+                    if (stages.ContainsKey(stage))
+                    {
+                        continue; // replaced by a class nearer the handler
+                    }
+                    var parsed = ParseStage(type, method, stage);
+                    if (parsed is not null && HiddenBy(method) is { } hiding)
+                    {
+                        Report(DiagnosticDescriptors.BadStageSignature, LocationOf(hiding), stage, $"{method.ContainingType.Name}.{method.Name}",
+                            $"'{hiding.ContainingType.Name}.{hiding.Name}' hides it without the [{stage}] attribute, so the handler would call that method instead; mark it [{stage}], or override the base's method");
+                        parsed = null;
+                    }
+                    if (parsed is not null)
+                    {
+                        stages[stage] = parsed;
+                    }
                 }
             }
         }
         return stages;
+    }
+
+    /// <summary>A method of the handler or a class between it and the stage's class that hides the stage (same name and parameters, not an override).</summary>
+    private IMethodSymbol? HiddenBy(IMethodSymbol stage)
+    {
+        for (var current = _handler; current is not null && !SymbolEqualityComparer.Default.Equals(current, stage.ContainingType); current = current.BaseType)
+        {
+            foreach (var member in current.GetMembers(stage.Name).OfType<IMethodSymbol>())
+            {
+                if (!member.IsOverride
+                    && member.Parameters.Length == stage.Parameters.Length
+                    && member.Parameters.Zip(stage.Parameters, (a, b) => SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(same => same))
+                {
+                    return member;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Where to report a problem with a method: its declaration if it is in this compilation, else the handler.</summary>
+    private Location? LocationOf(IMethodSymbol method) =>
+        method.Locations.FirstOrDefault(l => l.IsInSource) ?? _handler.Locations.FirstOrDefault();
+
+    /// <summary>A stage method's name as a message gives it: qualified by its class when a base declares it.</summary>
+    private string NameOf(ParsedStage stage) => NameOf(stage.Method);
+
+    private string NameOf(IMethodSymbol method) =>
+        SymbolEqualityComparer.Default.Equals(method.ContainingType, _handler) ? method.Name : $"{method.ContainingType.Name}.{method.Name}";
+
+    /// <summary>How many classes up from the handler <paramref name="type"/> is: 0 for the handler itself.</summary>
+    private int Depth(INamedTypeSymbol type)
+    {
+        var depth = 0;
+        for (var current = _handler; current is not null && !SymbolEqualityComparer.Default.Equals(current, type); current = current.BaseType)
+        {
+            depth++;
+        }
+        return depth;
     }
 
     private ParsedStage? ParseStage(INamedTypeSymbol type, IMethodSymbol method, Stage stage)
@@ -62,6 +110,13 @@ internal sealed partial class Parser
         if (method.IsGenericMethod)
         {
             return Bad("it is generic");
+        }
+        if (!SymbolEqualityComparer.Default.Equals(method.ContainingType, type)
+            && (method.DeclaredAccessibility is Accessibility.Private or Accessibility.NotApplicable
+                || (method.DeclaredAccessibility is Accessibility.Internal or Accessibility.ProtectedAndInternal
+                    && !SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, type.ContainingAssembly))))
+        {
+            return Bad($"it is {method.DeclaredAccessibility.ToString().ToLowerInvariant()} in the base class '{method.ContainingType.Name}', so handler '{type.Name}' cannot call it; make it protected or public");
         }
         if (_known.IsObsoleteError(method))
         {
@@ -179,7 +234,7 @@ internal sealed partial class Parser
 
         ParsedStage? Bad(string reason)
         {
-            Report(DiagnosticDescriptors.BadStageSignature, method.Locations.FirstOrDefault(), stage, method.Name, reason);
+            Report(DiagnosticDescriptors.BadStageSignature, LocationOf(method), stage, NameOf(method), reason);
             return null;
         }
     }
@@ -264,17 +319,22 @@ internal sealed partial class Parser
         return (false, returnType);
     }
 
-    private void CheckFeeds(ITypeSymbol output, string producer, ParsedStage consumer)
+    private void CheckFeeds(ITypeSymbol output, string producer, ParsedStage? producerStage, ParsedStage consumer)
     {
-        var consumerName = $"[{consumer.Spec.Stage}] '{consumer.Method.Name}'";
+        var consumerName = $"[{consumer.Spec.Stage}] '{NameOf(consumer)}'";
+        // With inheritance the two stages may come from different classes: report at the one
+        // nearer the handler (the override that stopped fitting); the message names both.
+        var location = producerStage is not null && Depth(producerStage.Method.ContainingType) < Depth(consumer.Method.ContainingType)
+            ? LocationOf(producerStage.Method)
+            : LocationOf(consumer.Method);
         if (!_known.IsImplicitlyConvertible(output, consumer.Input!))
         {
-            Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
+            Report(DiagnosticDescriptors.StageTypeMismatch, location,
                 consumerName, Quoted(consumer.Input!), producer, Quoted(output), "");
         }
         else if (!Nullability.Fits(output, consumer.Input!))
         {
-            Report(DiagnosticDescriptors.StageTypeMismatch, consumer.Method.Locations.FirstOrDefault(),
+            Report(DiagnosticDescriptors.StageTypeMismatch, location,
                 consumerName, Quoted(consumer.Input!), producer, Quoted(output),
                 ", which may hold null where no null is taken; make the two types' nullability agree");
         }

@@ -33,6 +33,7 @@ internal sealed partial class Parser
     private readonly KnownTypes _known;
     private readonly List<Diagnostic> _diagnostics;
     private readonly CancellationToken _cancellationToken;
+    private INamedTypeSymbol _handler = null!;
 
     /// <summary>Set when the compiler reports the problem itself (an unknown type, a malformed attribute): no code, no diagnostic of ours.</summary>
     private bool _compilerError;
@@ -70,6 +71,7 @@ internal sealed partial class Parser
             return null;
         }
         var errors = _diagnostics.Count;
+        _handler = type;
         var handlerName = CheckHandlerName(type, handlerAttribute);
         if (type.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree.Options is CSharpParseOptions { LanguageVersion: var version }
             && version < LanguageVersion.CSharp9)
@@ -95,13 +97,13 @@ internal sealed partial class Parser
         ITypeSymbol preprocessOutput = preprocess is null
             ? _known.Batch
             : perRequest ? ListOf(preprocess.Result!) : preprocess.Result!;
-        var preprocessName = preprocess is null ? "the batch (no [Preprocess] stage)" : $"[Preprocess] '{preprocess.Method.Name}'";
+        var preprocessName = preprocess is null ? "the batch (no [Preprocess] stage)" : $"[Preprocess] '{NameOf(preprocess)}'";
 
         // Inference output: the inference's result, or what postprocess takes when the model runs by default.
         ITypeSymbol inferenceOutput;
         if (inference is not null)
         {
-            CheckFeeds(preprocessOutput, preprocessName, inference);
+            CheckFeeds(preprocessOutput, preprocessName, preprocess, inference);
             inferenceOutput = inference.Result!;
         }
         else if (postprocess is not null)
@@ -121,7 +123,7 @@ internal sealed partial class Parser
         {
             if (inference is not null)
             {
-                CheckFeeds(inferenceOutput, $"[Inference] '{inference.Method.Name}'", postprocess);
+                CheckFeeds(inferenceOutput, $"[Inference] '{NameOf(inference)}'", inference, postprocess);
             }
             result = ResultOf(postprocess.Result!, postprocess.Method, "[Postprocess]", handlerAttribute, objects);
         }
@@ -133,7 +135,7 @@ internal sealed partial class Parser
         ResultSpec? explainResult = null;
         if (explain is not null)
         {
-            CheckFeeds(preprocessOutput, preprocessName, explain);
+            CheckFeeds(preprocessOutput, preprocessName, preprocess, explain);
             explainResult = ResultOf(explain.Result!, explain.Method, "[Explain]", handlerAttribute, objects);
         }
 
@@ -172,7 +174,7 @@ internal sealed partial class Parser
         var element = ListElement(listType);
         if (element is null)
         {
-            Report(DiagnosticDescriptors.StageTypeMismatch, method.Locations.FirstOrDefault(),
+            Report(DiagnosticDescriptors.StageTypeMismatch, LocationOf(method),
                 "The response", "a list with one result per request (IReadOnlyList<T>, List<T> or T[])",
                 $"{stageName} '{method.Name}'", Quoted(listType), "");
             return null;
@@ -180,7 +182,7 @@ internal sealed partial class Parser
 
         if (listType.IsReferenceType && listType.NullableAnnotation == NullableAnnotation.Annotated)
         {
-            Report(DiagnosticDescriptors.StageTypeMismatch, method.Locations.FirstOrDefault(),
+            Report(DiagnosticDescriptors.StageTypeMismatch, LocationOf(method),
                 "The response", "a list with one result per request",
                 $"{stageName} '{method.Name}'", Quoted(listType), ", which may be null; return a list that is never null");
             return null;
@@ -211,7 +213,7 @@ internal sealed partial class Parser
         }
         if (jsonContextArgument.Value is ITypeSymbol and not INamedTypeSymbol)
         {
-            Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? method.Locations.FirstOrDefault(),
+            Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? LocationOf(method),
                 element.ToDisplayString(MessageFormat), $"JsonContext '{((ITypeSymbol)jsonContextArgument.Value).ToDisplayString(MessageFormat)}' is not a JsonSerializerContext");
             return null;
         }
@@ -224,7 +226,7 @@ internal sealed partial class Parser
             }
             if (!IsUsableJsonContext(jsonContext))
             {
-                Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? method.Locations.FirstOrDefault(),
+                Report(DiagnosticDescriptors.UnserializableResult, JsonContextLocation(handlerAttribute) ?? LocationOf(method),
                     element.ToDisplayString(MessageFormat),
                     $"JsonContext '{jsonContext.ToDisplayString(MessageFormat)}' is not a JsonSerializerContext with a static Default instance (declare 'partial class {jsonContext.Name} : JsonSerializerContext' with [JsonSerializable(typeof({element.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(MessageFormat)}))])");
                 return null;
@@ -235,7 +237,7 @@ internal sealed partial class Parser
         var json = objects.Describe(element, out var reason);
         if (json is null)
         {
-            Report(DiagnosticDescriptors.UnserializableResult, method.Locations.FirstOrDefault(), element.ToDisplayString(MessageFormat), reason!);
+            Report(DiagnosticDescriptors.UnserializableResult, LocationOf(method), element.ToDisplayString(MessageFormat), reason!);
             return null;
         }
         return new ResultSpec(ResultKind.Json, elementType, json, null);

@@ -526,13 +526,6 @@ public static class Corpus
         new("SERVE011 an [Obsolete] error constructor", $$"""namespace Shapes { [Handler("h")] public partial class H { [Obsolete("no", true)] public H() { } {{Echo}} } }""", "SERVE011", "class |H"),
         new("SERVE011 two constructors callable without arguments", $$"""namespace Shapes { [Handler("h")] public partial class H { public H(int a = 0) { } public H(string b = "") { } {{Echo}} } }""", "SERVE011", "class |H"),
         new("SERVE012 C# 8 (defect 6)", $$"""namespace Shapes { [Handler("h")] public partial class H { {{Echo}} } }""", "SERVE012", "Handler(\"h\")", Language: LanguageVersion.CSharp8),
-        new("SERVE013 stages on a base class (defect 10)", """
-            namespace Shapes
-            {
-                public abstract class Base { [Inference] public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count]; }
-                [Handler("h")] public partial class Derived : Base { }
-            }
-            """, "SERVE013", "class |Derived", Also: "SERVE002"),
         new("SERVE014 the attributes without Serve.Runtime (defect 3)", """namespace Shapes { [Handler("h")] public partial class H { } }""", "SERVE014", "Handler(\"h\")", References.AttributesOnly),
         new("[Handler(null)] is the compiler's error alone (defect 10)", $$"""namespace Shapes { [Handler(null)] public partial class H { {{Echo}} } }""", "CS8625", "null"),
         new("[Handler] without a name is the compiler's error alone", $$"""namespace Shapes { [Handler] public partial class H { {{Echo}} } }""", "CS7036", "Handler"),

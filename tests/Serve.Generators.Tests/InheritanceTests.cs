@@ -199,7 +199,7 @@ public class InheritanceTests
             GeneratorHarness.ParseOptions, baseTree.FilePath));
         var generated = driver.RunGenerators(edited).GetRunResult().GeneratedTrees
             .Single(tree => tree.FilePath.EndsWith("Shapes.DoubledHandler.Serve.g.cs", System.StringComparison.Ordinal)).ToString();
-        Assert.Contains("IReadOnlyList<int> outputs = this.Format(output);", generated);
+        Assert.Contains("int[] outputs = this.Format(output);", generated);
         Assert.DoesNotContain("FromText", generated);
     }
 
@@ -213,7 +213,7 @@ public class InheritanceTests
             var generated = sources.Single(s => s.HintName == $"{handler}.Serve.g.cs");
             Snapshot.Match(generated.SourceText.ToString(), $"{name}/{generated.HintName}");
         }
-        var registry = sources.Single(s => s.HintName == "ServeHandlerRegistry.g.cs");
+        var registry = sources.Single(s => s.HintName == "ServeRegistration.g.cs");
         Snapshot.Match(registry.SourceText.ToString(), $"{name}/{registry.HintName}");
     }
 }
