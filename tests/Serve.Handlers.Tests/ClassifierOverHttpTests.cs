@@ -42,11 +42,8 @@ public sealed class ClassifierServer : IAsyncLifetime
                 options.Models.Add(new ModelOptions { Name = "segmenter_torchscript", Path = _segmenterTorchScript });
             })
             .AddOnnxRuntime()
-            .AddTorchSharp();
-        foreach (var registration in BuiltInHandlers.All)
-        {
-            builder.Services.AddSingleton(registration);
-        }
+            .AddTorchSharp()
+            .AddServeBuiltInHandlers(); // generated, public, in Serve.BuiltInHandlers
         _app = builder.Build();
         _app.MapPost("/predictions/{model}", ServeHttp.PredictByRouteAsync);
         _app.MapPost("/explanations/{model}", ServeHttp.ExplainByRouteAsync);

@@ -118,7 +118,7 @@ public class ClassifierParityTests
             ModelConfig = File.Exists(configPath) ? ModelConfig.Read(configPath) : ModelConfig.Default,
             ModelLoaders = [new OnnxModelLoader(), new TorchModelLoader()],
         };
-        var registration = BuiltInHandlers.All.Single(h => h.Name == manifest.Handler);
+        var registration = Microsoft.Extensions.DependencyInjection.ServeBuiltInHandlersServeRegistration.Handlers.Single(h => h.Name == manifest.Handler);
         var handler = registration.Create();
         await handler.InitializeAsync(context, CancellationToken.None);
         return (handler, context);
