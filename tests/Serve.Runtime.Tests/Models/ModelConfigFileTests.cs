@@ -106,11 +106,10 @@ public sealed class ModelConfigFileTests : IDisposable
     [Fact]
     public void Settings_read_but_not_acted_on_yet_are_listed_for_the_startup_warning()
     {
-        var config = Read("maxWorkers: 2\nmaxBatchDelay: 50\nresponseTimeout: 30\nbatchSize: 8");
+        var config = Read("minWorkers: 2\nmaxWorkers: 3\nmaxBatchDelay: 50\nresponseTimeout: 30\nbatchSize: 8\njobQueueSize: 5\ndeviceType: gpu");
 
-        Assert.Equal(
-            ["maxWorkers: 2 (one worker runs)", "maxBatchDelay: 50 (batches take what is waiting, without waiting)", "responseTimeout: 30 (no response timeout)"],
-            config.NotYetHonoured());
+        // The workers, batching, timeout and queue settings are honoured; only the device is not.
+        Assert.Equal(["deviceType: gpu (models run on the CPU)"], config.NotYetHonoured());
     }
 
     [Fact]

@@ -1,0 +1,147 @@
+using System;
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serve.Runtime;
+
+namespace Serve.Server.Http;
+
+/// <summary>
+/// The TorchServe REST adapter: <c>GET /ping</c>, <c>POST|PUT /predictions/{model}</c>,
+/// <c>POST|PUT /explanations/{model}</c>. A result goes out as its body; an error as
+/// TorchServe's JSON: <c>{"code", "type", "message"}</c>.
+/// </summary>
+public static class TorchServeHttp
+{
+    // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
+    private static readonly string[] PostOrPut = ["POST", "PUT"];
+
+    // HEAD too: load balancers probe health with it.
+    private static readonly string[] GetOrHead = ["GET", "HEAD"];
+
+    /// <summary>Maps /ping and the general /predictions/{model} and /explanations/{model} routes.</summary>
+    public static IEndpointRouteBuilder MapTorchServeInference(this IEndpointRouteBuilder endpoints)
+    {
+        var models = endpoints.ServiceProvider.GetRequiredService<ModelManager>();
+        endpoints.MapMethods("/ping", GetOrHead, new RequestDelegate(PingAsync));
+        endpoints.MapMethods("/predictions/{model}", PostOrPut, new RequestDelegate(httpContext =>
+            InferAsync(httpContext, models.Slot(httpContext.Request.RouteValues["model"] as string ?? ""), explain: false)));
+        endpoints.MapMethods("/explanations/{model}", PostOrPut, new RequestDelegate(httpContext =>
+            InferAsync(httpContext, models.Slot(httpContext.Request.RouteValues["model"] as string ?? ""), explain: true)));
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Maps <c>/predictions/{name}</c> (and <c>/explanations/{name}</c>) for a model known at
+    /// compile time, bound to its slot once rather than looked up per request.
+    /// </summary>
+    public static IEndpointConventionBuilder MapTorchServePredictions(this IEndpointRouteBuilder endpoints, string modelName, bool canExplain)
+    {
+        var slot = endpoints.ServiceProvider.GetRequiredService<ModelManager>().Slot(modelName);
+        if (canExplain)
+        {
+            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot, explain: true)));
+        }
+        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot, explain: false)));
+    }
+
+    /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>
+    public static Task PingAsync(HttpContext httpContext)
+    {
+        var healthy = httpContext.RequestServices.GetRequiredService<ModelManager>().IsReady;
+        httpContext.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
+        httpContext.Response.ContentType = InferenceResult.JsonContentType;
+        return httpContext.Response.WriteAsync(healthy ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
+    }
+
+    private static async Task InferAsync(HttpContext httpContext, ModelSlot slot, bool explain)
+    {
+        if (slot.Model is not { } model)
+        {
+            await WriteAsync(httpContext, InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {slot.Name}")).ConfigureAwait(false);
+            return;
+        }
+        if (explain && !model.CanExplain)
+        {
+            await WriteAsync(httpContext, InferenceResult.Error(InferenceErrorKind.NotSupported, $"The handler of model '{model.Name}' has no [Explain] stage.")).ConfigureAwait(false);
+            return;
+        }
+
+        var body = await HttpInference.ReadBodyAsync(httpContext).ConfigureAwait(false);
+        if (body.Error is { } error)
+        {
+            await WriteErrorAsync(httpContext, error.StatusCode, error.Type, error.Message).ConfigureAwait(false);
+            return;
+        }
+
+        InferenceResult result;
+        try
+        {
+            var request = HttpInference.Request(httpContext.Request, body.Bytes, httpContext.Request.ContentType);
+            result = await model.InferAsync(request, explain, httpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
+        {
+            return; // The client left; its batch goes on without it.
+        }
+        await WriteAsync(httpContext, result).ConfigureAwait(false);
+    }
+
+    private static Task WriteAsync(HttpContext httpContext, InferenceResult result)
+    {
+        var response = httpContext.Response;
+        if (result.ErrorKind is { } kind)
+        {
+            HttpInference.AddRetryAfter(response, kind);
+            return WriteErrorAsync(httpContext, HttpInference.Status(kind), TypeName(kind), result.ErrorMessage ?? "");
+        }
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = result.ContentType;
+        response.ContentLength = result.Body.Length;
+        return response.Body.WriteAsync(result.Body, httpContext.RequestAborted).AsTask();
+    }
+
+    private static Task WriteErrorAsync(HttpContext httpContext, int statusCode, string type, string message)
+    {
+        var body = ErrorJson(statusCode, type, message);
+        var response = httpContext.Response;
+        response.StatusCode = statusCode;
+        response.ContentType = InferenceResult.JsonContentType;
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+    }
+
+    /// <summary>TorchServe's exception names, which its clients match on.</summary>
+    private static string TypeName(InferenceErrorKind kind) => kind switch
+    {
+        InferenceErrorKind.InvalidRequest => "InvalidRequestException",
+        InferenceErrorKind.RequestTooLarge => "RequestTooLargeException",
+        InferenceErrorKind.ModelNotFound => "ModelNotFoundException",
+        InferenceErrorKind.NotSupported => "NotImplementedException",
+        InferenceErrorKind.Unavailable => "ServiceUnavailableException",
+        InferenceErrorKind.Timeout => "RequestTimeoutException",
+        _ => "InternalServerException",
+    };
+
+    /// <summary>TorchServe's error body: <c>{"code", "type", "message"}</c>.</summary>
+    internal static ReadOnlyMemory<byte> ErrorJson(int code, string type, string message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        // Relaxed escaping keeps messages readable ("model's", not "model\u0027s"); this is an HTTP body, not HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("code", code);
+            writer.WriteString("type", type);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenMemory;
+    }
+}
