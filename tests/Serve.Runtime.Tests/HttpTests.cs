@@ -42,6 +42,7 @@ public sealed class ServeServer : IAsyncLifetime
                 options.MaxRequestSize = MaxRequestSize;
                 options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });
                 options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
+                options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
             })
             .AddServeHandlers();
 
@@ -288,5 +289,21 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         public override bool CanSeek => false;
 
         public override long Length => throw new NotSupportedException();
+    }
+    [Theory]
+    [InlineData("throw:preprocess", "The preprocess stage of handler 'errors-stages' failed: preprocess broke")]
+    [InlineData("throw:inference", "The inference stage of handler 'errors-stages' failed: inference broke")]
+    [InlineData("throw:postprocess", "The postprocess stage of handler 'errors-stages' failed: postprocess broke")]
+    public async Task A_failing_stage_is_a_500_naming_the_stage_and_the_next_request_succeeds(string body, string message)
+    {
+        using var failed = await _client.PostAsync("/predictions/errors", new StringContent(body));
+        using var next = await _client.PostAsync("/predictions/errors", new StringContent("fine"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        using var json = JsonDocument.Parse(await failed.Content.ReadAsStringAsync());
+        Assert.Equal(500, json.RootElement.GetProperty("code").GetInt32());
+        Assert.Equal("InternalServerException", json.RootElement.GetProperty("type").GetString());
+        Assert.Equal(message, json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
     }
 }
