@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serve.Runtime.Tests.TestHandlers;
 using Serve.Server;
 
 namespace Serve.Runtime.Tests;
@@ -43,6 +44,8 @@ public sealed class ServeServer : IAsyncLifetime
                 options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });
                 options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
                 options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
+                options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\n"), Handler = "hold" });
+                options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\n"), Handler = "hold" });
             })
             .AddServeHandlers();
 
@@ -50,6 +53,13 @@ public sealed class ServeServer : IAsyncLifetime
         _app.MapServeEndpoints();
         await _app.StartAsync();
         Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    private string ConfiguredDirectory(string name, string config)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(_directory, name)).FullName;
+        File.WriteAllText(Path.Combine(directory, "model-config.yaml"), config);
+        return directory;
     }
 
     public async Task DisposeAsync()
@@ -305,5 +315,37 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         Assert.Equal("InternalServerException", json.RootElement.GetProperty("type").GetString());
         Assert.Equal(message, json.RootElement.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+    [Fact]
+    public async Task A_full_queue_is_a_503_with_retry_after_and_the_queued_requests_still_succeed()
+    {
+        var running = _client.PostAsync("/predictions/hold", new StringContent("hold"));
+        Assert.True(await HoldHandler.Holding.WaitAsync(TimeSpan.FromSeconds(10))); // taken by the worker
+        var queued = _client.PostAsync("/predictions/hold", new StringContent("queued")); // the queue's one place
+        await Task.Delay(200);
+
+        using var refused = await _client.PostAsync("/predictions/hold", new StringContent("refused"));
+        HoldHandler.Release();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+        using var json = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("ServiceUnavailableException", json.RootElement.GetProperty("type").GetString());
+        Assert.Contains("full queue (1 requests", json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
+        Assert.Equal("queued", await (await queued).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_batch_over_the_response_timeout_is_a_504_and_the_model_serves_the_next_request()
+    {
+        using var late = await _client.PostAsync("/predictions/late", new StringContent("forever"));
+        using var next = await _client.PostAsync("/predictions/late", new StringContent("next"));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
+        using var json = JsonDocument.Parse(await late.Content.ReadAsStringAsync());
+        Assert.Contains("did not answer within its responseTimeout of 1 s", json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal("next", await next.Content.ReadAsStringAsync());
     }
 }
