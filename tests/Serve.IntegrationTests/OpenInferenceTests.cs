@@ -118,7 +118,8 @@ public sealed class OpenInferenceTests(DigitsServer server) : IClassFixture<Digi
     [InlineData("""{"outputs": []}""", "with an \"inputs\" array")]
     [InlineData("""{"inputs": []}""", "the request has 0")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [1, 64], "datatype": "FP32", "data": [0.5]}]}""", "Input 'x' has datatype FP32")]
-    [InlineData("""{"inputs": [{"name": "x", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}""", "must hold exactly one string element")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}""", "must hold exactly one string element; it holds 2 elements")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [7]}]}""", "must hold exactly one string element; it holds a number")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "parameters": {"content_type": "base64"}, "data": ["%%%"]}]}""", "not valid base64")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": ["plain text is no image"]}]}""", "not an image")]
     public async Task A_bad_infer_request_is_a_400_saying_what_is_wrong(string body, string message)

@@ -132,7 +132,7 @@ public static class OpenInferenceHttp
         InferenceResult result;
         try
         {
-            var request = HttpInference.Request(httpContext.Request, parsed.Input, parsed.ContentType);
+            var request = HttpInference.Request(httpContext.Request, parsed.Input, contentType: null);
             result = await model.InferAsync(request, explain: false, httpContext.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
@@ -204,7 +204,7 @@ public static class OpenInferenceHttp
 }
 
 /// <summary>The one input of an Open Inference Protocol infer request, as a handler's request body.</summary>
-internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input, string? ContentType)
+internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input)
 {
     /// <exception cref="InvalidRequestException">The body is not an infer request this server can run; the message says why.</exception>
     public static OpenInferenceRequest Parse(ReadOnlyMemory<byte> body, string headerLength)
@@ -243,7 +243,7 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
                 throw new InvalidRequestException($"This model takes one input, a BYTES tensor holding the request body; the request has {inputs.GetArrayLength()}.");
             }
             var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-            return new OpenInferenceRequest(id, ReadInput(inputs[0], binary), null);
+            return new OpenInferenceRequest(id, ReadInput(inputs[0], binary));
         }
     }
 
@@ -277,7 +277,8 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
         }
         if (element.ValueKind != JsonValueKind.String)
         {
-            throw new InvalidRequestException($"Input '{name}' must hold exactly one string element; it holds {data.GetRawText().Length switch { > 60 => "more", _ => data.GetRawText() }}.");
+            var held = data.GetArrayLength() == 1 ? $"a {element.ValueKind.ToString().ToLowerInvariant()}" : $"{data.GetArrayLength()} elements";
+            throw new InvalidRequestException($"Input '{name}' must hold exactly one string element; it holds {held}.");
         }
         var base64 = parameters.ValueKind == JsonValueKind.Object
             && parameters.TryGetProperty("content_type", out var contentType)
