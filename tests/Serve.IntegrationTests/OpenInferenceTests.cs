@@ -96,6 +96,25 @@ public sealed class OpenInferenceTests(DigitsServer server) : IClassFixture<Digi
         Assert.Equal(await torchServe.Content.ReadAsStringAsync(), prediction);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(8)]
+    public async Task Infer_with_an_fp32_json_tensor_of_intensities_answers_as_the_image_does(int digit)
+    {
+        var png = await File.ReadAllBytesAsync(Path.Combine(Images, $"{digit}.png"));
+        var intensities = Samples.Digits.DigitImage.ToTensor(png).ToArray();
+        var rows = Enumerable.Range(0, 8).Select(y => "[" + string.Join(", ", intensities.Skip(y * 8).Take(8).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]");
+        var request = $$"""{"inputs": [{"name": "pixels", "shape": [1, 8, 8], "datatype": "FP32", "data": [[{{string.Join(", ", rows)}}]]}]}""";
+
+        using var oip = await _client.PostAsync("/v2/models/digits/infer", new StringContent(request, Encoding.UTF8, "application/json"));
+        using var torchServe = await _client.PostAsync("/predictions/digits", new ByteArrayContent(png));
+
+        Assert.Equal(HttpStatusCode.OK, oip.StatusCode);
+        var prediction = Json(await oip.Content.ReadAsStringAsync()).GetProperty("outputs")[0].GetProperty("data")[0].GetString()!;
+        Assert.Equal(digit, Json(prediction).GetProperty("digit").GetInt32());
+        Assert.Equal(await torchServe.Content.ReadAsStringAsync(), prediction);
+    }
+
     [Fact]
     public async Task Infer_with_the_binary_tensor_extension_takes_the_image_as_sent()
     {
@@ -117,7 +136,11 @@ public sealed class OpenInferenceTests(DigitsServer server) : IClassFixture<Digi
     [InlineData("not json", "not valid JSON")]
     [InlineData("""{"outputs": []}""", "with an \"inputs\" array")]
     [InlineData("""{"inputs": []}""", "the request has 0")]
-    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 64], "datatype": "FP32", "data": [0.5]}]}""", "Input 'x' has datatype FP32")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 64], "datatype": "FP32", "data": [0.5]}]}""", "Input 'x' has shape [1, 64], 64 elements, but holds 1")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [0.5, "a"]}]}""", "Input 'x' holds \"a\", which is not a FP32 value")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [2], "datatype": "FP33", "data": [0.5, 1]}]}""", "Input 'x' has datatype FP33")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [4], "datatype": "FP32", "data": [0.5, 1, 0, 0]}]}""", "A digit is 8x8 = 64 intensities; the tensor holds 4")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [99999999999, 99999999999], "datatype": "FP32", "data": []}]}""", "more elements than a request can hold")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}""", "must hold exactly one string element; it holds 2 elements")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [7]}]}""", "must hold exactly one string element; it holds a number")]
     [InlineData("""{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "parameters": {"content_type": "base64"}, "data": ["%%%"]}]}""", "not valid base64")]

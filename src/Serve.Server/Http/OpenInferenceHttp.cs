@@ -17,10 +17,11 @@ namespace Serve.Server.Http;
 /// <summary>
 /// KServe's Open Inference Protocol v2 over REST: health, model metadata and readiness, and
 /// <c>POST /v2/models/{m}[/versions/{v}]/infer</c> with JSON tensors or the binary tensor data
-/// extension. A handler takes one body, so an infer request carries one input: a BYTES tensor
-/// of one element, which becomes the request body (a JSON string is its UTF-8 text, or its
-/// bytes when the input's <c>parameters.content_type</c> is "base64"; binary data is taken as
-/// sent). Each result comes back as one BYTES output holding the handler's body.
+/// extension. A handler takes one body, so an infer request carries one input. A BYTES tensor
+/// of one element becomes the body as it is (a JSON string is its UTF-8 text, or its bytes when
+/// the input's <c>parameters.content_type</c> is "base64"; binary data is taken as sent); a
+/// numeric tensor becomes a <see cref="TensorBody"/>. Each result comes back as one BYTES
+/// output holding the handler's body.
 /// </summary>
 public static class OpenInferenceHttp
 {
@@ -132,7 +133,7 @@ public static class OpenInferenceHttp
         InferenceResult result;
         try
         {
-            var request = HttpInference.Request(httpContext.Request, parsed.Input, contentType: null);
+            var request = HttpInference.Request(httpContext.Request, parsed.Input, parsed.ContentType);
             result = await model.InferAsync(request, explain: false, httpContext.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
@@ -204,7 +205,7 @@ public static class OpenInferenceHttp
 }
 
 /// <summary>The one input of an Open Inference Protocol infer request, as a handler's request body.</summary>
-internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input)
+internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input, string? ContentType)
 {
     /// <exception cref="InvalidRequestException">The body is not an infer request this server can run; the message says why.</exception>
     public static OpenInferenceRequest Parse(ReadOnlyMemory<byte> body, string headerLength)
@@ -243,18 +244,18 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
                 throw new InvalidRequestException($"This model takes one input, a BYTES tensor holding the request body; the request has {inputs.GetArrayLength()}.");
             }
             var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-            return new OpenInferenceRequest(id, ReadInput(inputs[0], binary));
+            var (input, contentType) = ReadInput(inputs[0], binary);
+            return new OpenInferenceRequest(id, input, contentType);
         }
     }
 
-    private static ReadOnlyMemory<byte> ReadInput(JsonElement input, ReadOnlyMemory<byte> binary)
+    private static (ReadOnlyMemory<byte> Body, string? ContentType) ReadInput(JsonElement input, ReadOnlyMemory<byte> binary)
     {
         var name = input.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : "(unnamed)";
         var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
         if (datatype != "BYTES")
         {
-            throw new InvalidRequestException(
-                $"Input '{name}' has datatype {datatype ?? "(none)"}; this model takes a BYTES tensor of one element (an image, text...), which its handler decodes.");
+            return NumericTensor.Read(input, name!, datatype, binary);
         }
         var parameters = input.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
         if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("binary_data_size", out var size))
@@ -264,7 +265,7 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
                 throw new InvalidRequestException(
                     $"Input '{name}' declares binary_data_size {size.GetRawText()}, but {binary.Length} bytes follow the JSON header.");
             }
-            return binary;
+            return (binary, null);
         }
         if (!input.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
         {
@@ -285,11 +286,11 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
             && contentType.ValueKind == JsonValueKind.String && contentType.GetString() == "base64";
         if (!base64)
         {
-            return Encoding.UTF8.GetBytes(element.GetString()!);
+            return (Encoding.UTF8.GetBytes(element.GetString()!), null);
         }
         try
         {
-            return element.GetBytesFromBase64();
+            return (element.GetBytesFromBase64(), null);
         }
         catch (FormatException)
         {
