@@ -103,7 +103,7 @@ public sealed partial class ModelManager : IHostedService
 
         var slot = Slot(manifest.ModelName);
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
-        async ValueTask<(IHandler, HandlerContext)> CreateWorkerAsync(CancellationToken token)
+        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, CancellationToken token)
         {
             var context = new HandlerContext(manifest, modelOptions.Path)
             {
@@ -111,7 +111,6 @@ public sealed partial class ModelManager : IHostedService
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
             };
-            var handler = registration.Create();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
             try
@@ -126,12 +125,13 @@ public sealed partial class ModelManager : IHostedService
             return (handler, context);
         }
 
-        // A per-request preprocess runs on a handler of its own, off the workers.
-        var probe = registration.Create();
-        (IHandler, HandlerContext)? requestStages = probe.PreprocessesEachRequest
-            ? await CreateWorkerAsync(cancellationToken).ConfigureAwait(false)
+        // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
+        var first = registration.Create();
+        (IHandler, HandlerContext)? requestStages = first.PreprocessesEachRequest
+            ? await InitializeAsync(first, cancellationToken).ConfigureAwait(false)
             : null;
-        var model = new ServedModel(manifest, config, probe.CanExplain, requestStages, CreateWorkerAsync, _requestStages, _time, modelLogger);
+        var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
+            token => InitializeAsync(registration.Create(), token), _requestStages, _time, modelLogger);
         try
         {
             await model.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -30,10 +30,9 @@ public static class TorchServeHttp
     {
         var models = endpoints.ServiceProvider.GetRequiredService<ModelManager>();
         endpoints.MapMethods("/ping", GetOrHead, new RequestDelegate(PingAsync));
-        endpoints.MapMethods("/predictions/{model}", PostOrPut, new RequestDelegate(httpContext =>
-            InferAsync(httpContext, models.Slot(httpContext.Request.RouteValues["model"] as string ?? ""), explain: false)));
-        endpoints.MapMethods("/explanations/{model}", PostOrPut, new RequestDelegate(httpContext =>
-            InferAsync(httpContext, models.Slot(httpContext.Request.RouteValues["model"] as string ?? ""), explain: true)));
+        // Looked up, not bound: a slot per name a client makes up would grow without bound.
+        endpoints.MapMethods("/predictions/{model}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: false)));
+        endpoints.MapMethods("/explanations/{model}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: true)));
         return endpoints;
     }
 
@@ -46,9 +45,9 @@ public static class TorchServeHttp
         var slot = endpoints.ServiceProvider.GetRequiredService<ModelManager>().Slot(modelName);
         if (canExplain)
         {
-            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot, explain: true)));
+            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot.Model, slot.Name, explain: true)));
         }
-        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot, explain: false)));
+        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot.Model, slot.Name, explain: false)));
     }
 
     /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>
@@ -60,11 +59,17 @@ public static class TorchServeHttp
         return httpContext.Response.WriteAsync(healthy ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
     }
 
-    private static async Task InferAsync(HttpContext httpContext, ModelSlot slot, bool explain)
+    private static Task InferByNameAsync(HttpContext httpContext, ModelManager models, bool explain)
     {
-        if (slot.Model is not { } model)
+        var name = httpContext.Request.RouteValues["model"] as string ?? "";
+        return InferAsync(httpContext, models.TryGet(name, out var model) ? model : null, name, explain);
+    }
+
+    private static async Task InferAsync(HttpContext httpContext, ServedModel? model, string name, bool explain)
+    {
+        if (model is null)
         {
-            await WriteAsync(httpContext, InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {slot.Name}")).ConfigureAwait(false);
+            await WriteAsync(httpContext, InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {name}")).ConfigureAwait(false);
             return;
         }
         if (explain && !model.CanExplain)
