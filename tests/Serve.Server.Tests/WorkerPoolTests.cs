@@ -125,6 +125,14 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_response_timeout_beyond_what_a_timer_can_wait_means_none()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, ResponseTimeout = int.MaxValue });
+
+        Assert.Equal("FINE", Text(await Send(model, "fine").WaitAsync(Patience)));
+    }
+
+    [Fact]
     public async Task A_failing_stage_fails_only_its_batch_with_a_message_naming_the_stage()
     {
         var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0 });

@@ -42,8 +42,12 @@ public sealed class ServedModel
         _time = time;
         var batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
         batches.Taken += () => Interlocked.Decrement(ref _waiting);
-        _pool = new WorkerPool(createWorker, batches, TimeSpan.FromSeconds(config.ResponseTimeout), time, logger);
+        _pool = new WorkerPool(createWorker, batches, ResponseTimeout(config), time, logger);
     }
+
+    /// <summary>The config's responseTimeout; beyond what a timer can wait (~49 days), none.</summary>
+    private static TimeSpan ResponseTimeout(ModelConfig config) =>
+        config.ResponseTimeout < 4_000_000 ? TimeSpan.FromSeconds(config.ResponseTimeout) : Timeout.InfiniteTimeSpan;
 
     public string Name => Manifest.ModelName;
 
