@@ -2,7 +2,9 @@
 # Image benchmark (issue 11): 8 concurrent clients on an image model whose preprocess takes one
 # request, against the same decode + resize + inference done in-process on two threads, in the
 # same run on the same machine. Also the same handler with its preprocess over the batch (on
-# the worker), and the server's CPU use (200% = both cores of a 2-core machine busy).
+# the worker), and the server's CPU use (200% = both cores of a 2-core machine busy). On a
+# machine other processes share, CPU% and requests/s shrink with the cores left over; requests
+# per CPU-second compares the work each way needs.
 #   bash benchmarks/image-bench.sh [SECONDS]      (default 15 s per measurement)
 # Needs wrk (apt-get install wrk) and, the first time, Debian's python3-torchvision and
 # python3-onnx to export the model. Listens on 127.0.0.1 only; stops only the server it started.
@@ -38,8 +40,10 @@ for name in mobilenet mobilenet-batch; do
   before=$(cpu); start=$(date +%s.%N)
   rps=$(wrk -t2 -c8 -d"${seconds}s" -s "$lua" "http://127.0.0.1:$port/predictions/$name" | tee /dev/stderr | awk '/Requests\/sec/ {print $2}')
   after=$(cpu); end=$(date +%s.%N)
-  busy=$(echo "($after - $before) / $ticks / ($end - $start) * 100" | bc -l)
-  printf 'server, %s, 8 connections: %s requests/s, server CPU %.0f%%\n' "$name" "$rps" "$busy"
+  cpu_seconds=$(echo "($after - $before) / $ticks" | bc -l)
+  busy=$(echo "$cpu_seconds / ($end - $start) * 100" | bc -l)
+  per_cpu=$(echo "$rps * ($end - $start) / $cpu_seconds" | bc -l)
+  printf 'server, %s, 8 connections: %s requests/s, server CPU %.0f%%, %.1f requests per CPU-second\n' "$name" "$rps" "$busy" "$per_cpu"
 done
 rm -f "$lua"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine compete for the same cores)"

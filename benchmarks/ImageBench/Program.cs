@@ -22,6 +22,7 @@ if (args.Length >= 4 && args[0] == "inprocess")
     var threads = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
     using var session = new InferenceSession(Path.Combine(model, "mobilenet.onnx"));
     var done = 0L;
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var stopwatch = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, threads).Select(index => new Thread(() =>
     {
@@ -36,7 +37,9 @@ if (args.Length >= 4 && args[0] == "inprocess")
     })).ToArray();
     foreach (var worker in workers) worker.Start();
     foreach (var worker in workers) worker.Join();
-    Console.WriteLine($"in-process, {threads} threads: {done / stopwatch.Elapsed.TotalSeconds:F1} requests/s ({done} in {stopwatch.Elapsed.TotalSeconds:F1} s)");
+    var seconds = stopwatch.Elapsed.TotalSeconds;
+    var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+    Console.WriteLine($"in-process, {threads} threads: {done / seconds:F1} requests/s, CPU {cpu / seconds * 100:F0}%, {done / cpu:F1} requests per CPU-second ({done} in {seconds:F1} s)");
     return;
 }
 
