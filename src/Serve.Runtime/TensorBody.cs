@@ -13,6 +13,7 @@ namespace Serve.Runtime;
 /// </summary>
 public static class TensorBody
 {
+    /// <summary>The media type of a tensor body, before its datatype and shape parameters.</summary>
     public const string MediaType = "application/x-tensor";
 
     /// <summary>The content type of a tensor body with these elements and shape.</summary>
