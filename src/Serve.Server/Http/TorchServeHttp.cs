@@ -42,12 +42,29 @@ public static class TorchServeHttp
     /// </summary>
     public static IEndpointConventionBuilder MapTorchServePredictions(this IEndpointRouteBuilder endpoints, string modelName, bool canExplain)
     {
-        var slot = endpoints.ServiceProvider.GetRequiredService<ModelManager>().Slot(modelName);
+        var models = endpoints.ServiceProvider.GetRequiredService<ModelManager>();
+        var slot = models.Slot(modelName);
         if (canExplain)
         {
-            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot.Model, slot.Name, explain: true)));
+            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferBoundAsync(httpContext, slot, models, explain: true)));
         }
-        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferAsync(httpContext, slot.Model, slot.Name, explain: false)));
+        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => InferBoundAsync(httpContext, slot, models, explain: false)));
+    }
+
+    /// <summary>
+    /// Model names are case-sensitive, as in TorchServe, but routing matches a literal segment
+    /// ignoring case: /predictions/DIGITS reaches the route of "digits", and is looked up as spelled.
+    /// </summary>
+    private static Task InferBoundAsync(HttpContext httpContext, ModelSlot slot, ModelManager models, bool explain)
+    {
+        var path = httpContext.Request.Path.Value ?? "";
+        var spelled = path.AsSpan(path.LastIndexOf('/') + 1);
+        if (spelled.SequenceEqual(slot.Name))
+        {
+            return InferAsync(httpContext, slot.Model, slot.Name, explain);
+        }
+        var name = spelled.ToString();
+        return InferAsync(httpContext, models.TryGet(name, out var model) ? model : null, name, explain);
     }
 
     /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>

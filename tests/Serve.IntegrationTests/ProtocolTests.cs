@@ -10,10 +10,11 @@ using System.Threading.Tasks;
 namespace Serve.IntegrationTests;
 
 /// <summary>
-/// The Open Inference Protocol v2 adapter beside the TorchServe one, over real HTTP against
-/// the same digits model: the same image gets the same answer through both.
+/// The protocol adapters over real HTTP against the digits model: Open Inference Protocol v2
+/// beside TorchServe REST (the same image gets the same answer through both), the bound
+/// TorchServe route, and the OpenAPI description.
 /// </summary>
-public sealed class OpenInferenceTests(DigitsServer server) : IClassFixture<DigitsServer>
+public sealed class ProtocolTests(DigitsServer server) : IClassFixture<DigitsServer>
 {
     private static readonly string Images = Path.Combine(AppContext.BaseDirectory, "images");
     private readonly HttpClient _client = server.Client;
@@ -151,6 +152,17 @@ public sealed class OpenInferenceTests(DigitsServer server) : IClassFixture<Digi
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(message, Json(await response.Content.ReadAsStringAsync()).GetProperty("error").GetString());
+    }
+
+    [Theory]
+    [InlineData("/predictions/DIGITS", "DIGITS")]
+    [InlineData("/predictions/Digits", "Digits")]
+    public async Task Model_names_are_case_sensitive_on_the_bound_route_too(string path, string name)
+    {
+        using var response = await _client.PostAsync(path, new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(Images, "3.png"))));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal($"Model not found: {name}", Json(await response.Content.ReadAsStringAsync()).GetProperty("message").GetString());
     }
 
     [Fact]
