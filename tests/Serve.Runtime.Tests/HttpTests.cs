@@ -44,6 +44,7 @@ public sealed class ServeServer : IAsyncLifetime
                 options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });
                 options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
                 options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
+                options.Models.Add(new ModelOptions { Name = "explainer", Path = _directory, Handler = "stages-static" });
                 options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\n"), Handler = "hold" });
                 options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\n"), Handler = "hold" });
             })
@@ -347,5 +348,23 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         Assert.Contains("did not answer within its responseTimeout of 1 s", json.RootElement.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
         Assert.Equal("next", await next.Content.ReadAsStringAsync());
+    }
+    [Fact]
+    public async Task An_explanation_and_a_prediction_each_run_the_per_request_preprocess_once()
+    {
+        using var explained = await _client.PostAsync("/explanations/explainer", new StringContent("why-me"));
+        using var predicted = await _client.PostAsync("/predictions/explainer", new StringContent("what-me"));
+
+        Assert.Equal(HttpStatusCode.OK, explained.StatusCode);
+        Assert.Equal("because why-me", await explained.Content.ReadAsStringAsync());
+        Assert.Equal("what-me!", await predicted.Content.ReadAsStringAsync());
+        var calls = StaticStagesHandler.Log["explainer"];
+        lock (calls)
+        {
+            Assert.Single(calls, call => call == "preprocess why-me");
+            Assert.Single(calls, call => call == "preprocess what-me");
+            Assert.Contains("explain why-me", calls);
+            Assert.Contains("inference what-me", calls);
+        }
     }
 }
