@@ -134,6 +134,26 @@ public sealed class ProtocolTests(DigitsServer server) : IClassFixture<DigitsSer
     }
 
     [Theory]
+    [InlineData("""{"parameters": {"binary_data_output": true}, "inputs": [INPUT]}""")]
+    [InlineData("""{"inputs": [INPUT], "outputs": [{"name": "output-0", "parameters": {"binary_data": true}}]}""")]
+    public async Task Infer_answers_with_binary_data_when_asked(string template)
+    {
+        var png = await File.ReadAllBytesAsync(Path.Combine(Images, "4.png"));
+        var input = $$"""{"name": "image", "shape": [1], "datatype": "BYTES", "parameters": {"content_type": "base64"}, "data": ["{{Convert.ToBase64String(png)}}"]}""";
+
+        using var response = await _client.PostAsync("/v2/models/digits/infer", new StringContent(template.Replace("INPUT", input), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var output = JsonDocument.Parse(body.AsMemory(0, headerLength)).RootElement.GetProperty("outputs")[0];
+        var size = output.GetProperty("parameters").GetProperty("binary_data_size").GetInt32();
+        Assert.False(output.TryGetProperty("data", out _));
+        Assert.Equal(body.Length - headerLength, size);
+        Assert.Equal(4, Json(Encoding.UTF8.GetString(body, headerLength, size)).GetProperty("digit").GetInt32());
+    }
+
+    [Theory]
     [InlineData("not json", "not valid JSON")]
     [InlineData("""{"outputs": []}""", "with an \"inputs\" array")]
     [InlineData("""{"inputs": []}""", "the request has 0")]

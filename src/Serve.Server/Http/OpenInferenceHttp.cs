@@ -146,7 +146,18 @@ public static class OpenInferenceHttp
             return;
         }
 
-        await WriteJsonAsync(httpContext, 200, w =>
+        await WriteResultAsync(httpContext, model, parsed, result).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One BYTES output holding the handler's body: as a JSON string for text and JSON, as base64
+    /// otherwise, or after the JSON header when the client asked for binary data.
+    /// </summary>
+    private static Task WriteResultAsync(HttpContext httpContext, ServedModel model, OpenInferenceRequest parsed, InferenceResult result)
+    {
+        var isText = result.ContentType.StartsWith(InferenceResult.JsonContentType, StringComparison.OrdinalIgnoreCase)
+            || result.ContentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
+        var header = Json(w =>
         {
             w.WriteString("model_name", model.Name);
             w.WriteString("model_version", model.Version);
@@ -161,24 +172,49 @@ public static class OpenInferenceHttp
             w.WriteStartArray("shape");
             w.WriteNumberValue(1);
             w.WriteEndArray();
-            var isText = result.ContentType.StartsWith(InferenceResult.JsonContentType, StringComparison.OrdinalIgnoreCase)
-                || result.ContentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
             w.WriteStartObject("parameters");
-            w.WriteString("content_type", isText ? result.ContentType : "base64");
-            w.WriteEndObject();
-            w.WriteStartArray("data");
-            if (isText)
+            // The handler's content type, except for bytes carried as base64 in JSON.
+            w.WriteString("content_type", isText || parsed.BinaryOutput ? result.ContentType : "base64");
+            if (parsed.BinaryOutput)
             {
-                w.WriteStringValue(Encoding.UTF8.GetString(result.Body.Span));
+                w.WriteNumber("binary_data_size", result.Body.Length);
             }
-            else
+            w.WriteEndObject();
+            if (!parsed.BinaryOutput)
             {
-                w.WriteBase64StringValue(result.Body.Span);
+                w.WriteStartArray("data");
+                if (isText)
+                {
+                    w.WriteStringValue(Encoding.UTF8.GetString(result.Body.Span));
+                }
+                else
+                {
+                    w.WriteBase64StringValue(result.Body.Span);
+                }
+                w.WriteEndArray();
             }
-            w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndArray();
-        }).ConfigureAwait(false);
+        });
+
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        if (!parsed.BinaryOutput)
+        {
+            response.ContentType = InferenceResult.JsonContentType;
+            response.ContentLength = header.Length;
+            return response.Body.WriteAsync(header, httpContext.RequestAborted).AsTask();
+        }
+        response.ContentType = InferenceResult.BinaryContentType;
+        response.Headers[HeaderLengthHeader] = header.Length.ToString(CultureInfo.InvariantCulture);
+        response.ContentLength = header.Length + result.Body.Length;
+        return WriteBothAsync();
+
+        async Task WriteBothAsync()
+        {
+            await response.Body.WriteAsync(header, httpContext.RequestAborted).ConfigureAwait(false);
+            await response.Body.WriteAsync(result.Body, httpContext.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     private static Task WriteErrorAsync(HttpContext httpContext, InferenceErrorKind kind, string message)
@@ -189,6 +225,16 @@ public static class OpenInferenceHttp
 
     private static Task WriteJsonAsync(HttpContext httpContext, int status, Action<Utf8JsonWriter> writeProperties)
     {
+        var json = Json(writeProperties);
+        var response = httpContext.Response;
+        response.StatusCode = status;
+        response.ContentType = InferenceResult.JsonContentType;
+        response.ContentLength = json.Length;
+        return response.Body.WriteAsync(json, httpContext.RequestAborted).AsTask();
+    }
+
+    private static ReadOnlyMemory<byte> Json(Action<Utf8JsonWriter> writeProperties)
+    {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -196,16 +242,17 @@ public static class OpenInferenceHttp
             writeProperties(writer);
             writer.WriteEndObject();
         }
-        var response = httpContext.Response;
-        response.StatusCode = status;
-        response.ContentType = InferenceResult.JsonContentType;
-        response.ContentLength = buffer.WrittenCount;
-        return response.Body.WriteAsync(buffer.WrittenMemory, httpContext.RequestAborted).AsTask();
+        return buffer.WrittenMemory;
     }
 }
 
 /// <summary>The one input of an Open Inference Protocol infer request, as a handler's request body.</summary>
-internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input, string? ContentType)
+/// <param name="Id">The request's id, echoed in the answer.</param>
+/// <param name="Input">The handler's request body.</param>
+/// <param name="ContentType">A numeric tensor's <see cref="TensorBody"/> content type; null for BYTES.</param>
+/// <param name="BinaryOutput">The client asked for the output as binary data after the JSON header
+/// (<c>parameters.binary_data_output</c>, or <c>binary_data</c> on a requested output).</param>
+internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<byte> Input, string? ContentType, bool BinaryOutput)
 {
     /// <exception cref="InvalidRequestException">The body is not an infer request this server can run; the message says why.</exception>
     public static OpenInferenceRequest Parse(ReadOnlyMemory<byte> body, string headerLength)
@@ -245,8 +292,32 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
             }
             var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
             var (input, contentType) = ReadInput(inputs[0], binary);
-            return new OpenInferenceRequest(id, input, contentType);
+            return new OpenInferenceRequest(id, input, contentType, WantsBinaryOutput(root));
         }
+    }
+
+    private static bool WantsBinaryOutput(JsonElement root)
+    {
+        static bool Flag(JsonElement owner, string name) =>
+            owner.ValueKind == JsonValueKind.Object
+            && owner.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty(name, out var flag) && flag.ValueKind == JsonValueKind.True;
+
+        if (Flag(root, "binary_data_output"))
+        {
+            return true;
+        }
+        if (root.TryGetProperty("outputs", out var outputs) && outputs.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var output in outputs.EnumerateArray())
+            {
+                if (Flag(output, "binary_data"))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static (ReadOnlyMemory<byte> Body, string? ContentType) ReadInput(JsonElement input, ReadOnlyMemory<byte> binary)
