@@ -32,6 +32,15 @@ public sealed class ProtocolTests(DigitsServer server) : IClassFixture<DigitsSer
         Assert.True(Json(await response.Content.ReadAsStringAsync()).GetProperty(property).GetBoolean());
     }
 
+    [Fact]
+    public async Task Server_metadata_names_the_binary_tensor_extension()
+    {
+        var json = Json(await _client.GetStringAsync("/v2"));
+
+        Assert.Equal("serve", json.GetProperty("name").GetString());
+        Assert.Equal(["binary_tensor_data"], json.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+    }
+
     [Theory]
     [InlineData("/v2/models/digits")]
     [InlineData("/v2/models/digits/versions/1.0")]

@@ -31,6 +31,14 @@ public static class OpenInferenceHttp
     public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints)
     {
         var models = endpoints.ServiceProvider.GetRequiredService<ModelManager>();
+        endpoints.MapGet("/v2", new RequestDelegate(httpContext => WriteJsonAsync(httpContext, 200, w =>
+        {
+            w.WriteString("name", "serve");
+            w.WriteString("version", typeof(OpenInferenceHttp).Assembly.GetName().Version?.ToString(3));
+            w.WriteStartArray("extensions");
+            w.WriteStringValue("binary_tensor_data");
+            w.WriteEndArray();
+        })));
         endpoints.MapGet("/v2/health/live", new RequestDelegate(httpContext => WriteJsonAsync(httpContext, 200, w => w.WriteBoolean("live", true))));
         endpoints.MapGet("/v2/health/ready", new RequestDelegate(httpContext =>
         {
