@@ -16,7 +16,11 @@ namespace Serve.Server.Tests;
 /// </summary>
 internal sealed class FakeHandler(FakeHandlers owner) : IHandler
 {
-    public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
+    {
+        owner.WorkerIndexes.Enqueue(context.WorkerIndex);
+        return ValueTask.CompletedTask;
+    }
 
     public bool CanExplain => false;
 
@@ -77,6 +81,7 @@ internal sealed class FakeHandlers
     public int Created;
     public int PreprocessesRunning;
     public readonly ConcurrentQueue<string[]> Batches = new();
+    public readonly ConcurrentQueue<int> WorkerIndexes = new();
     public readonly SemaphoreSlim BatchEntered = new(0);
     public readonly SemaphoreSlim PreprocessEntered = new(0);
     public readonly TaskCompletionSource Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -96,6 +97,7 @@ public sealed class ModelManagerTests : IDisposable
 
         Assert.True(await _manager.ScaleAsync("model", 3, CancellationToken.None));
         Assert.Equal(3, model.WorkerCount);
+        Assert.Equal([0, 1, 2], _handlers.WorkerIndexes.Order()); // worker i's context, for device i
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _manager.ScaleAsync("model", 1, CancellationToken.None));
         Assert.False(await _manager.ScaleAsync("nope", 2, CancellationToken.None));
     }

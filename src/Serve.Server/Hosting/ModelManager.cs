@@ -103,13 +103,15 @@ public sealed partial class ModelManager : IHostedService
 
         var slot = Slot(manifest.ModelName);
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
-        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, CancellationToken token)
+        var workers = 0;
+        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token)
         {
             var context = new HandlerContext(manifest, modelOptions.Path)
             {
                 ModelConfig = config,
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
+                WorkerIndex = workerIndex,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
@@ -128,10 +130,11 @@ public sealed partial class ModelManager : IHostedService
         // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
         var first = registration.Create();
         (IHandler, HandlerContext)? requestStages = first.PreprocessesEachRequest
-            ? await InitializeAsync(first, cancellationToken).ConfigureAwait(false)
+            ? await InitializeAsync(first, workerIndex: 0, cancellationToken).ConfigureAwait(false)
             : null;
+        // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
         var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
-            token => InitializeAsync(registration.Create(), token), _requestStages, _time, modelLogger);
+            token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workers) - 1, token), _requestStages, _time, modelLogger);
         try
         {
             await model.StartAsync(cancellationToken).ConfigureAwait(false);
