@@ -68,6 +68,23 @@ public static class DigitImage
         return new DenseTensor<float>(values, [1, Side, Side]);
     }
 
+    /// <summary>64 intensities in [0, 1], row by row, light ink on dark.</summary>
+    public static DenseTensor<float> FromIntensities(float[] values)
+    {
+        if (values.Length != Side * Side)
+        {
+            throw new InvalidRequestException($"A digit is {Side}x{Side} = {Side * Side} intensities; the tensor holds {values.Length}.");
+        }
+        foreach (var value in values)
+        {
+            if (!(value >= 0f && value <= 1f))
+            {
+                throw new InvalidRequestException($"Intensities are between 0 and 1; the tensor holds {value}.");
+            }
+        }
+        return new DenseTensor<float>(values, [1, Side, Side]);
+    }
+
     private static float BorderMean(float[] values)
     {
         var sum = 0f;

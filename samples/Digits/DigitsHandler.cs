@@ -12,9 +12,13 @@ namespace Samples.Digits;
 [Handler("digits")]
 public partial class DigitsHandler
 {
-    /// <summary>One request's image as a 1x8x8 tensor of intensities in [0, 1].</summary>
+    /// <summary>
+    /// One request's image as a 1x8x8 tensor of intensities in [0, 1]; or those 64 intensities
+    /// themselves, sent as an FP32 tensor (e.g. an Open Inference Protocol JSON tensor).
+    /// </summary>
     [Preprocess]
-    public static DenseTensor<float> Preprocess(InferenceRequest request) => DigitImage.ToTensor(request.Body.Span);
+    public static DenseTensor<float> Preprocess(InferenceRequest request) =>
+        TensorBody.TryGetShape(request, out _, out _) ? DigitImage.FromIntensities(TensorBody.ReadSingles(request)) : DigitImage.ToTensor(request.Body.Span);
 
     /// <summary>Softmax over the ten logits of each image; the most likely digit wins.</summary>
     [Postprocess]

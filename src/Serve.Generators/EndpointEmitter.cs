@@ -10,9 +10,7 @@ namespace Serve.Generators;
 /// </summary>
 internal static class EndpointEmitter
 {
-    private const string Routes = "global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions";
-    private const string Delegate = "global::Microsoft.AspNetCore.Http.RequestDelegate";
-    private const string Http = "global::Serve.Server.Http.ServeHttp";
+    private const string Http = "global::Serve.Server.Http";
 
     public const string HintName = "ServeEndpoints.g.cs";
 
@@ -23,28 +21,24 @@ internal static class EndpointEmitter
         w.Line("/// <summary>Maps the Serve HTTP endpoints.</summary>");
         w.Line(Attribute);
         w.Open($"internal static class {facts.AssemblyIdentifier}ServeEndpoints");
-        w.Line("// POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.");
-        w.Line("private static readonly string[] PostOrPut = new[] { \"POST\", \"PUT\" };");
-        w.Line("// HEAD too: load balancers probe health with it.");
-        w.Line("private static readonly string[] GetOrHead = new[] { \"GET\", \"HEAD\" };");
-        w.Line();
-        w.Line("/// <summary>Maps GET and HEAD /ping, and POST/PUT /predictions/{model} and /explanations/{model} for every registered handler.</summary>");
+        w.Line("/// <summary>");
+        w.Line("/// Maps the TorchServe REST and Open Inference Protocol v2 endpoints, /predictions/{name} for each handler in this");
+        w.Line("/// assembly, bound to its model once here, and the OpenAPI description at /openapi/v1.json.");
+        w.Line("/// </summary>");
         w.Open("internal static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)");
-        w.Line($"{Routes}.MapMethods(endpoints, \"/ping\", GetOrHead, new {Delegate}({Http}.PingAsync));");
+        w.Line("// GET and HEAD /ping, and /predictions/{model} for every other model: a handler library's, one configured under another name, or an unknown one (404).");
+        w.Line($"{Http}.TorchServeHttp.MapTorchServeInference(endpoints);");
+        w.Line($"{Http}.OpenInferenceHttp.MapOpenInferenceProtocol(endpoints);");
         foreach (var handler in handlers)
         {
-            var name = Literal(handler.HandlerName);
-            w.Line($"{Routes}.MapMethods(endpoints, {Literal("/predictions/" + handler.HandlerName)}, PostOrPut,");
-            w.Line($"    new {Delegate}(static httpContext => {Http}.PredictAsync(httpContext, {name})));");
-            if (handler.CanExplain)
-            {
-                w.Line($"{Routes}.MapMethods(endpoints, {Literal("/explanations/" + handler.HandlerName)}, PostOrPut,");
-                w.Line($"    new {Delegate}(static httpContext => {Http}.ExplainAsync(httpContext, {name})));");
-            }
+            w.Line($"{Http}.TorchServeHttp.MapTorchServePredictions(endpoints, {Literal(handler.HandlerName)}, canExplain: {(handler.CanExplain ? "true" : "false")});");
         }
-        w.Line("// Any other model name: a handler library's handler, a model configured under another name than its handler's, or an unknown one (404).");
-        w.Line($"{Routes}.MapMethods(endpoints, \"/predictions/{{model}}\", PostOrPut, new {Delegate}({Http}.PredictByRouteAsync));");
-        w.Line($"{Routes}.MapMethods(endpoints, \"/explanations/{{model}}\", PostOrPut, new {Delegate}({Http}.ExplainByRouteAsync));");
+        w.Open($"{Http}.ServeOpenApi.MapServeOpenApi(endpoints, new {Http}.OpenApiHandler[]");
+        foreach (var handler in handlers)
+        {
+            w.Line($"new({Literal(handler.HandlerName)}, {(handler.CanExplain ? "true" : "false")}, {handler.FullyQualifiedName}.ServeOpenApiResponse, {handler.FullyQualifiedName}.ServeOpenApiSchemas),");
+        }
+        w.Close(");");
         w.Line("return endpoints;");
         w.Close();
         w.Close();

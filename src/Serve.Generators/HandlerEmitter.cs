@@ -46,6 +46,12 @@ internal static class HandlerEmitter
         {
             EmitRun(w, handler, explain: true);
         }
+        if (handler.PreprocessPerRequest)
+        {
+            w.Line();
+            EmitPreprocessOne(w, handler);
+        }
+        OpenApiEmitter.EmitMembers(w, handler);
 
         JsonWriterEmitter.Emit(w, handler);
 
@@ -179,7 +185,8 @@ internal static class HandlerEmitter
         w.Line($"{Services}.PreparedBatch<{preprocess.ResultType}> prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
         w.Open("for (int i = 0; i < batch.Count; i++)");
         w.Open("try");
-        w.Line($"prepared.Add({Call(preprocess, "batch[i]")});");
+        w.Line("// The server may have run it already, as the request arrived.");
+        w.Line($"prepared.Add(batch[i].IsPreprocessed ? ({preprocess.ResultType})batch[i].PreprocessedInput! : {Call(preprocess, "batch[i]")});");
         w.Close();
         w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
         w.Line("prepared.Reject(i, rejection);");
@@ -191,6 +198,27 @@ internal static class HandlerEmitter
         w.Close();
         w.Line();
         return ("prepared.Inputs", "prepared.Inputs.Count", "prepared.Complete(results)");
+    }
+
+    /// <summary>The per-request preprocess on its own, for the server to run as each request arrives.</summary>
+    private static void EmitPreprocessOne(SourceWriter w, HandlerSpec handler)
+    {
+        var preprocess = handler.Preprocess!;
+        w.Line(Attribute);
+        w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;");
+        w.Line();
+        w.Line(Attribute);
+        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Open($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken)");
+        w.Line($"long stageStart = {Timestamp};");
+        w.Line("object? input;");
+        w.Open("try");
+        w.Line($"input = {Call(preprocess, "request")};");
+        w.Close();
+        EmitCatch(w, handler, $"{Stage}.Preprocess");
+        w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+        w.Line(preprocess.IsAwaitable ? "return input;" : "return new global::System.Threading.Tasks.ValueTask<object?>(input);");
+        w.Close();
     }
 
     private static void EmitStageStart(SourceWriter w, string stage, bool first)

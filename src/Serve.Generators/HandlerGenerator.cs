@@ -93,7 +93,7 @@ public sealed class HandlerGenerator : IIncrementalGenerator
             assemblyName,
             AssemblyIdentifier(assemblyName),
             HasDependencyInjection: compilation.GetTypeByMetadataName("Microsoft.Extensions.DependencyInjection.IServiceCollection") is not null,
-            HasServer: compilation.GetTypeByMetadataName("Serve.Server.Http.ServeHttp") is not null
+            HasServer: compilation.GetTypeByMetadataName("Serve.Server.Http.TorchServeHttp") is not null
                 && compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.IEndpointRouteBuilder") is not null,
             SupportedLanguage: compilation is not CSharpCompilation csharp || csharp.LanguageVersion >= LanguageVersion.CSharp9);
     }

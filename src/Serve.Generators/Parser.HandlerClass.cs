@@ -98,6 +98,23 @@ internal sealed partial class Parser
         }
     }
 
+    /// <summary>
+    /// True when a base class in this assembly is a [Handler] as well: the generator wrote the
+    /// same members into it, visible here. A base in another assembly has them internal there.
+    /// </summary>
+    private bool DerivesFromHandlerInAssembly(INamedTypeSymbol type)
+    {
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current.ContainingAssembly, type.ContainingAssembly)
+                && current.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _known.HandlerAttribute)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static bool HasRequiredMembers(INamedTypeSymbol type)
     {
         for (var current = type; current is not null; current = current.BaseType)

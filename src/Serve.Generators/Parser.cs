@@ -156,6 +156,7 @@ internal sealed partial class Parser
             IsRecord: type.IsRecord,
             MetadataName: string.Join(".", namespaces.Concat(new[] { type.MetadataName })),
             FullyQualifiedName: Name(type),
+            DerivesFromHandlerInAssembly: DerivesFromHandlerInAssembly(type),
             Initialize: initialize?.Spec,
             Preprocess: preprocess?.Spec,
             PreprocessPerRequest: perRequest,

@@ -32,4 +32,14 @@ public sealed class InferenceRequest
 
     /// <summary>Query string parameters (the last value wins where a name repeats).</summary>
     public IReadOnlyDictionary<string, string> QueryParameters { get; }
+
+    /// <summary>True when the server already ran the handler's per-request preprocess on this request.</summary>
+    public bool IsPreprocessed { get; private init; }
+
+    /// <summary>The per-request preprocess's output, when <see cref="IsPreprocessed"/>.</summary>
+    public object? PreprocessedInput { get; private init; }
+
+    /// <summary>This request, carrying the output of <see cref="IHandler.PreprocessAsync"/> to the batched stages.</summary>
+    public InferenceRequest WithPreprocessedInput(object? input) =>
+        new(Body, ContentType, Headers, QueryParameters) { IsPreprocessed = true, PreprocessedInput = input };
 }

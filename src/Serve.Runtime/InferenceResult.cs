@@ -1,12 +1,13 @@
 using System;
-using System.Buffers;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 
 namespace Serve.Runtime;
 
-/// <summary>The response for one request: status, content type and body bytes.</summary>
+/// <summary>
+/// The outcome for one request: a body and its content type, or an error kind and message.
+/// Protocol-neutral: each protocol adapter (TorchServe REST, Open Inference Protocol v2) turns
+/// it into its own status codes and wire format.
+/// </summary>
 public sealed class InferenceResult
 {
     /// <summary>The content type of JSON results.</summary>
@@ -16,48 +17,69 @@ public sealed class InferenceResult
     /// <summary>The content type of byte results.</summary>
     public const string BinaryContentType = "application/octet-stream";
 
-    /// <summary>A response with the given body, content type and status.</summary>
-    public InferenceResult(ReadOnlyMemory<byte> body, string contentType, int statusCode = 200)
+    /// <summary>A successful result with the given body and content type.</summary>
+    public InferenceResult(ReadOnlyMemory<byte> body, string contentType)
     {
         Body = body;
         ContentType = contentType;
-        StatusCode = statusCode;
     }
 
-    /// <summary>The response body.</summary>
+    private InferenceResult(InferenceErrorKind kind, string message)
+    {
+        ContentType = TextContentType;
+        ErrorKind = kind;
+        ErrorMessage = message;
+    }
+
+    /// <summary>The response body; empty for a failed request.</summary>
     public ReadOnlyMemory<byte> Body { get; }
 
-    /// <summary>The response's content type.</summary>
+    /// <summary>The body's content type.</summary>
     public string ContentType { get; }
 
-    /// <summary>The HTTP status for this request; 200 unless the request failed.</summary>
-    public int StatusCode { get; }
+    /// <summary>Why the request failed; null when it succeeded.</summary>
+    public InferenceErrorKind? ErrorKind { get; }
 
-    /// <summary>True unless the request failed (a status of 400 or more).</summary>
-    public bool IsSuccess => StatusCode < 400;
+    /// <summary>What went wrong, for the client; null when the request succeeded.</summary>
+    public string? ErrorMessage { get; }
 
-    /// <summary>A 200 with a UTF-8 JSON body.</summary>
+    /// <summary>True unless the request failed.</summary>
+    public bool IsSuccess => ErrorKind is null;
+
+    /// <summary>A UTF-8 JSON body.</summary>
     public static InferenceResult Json(ReadOnlyMemory<byte> utf8Json) => new(utf8Json, JsonContentType);
 
-    /// <summary>A 200 with a UTF-8 text body.</summary>
+    /// <summary>A UTF-8 text body.</summary>
     public static InferenceResult Text(string text) => new(Encoding.UTF8.GetBytes(text), TextContentType);
 
-    /// <summary>A 200 with a binary body.</summary>
+    /// <summary>A binary body.</summary>
     public static InferenceResult Binary(ReadOnlyMemory<byte> bytes) => new(bytes, BinaryContentType);
 
-    /// <summary>A failed request, with TorchServe's error body: <c>{"code", "type", "message"}</c>.</summary>
-    public static InferenceResult Error(int statusCode, string type, string message)
-    {
-        var buffer = new ArrayBufferWriter<byte>(128);
-        // Relaxed escaping keeps messages readable ("model's", not "model\u0027s"); this is an HTTP body, not HTML.
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("code", statusCode);
-            writer.WriteString("type", type);
-            writer.WriteString("message", message);
-            writer.WriteEndObject();
-        }
-        return new InferenceResult(buffer.WrittenMemory, JsonContentType, statusCode);
-    }
+    /// <summary>A failed request.</summary>
+    public static InferenceResult Error(InferenceErrorKind kind, string message) => new(kind, message);
+}
+
+/// <summary>Why a request failed, independent of any wire protocol.</summary>
+public enum InferenceErrorKind
+{
+    /// <summary>The request's input is unusable (not an image, an empty body...).</summary>
+    InvalidRequest,
+
+    /// <summary>The request body is larger than the server accepts.</summary>
+    RequestTooLarge,
+
+    /// <summary>No model by that name (and version) is being served.</summary>
+    ModelNotFound,
+
+    /// <summary>The model cannot do what was asked (e.g. explain without an [Explain] stage).</summary>
+    NotSupported,
+
+    /// <summary>The model cannot take the request now: a full queue, or it is shutting down.</summary>
+    Unavailable,
+
+    /// <summary>The request's batch took longer than the model's responseTimeout.</summary>
+    Timeout,
+
+    /// <summary>The handler or the server failed; the message names the stage.</summary>
+    Internal,
 }

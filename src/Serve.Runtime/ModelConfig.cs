@@ -78,19 +78,6 @@ public sealed record ModelConfig
         "deviceType", "deviceIds", "jobQueueSize", "handler", "pt2", "onnx",
     ];
 
-    /// <summary>
-    /// Settings this config holds that the server reads but does not act on yet: it runs one
-    /// worker per model and batches the requests already waiting without a delay
-    /// or a response timeout. The server logs them as a warning rather than ignore them silently.
-    /// </summary>
-    public IEnumerable<string> NotYetHonoured()
-    {
-        if (MinWorkers != Default.MinWorkers) yield return $"minWorkers: {MinWorkers} (one worker runs)";
-        if (MaxWorkers != Default.MaxWorkers) yield return $"maxWorkers: {MaxWorkers} (one worker runs)";
-        if (MaxBatchDelay != Default.MaxBatchDelay) yield return $"maxBatchDelay: {MaxBatchDelay} (batches take what is waiting, without waiting)";
-        if (ResponseTimeout != Default.ResponseTimeout) yield return $"responseTimeout: {ResponseTimeout} (no response timeout)";
-    }
-
     /// <summary>Reads a model-config.yaml file.</summary>
     /// <exception cref="ModelLoadException">Bad YAML, an unknown key or a mistyped value; the message names the key and line.</exception>
     public static ModelConfig Read(string path)

@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ServeServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the Serve runtime: the handler and model registries and the startup that loads the
+    /// Adds the Serve runtime: the handler registry and the model manager, which loads the
     /// configured models. Handlers are added by the generated <c>AddServeHandlers()</c>, backends
     /// by their own extensions (e.g. <c>AddOnnxRuntime()</c>).
     /// </summary>
@@ -21,9 +21,9 @@ public static class ServeServiceCollectionExtensions
             services.Configure(configure);
         }
         services.TryAddSingleton<HandlerRegistry>();
-        services.TryAddSingleton<ModelRegistry>();
-        services.TryAddSingleton<ModelStartup>();
-        services.AddHostedService(static provider => provider.GetRequiredService<ModelStartup>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ModelManager>();
+        services.AddHostedService(static provider => provider.GetRequiredService<ModelManager>());
         services.AddServeLimits();
         return services;
     }

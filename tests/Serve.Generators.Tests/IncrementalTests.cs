@@ -93,7 +93,7 @@ public class IncrementalTests
         var result = driver.RunGenerators(edited).GetRunResult();
 
         AssertSteps(result, TrackingNames.Handlers, IncrementalStepRunReason.Modified);
-        Assert.Contains(result.GeneratedTrees, tree => tree.ToString().Contains("\"/predictions/renamed\"", StringComparison.Ordinal));
+        Assert.Contains(result.GeneratedTrees, tree => tree.ToString().Contains("MapTorchServePredictions(endpoints, \"renamed\"", StringComparison.Ordinal));
     }
 
     [Fact]

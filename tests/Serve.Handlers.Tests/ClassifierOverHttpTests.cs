@@ -45,8 +45,7 @@ public sealed class ClassifierServer : IAsyncLifetime
             .AddTorchSharp()
             .AddServeBuiltInHandlers(); // generated, public, in Serve.BuiltInHandlers
         _app = builder.Build();
-        _app.MapPost("/predictions/{model}", ServeHttp.PredictByRouteAsync);
-        _app.MapPost("/explanations/{model}", ServeHttp.ExplainByRouteAsync);
+        _app.MapTorchServeInference();
         await _app.StartAsync();
         Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
     }

@@ -79,8 +79,8 @@ public class ClassifierParityTests
             var first = results[0].Body.ToArray();
             Assert.Equal(first, results[1].Body.ToArray());
             Assert.Equal(first, results[2].Body.ToArray());
-            Assert.Equal(400, results[3].StatusCode);
-            Assert.Contains("is not an image", System.Text.Encoding.UTF8.GetString(results[3].Body.Span));
+            Assert.Equal(InferenceErrorKind.InvalidRequest, results[3].ErrorKind);
+            Assert.Contains("is not an image", results[3].ErrorMessage);
         }
         finally
         {

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serve.Runtime.Tests.TestHandlers;
 using Serve.Server;
 
 namespace Serve.Runtime.Tests;
@@ -42,6 +43,10 @@ public sealed class ServeServer : IAsyncLifetime
                 options.MaxRequestSize = MaxRequestSize;
                 options.Models.Add(new ModelOptions { Name = "echo", Path = _directory });
                 options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
+                options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
+                options.Models.Add(new ModelOptions { Name = "explainer", Path = _directory, Handler = "stages-static" });
+                options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\n"), Handler = "hold" });
+                options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\n"), Handler = "hold" });
             })
             .AddServeHandlers();
 
@@ -49,6 +54,13 @@ public sealed class ServeServer : IAsyncLifetime
         _app.MapServeEndpoints();
         await _app.StartAsync();
         Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    private string ConfiguredDirectory(string name, string config)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(_directory, name)).FullName;
+        File.WriteAllText(Path.Combine(directory, "model-config.yaml"), config);
+        return directory;
     }
 
     public async Task DisposeAsync()
@@ -288,5 +300,71 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         public override bool CanSeek => false;
 
         public override long Length => throw new NotSupportedException();
+    }
+    [Theory]
+    [InlineData("throw:preprocess", "The preprocess stage of handler 'errors-stages' failed: preprocess broke")]
+    [InlineData("throw:inference", "The inference stage of handler 'errors-stages' failed: inference broke")]
+    [InlineData("throw:postprocess", "The postprocess stage of handler 'errors-stages' failed: postprocess broke")]
+    public async Task A_failing_stage_is_a_500_naming_the_stage_and_the_next_request_succeeds(string body, string message)
+    {
+        using var failed = await _client.PostAsync("/predictions/errors", new StringContent(body));
+        using var next = await _client.PostAsync("/predictions/errors", new StringContent("fine"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        using var json = JsonDocument.Parse(await failed.Content.ReadAsStringAsync());
+        Assert.Equal(500, json.RootElement.GetProperty("code").GetInt32());
+        Assert.Equal("InternalServerException", json.RootElement.GetProperty("type").GetString());
+        Assert.Equal(message, json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+    [Fact]
+    public async Task A_full_queue_is_a_503_with_retry_after_and_the_queued_requests_still_succeed()
+    {
+        var running = _client.PostAsync("/predictions/hold", new StringContent("hold"));
+        Assert.True(await HoldHandler.Holding.WaitAsync(TimeSpan.FromSeconds(10))); // taken by the worker
+        var queued = _client.PostAsync("/predictions/hold", new StringContent("queued")); // the queue's one place
+        await Task.Delay(200);
+
+        using var refused = await _client.PostAsync("/predictions/hold", new StringContent("refused"));
+        HoldHandler.Release();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+        using var json = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("ServiceUnavailableException", json.RootElement.GetProperty("type").GetString());
+        Assert.Contains("full queue (1 requests", json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
+        Assert.Equal("queued", await (await queued).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_batch_over_the_response_timeout_is_a_504_and_the_model_serves_the_next_request()
+    {
+        using var late = await _client.PostAsync("/predictions/late", new StringContent("forever"));
+        using var next = await _client.PostAsync("/predictions/late", new StringContent("next"));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
+        using var json = JsonDocument.Parse(await late.Content.ReadAsStringAsync());
+        Assert.Contains("did not answer within its responseTimeout of 1 s", json.RootElement.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal("next", await next.Content.ReadAsStringAsync());
+    }
+    [Fact]
+    public async Task An_explanation_and_a_prediction_each_run_the_per_request_preprocess_once()
+    {
+        using var explained = await _client.PostAsync("/explanations/explainer", new StringContent("why-me"));
+        using var predicted = await _client.PostAsync("/predictions/explainer", new StringContent("what-me"));
+
+        Assert.Equal(HttpStatusCode.OK, explained.StatusCode);
+        Assert.Equal("because why-me", await explained.Content.ReadAsStringAsync());
+        Assert.Equal("what-me!", await predicted.Content.ReadAsStringAsync());
+        var calls = StaticStagesHandler.Log["explainer"];
+        lock (calls)
+        {
+            Assert.Single(calls, call => call == "preprocess why-me");
+            Assert.Single(calls, call => call == "preprocess what-me");
+            Assert.Contains("explain why-me", calls);
+            Assert.Contains("inference what-me", calls);
+        }
     }
 }

@@ -4,6 +4,7 @@ namespace Serve.Generators.Model;
 /// <param name="Namespace">Escaped for C# (<c>Acme.@event</c>), or null for the global namespace.</param>
 /// <param name="ClassName">Escaped for C# (<c>@class</c>).</param>
 /// <param name="MetadataName">The namespace-qualified metadata name, from which the hint name is made.</param>
+/// <param name="DerivesFromHandlerInAssembly">A base class in the same assembly is a [Handler] too, so the members generated into this class hide that base's.</param>
 internal sealed record HandlerSpec(
     string HandlerName,
     string? Namespace,
@@ -11,6 +12,7 @@ internal sealed record HandlerSpec(
     bool IsRecord,
     string MetadataName,
     string FullyQualifiedName,
+    bool DerivesFromHandlerInAssembly,
     StageSpec? Initialize,
     StageSpec? Preprocess,
     bool PreprocessPerRequest,

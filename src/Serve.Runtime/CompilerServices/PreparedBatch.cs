@@ -31,11 +31,11 @@ public sealed class PreparedBatch<T>
     /// <summary>Adds the input of the next accepted request.</summary>
     public void Add(T input) => _inputs.Add(input);
 
-    /// <summary>Sets request <paramref name="index"/> aside with a 400 that carries the reason.</summary>
+    /// <summary>Sets request <paramref name="index"/> aside as an invalid request, with the reason.</summary>
     public void Reject(int index, InvalidRequestException exception)
     {
         _rejected ??= new InferenceResult?[_batchCount];
-        _rejected[index] = InferenceResult.Error(400, nameof(InvalidRequestException), exception.Message);
+        _rejected[index] = InferenceResult.Error(InferenceErrorKind.InvalidRequest, exception.Message);
     }
 
     /// <summary>Only the rejections, for a batch in which nothing was accepted.</summary>

@@ -85,8 +85,8 @@ internal sealed class ConnectionCap(long cap)
 
     private static byte[] BuildAnswer()
     {
-        var body = InferenceResult.Error(503, "ServiceUnavailableException",
-            "The server holds as many connections as it allows (Kestrel:Limits:MaxConcurrentConnections); try again later.").Body.ToArray();
+        var body = Serve.Server.Http.TorchServeHttp.ErrorJson(503, "ServiceUnavailableException",
+            "The server holds as many connections as it allows (Kestrel:Limits:MaxConcurrentConnections); try again later.").ToArray();
         var head = Encoding.ASCII.GetBytes(
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\n" +
             $"Content-Length: {body.Length}\r\n\r\n");

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Serve.Runtime;
@@ -10,139 +9,154 @@ using Serve.Runtime;
 namespace Serve.Server;
 
 /// <summary>
-/// Owns one handler instance and feeds it batches from a bounded queue: whatever is waiting,
-/// up to the model's batch size. The handler is never called concurrently.
+/// One worker of a model: its own handler instance and <see cref="HandlerContext"/>, running
+/// one batch at a time from the model's <see cref="BatchAggregator"/>. A batch that outlives
+/// the response timeout fails alone; the worker then counts as stuck and leaves the pool,
+/// which starts a replacement.
 /// </summary>
-public sealed partial class ModelWorker : IAsyncDisposable
+internal sealed partial class ModelWorker(
+    int id, IHandler handler, HandlerContext context, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time)
 {
-    private readonly IHandler _handler;
-    private readonly HandlerContext _context;
-    private readonly Channel<WorkItem> _queue;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private readonly CancellationTokenSource _retire = new();
+    private readonly CancellationTokenSource _abort = new();
+    private Task _loop = Task.CompletedTask;
+    private Task? _abandoned;
 
-    public ModelWorker(IHandler handler, HandlerContext context)
+    public int Id { get; } = id;
+
+    public IHandler Handler { get; } = handler;
+
+    public HandlerContext Context { get; } = context;
+
+    /// <summary>Completes when the worker has stopped: retired, drained or stuck.</summary>
+    public Task Stopped => _loop;
+
+    /// <summary>True once a batch outlived the response timeout.</summary>
+    public bool IsStuck { get; private set; }
+
+    /// <summary>Called when a batch outlives the response timeout, after its requests failed.</summary>
+    public Action<ModelWorker>? OnStuck { get; init; }
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>Stops taking batches; the batch in hand (and one being gathered) still runs.</summary>
+    public void Retire() => _retire.Cancel();
+
+    /// <summary>Cancels the batch in hand (shutdown that cannot wait any longer).</summary>
+    public void Abort()
     {
-        _handler = handler;
-        _context = context;
-        _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(context.ModelConfig.JobQueueSize)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _loop = Task.Run(RunAsync);
-    }
-
-    public bool CanExplain => _handler.CanExplain;
-
-    /// <summary>Queues a request; false when the queue is full.</summary>
-    public bool TryEnqueue(InferenceRequest request, bool explain, out Task<InferenceResult> result)
-    {
-        var item = new WorkItem(request, explain);
-        result = item.Completion.Task;
-        return _queue.Writer.TryWrite(item);
+        _retire.Cancel();
+        _abort.Cancel();
     }
 
     private async Task RunAsync()
     {
-        var batchSize = _context.BatchSize;
-        var batch = new List<WorkItem>(batchSize);
-        WorkItem? carried = null;
-        var reader = _queue.Reader;
-        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            if (carried is not null)
+            while (true)
             {
-                batch.Add(carried);
-                carried = null;
-            }
-            // Predictions and explanations go to different handler calls, so a batch holds one kind.
-            while (batch.Count < batchSize && reader.TryRead(out var item))
-            {
-                if (batch.Count > 0 && item.Explain != batch[0].Explain)
+                InferenceJob[]? batch;
+                try
                 {
-                    carried = item;
+                    batch = await batches.NextBatchAsync(_retire.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_retire.IsCancellationRequested)
+                {
                     break;
                 }
-                batch.Add(item);
+                if (batch is null || !await RunBatchAsync(batch).ConfigureAwait(false))
+                {
+                    break;
+                }
             }
-            await ProcessAsync(batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_abandoned is null)
+            {
+                Context.Model?.Dispose();
+            }
+            else
+            {
+                // The stuck call still holds the model: dispose it when (if ever) the call ends.
+                _ = _abandoned.ContinueWith(static (_, model) => ((IDisposable?)model)?.Dispose(), Context.Model,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
     }
 
-    private async Task ProcessAsync(List<WorkItem> batch)
+    /// <summary>Runs one batch and completes its jobs; false when it timed out and the worker is stuck.</summary>
+    private async Task<bool> RunBatchAsync(InferenceJob[] batch)
     {
-        var requests = new InferenceRequest[batch.Count];
+        var requests = new InferenceRequest[batch.Length];
         for (var i = 0; i < requests.Length; i++)
         {
             requests[i] = batch[i].Request;
         }
 
         var start = Stopwatch.GetTimestamp();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        // On a thread-pool thread, so a handler that blocks cannot hold up the timeout.
+        var explain = batch[0].Explain;
+        var call = Task.Run(() => explain
+            ? Handler.ExplainAsync(requests, Context, cancel.Token).AsTask()
+            : Handler.HandleAsync(requests, Context, cancel.Token).AsTask());
         try
         {
-            var results = batch[0].Explain
-                ? await _handler.ExplainAsync(requests, _context, _stopping.Token).ConfigureAwait(false)
-                : await _handler.HandleAsync(requests, _context, _stopping.Token).ConfigureAwait(false);
-            if (results.Count != batch.Count)
+            var results = await call.WaitAsync(responseTimeout, time).ConfigureAwait(false);
+            if (results.Count != batch.Length)
             {
-                throw new InvalidOperationException($"The handler returned {results.Count} results for a batch of {batch.Count} requests.");
+                throw new InvalidOperationException($"The handler returned {results.Count} results for a batch of {batch.Length} requests.");
             }
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < batch.Length; i++)
             {
-                batch[i].Completion.TrySetResult(results[i]);
+                batch[i].Complete(results[i]);
             }
+        }
+        catch (TimeoutException) when (!call.IsCompleted)
+        {
+            IsStuck = true;
+            _abandoned = call;
+            await cancel.CancelAsync().ConfigureAwait(false);
+            LogTimedOut(Context.Logger, Context.ModelName, Id, batch.Length, responseTimeout.TotalSeconds);
+            Fail(batch, InferenceErrorKind.Timeout,
+                $"Model '{Context.ModelName}' did not answer within its responseTimeout of {responseTimeout.TotalSeconds:0.###} s; its worker is being replaced.");
+            OnStuck?.Invoke(this);
+            return false;
         }
         catch (HandlerStageException e) when (e.IsInvalidRequest)
         {
-            Fail(batch, InferenceResult.Error(400, nameof(InvalidRequestException), e.InnerException!.Message));
+            Fail(batch, InferenceErrorKind.InvalidRequest, e.InnerException!.Message);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            Fail(batch, InferenceResult.Error(503, "ServiceUnavailableException", $"Model '{_context.ModelName}' is shutting down."));
+            Fail(batch, InferenceErrorKind.Unavailable, $"Model '{Context.ModelName}' is shutting down.");
         }
         catch (Exception e)
         {
-            LogBatchFailed(_context.Logger, e, _context.ModelName, batch.Count);
-            Fail(batch, InferenceResult.Error(500, e.GetType().Name, e.Message));
+            LogBatchFailed(Context.Logger, e, Context.ModelName, batch.Length);
+            // A HandlerStageException's message names the handler and the stage.
+            Fail(batch, InferenceErrorKind.Internal, e is HandlerStageException ? e.Message : $"Model '{Context.ModelName}': {e.Message}");
         }
         finally
         {
-            _context.Metrics.RecordPredictionTime(start);
+            Context.Metrics.RecordPredictionTime(start);
         }
+        return true;
     }
 
-    private static void Fail(List<WorkItem> batch, InferenceResult error)
+    private static void Fail(InferenceJob[] batch, InferenceErrorKind kind, string message)
     {
-        foreach (var item in batch)
+        var error = InferenceResult.Error(kind, message);
+        foreach (var job in batch)
         {
-            item.Completion.TrySetResult(error);
+            job.Complete(error);
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-        while (_queue.Reader.TryRead(out var item))
-        {
-            item.Completion.TrySetResult(InferenceResult.Error(503, "ServiceUnavailableException", $"Model '{_context.ModelName}' is shutting down."));
-        }
-        _context.Model?.Dispose();
-        _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} requests for model {ModelName} failed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string modelName, int count);
 
-    private sealed class WorkItem(InferenceRequest request, bool explain)
-    {
-        public InferenceRequest Request { get; } = request;
-
-        public bool Explain { get; } = explain;
-
-        public TaskCompletionSource<InferenceResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName}: worker {Worker} took longer than {Seconds} s on a batch of {Count}; failing it and replacing the worker")]
+    private static partial void LogTimedOut(ILogger logger, string modelName, int worker, int count, double seconds);
 }

@@ -64,7 +64,7 @@ internal sealed partial class ErrorBodies(ILogger<ErrorBodies> logger) : IStartu
 
     private static Task WriteAsync(HttpContext httpContext, int statusCode, string type, string message)
     {
-        var body = InferenceResult.Error(statusCode, type, message).Body;
+        var body = TorchServeHttp.ErrorJson(statusCode, type, message);
         var response = httpContext.Response;
         response.StatusCode = statusCode;
         response.ContentType = InferenceResult.JsonContentType;

@@ -100,17 +100,14 @@ public sealed class ModelConfigFileTests : IDisposable
     public void An_empty_file_is_the_defaults()
     {
         Assert.Same(ModelConfig.Default, Read(""));
-        Assert.Empty(ModelConfig.Default.NotYetHonoured());
     }
 
     [Fact]
-    public void Settings_read_but_not_acted_on_yet_are_listed_for_the_startup_warning()
+    public void The_worker_batching_timeout_and_queue_settings_are_read()
     {
-        var config = Read("maxWorkers: 2\nmaxBatchDelay: 50\nresponseTimeout: 30\nbatchSize: 8");
+        var config = Read("minWorkers: 2\nmaxWorkers: 3\nmaxBatchDelay: 50\nresponseTimeout: 30\nbatchSize: 8\njobQueueSize: 5");
 
-        Assert.Equal(
-            ["maxWorkers: 2 (one worker runs)", "maxBatchDelay: 50 (batches take what is waiting, without waiting)", "responseTimeout: 30 (no response timeout)"],
-            config.NotYetHonoured());
+        Assert.Equal((2, 3, 50, 30, 8, 5), (config.MinWorkers, config.MaxWorkers, config.MaxBatchDelay, config.ResponseTimeout, config.BatchSize, config.JobQueueSize));
     }
 
     [Fact]

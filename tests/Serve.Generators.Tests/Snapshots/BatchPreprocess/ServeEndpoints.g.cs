@@ -8,20 +8,20 @@ namespace Microsoft.AspNetCore.Builder
     [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
     internal static class TestAssemblyServeEndpoints
     {
-        // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
-        private static readonly string[] PostOrPut = new[] { "POST", "PUT" };
-        // HEAD too: load balancers probe health with it.
-        private static readonly string[] GetOrHead = new[] { "GET", "HEAD" };
-
-        /// <summary>Maps GET and HEAD /ping, and POST/PUT /predictions/{model} and /explanations/{model} for every registered handler.</summary>
+        /// <summary>
+        /// Maps the TorchServe REST and Open Inference Protocol v2 endpoints, /predictions/{name} for each handler in this
+        /// assembly, bound to its model once here, and the OpenAPI description at /openapi/v1.json.
+        /// </summary>
         internal static global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapServeEndpoints(this global::Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
         {
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/ping", GetOrHead, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PingAsync));
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/scores", PostOrPut,
-                new global::Microsoft.AspNetCore.Http.RequestDelegate(static httpContext => global::Serve.Server.Http.ServeHttp.PredictAsync(httpContext, "scores")));
-            // Any other model name: a handler library's handler, a model configured under another name than its handler's, or an unknown one (404).
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/predictions/{model}", PostOrPut, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.PredictByRouteAsync));
-            global::Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapMethods(endpoints, "/explanations/{model}", PostOrPut, new global::Microsoft.AspNetCore.Http.RequestDelegate(global::Serve.Server.Http.ServeHttp.ExplainByRouteAsync));
+            // GET and HEAD /ping, and /predictions/{model} for every other model: a handler library's, one configured under another name, or an unknown one (404).
+            global::Serve.Server.Http.TorchServeHttp.MapTorchServeInference(endpoints);
+            global::Serve.Server.Http.OpenInferenceHttp.MapOpenInferenceProtocol(endpoints);
+            global::Serve.Server.Http.TorchServeHttp.MapTorchServePredictions(endpoints, "scores", canExplain: false);
+            global::Serve.Server.Http.ServeOpenApi.MapServeOpenApi(endpoints, new global::Serve.Server.Http.OpenApiHandler[]
+            {
+                new("scores", false, global::Shapes.ScoresHandler.ServeOpenApiResponse, global::Shapes.ScoresHandler.ServeOpenApiSchemas),
+            });
             return endpoints;
         }
     }

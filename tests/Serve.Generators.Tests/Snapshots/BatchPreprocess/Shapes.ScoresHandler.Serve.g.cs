@@ -67,6 +67,14 @@ namespace Shapes
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'scores' has no [Explain] stage.");
 
+        /// <summary>The OpenAPI response object of this handler's predictions.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiResponse = "{\"description\":\"One result per request: Shapes.Score.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Shapes.Score\"}}}}";
+
+        /// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiSchemas = "{\"Shapes.Score\":{\"type\":\"object\",\"properties\":{\"value\":{\"type\":\"number\",\"format\":\"float\"},\"label\":{\"type\":\"string\"},\"extras\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\",\"format\":\"double\"}},\"quality\":{\"allOf\":[{\"type\":\"integer\"}],\"nullable\":true},\"rank\":{\"allOf\":[{\"type\":\"integer\",\"format\":\"int32\"}],\"nullable\":true},\"top\":{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"format\":\"int32\"}}}}}";
+
         /// <summary>Writes this handler's results as System.Text.Json writes them with JsonSerializerOptions.Web.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         private static class __ServeJson

@@ -80,5 +80,13 @@ namespace Shapes
                 throw new global::Serve.Runtime.HandlerStageException("labels", stage, exception);
             }
         }
+
+        /// <summary>The OpenAPI response object of this handler's predictions.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiResponse = "{\"description\":\"One result per request: Shapes.Label.\",\"content\":{\"application/json\":{\"schema\":{}}}}";
+
+        /// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiSchemas = "{}";
     }
 }

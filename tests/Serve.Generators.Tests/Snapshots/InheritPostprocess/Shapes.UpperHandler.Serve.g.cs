@@ -31,7 +31,8 @@ namespace Shapes
                 {
                     try
                     {
-                        prepared.Add(this.Parse(batch[i]));
+                        // The server may have run it already, as the request arrived.
+                        prepared.Add(batch[i].IsPreprocessed ? (float)batch[i].PreprocessedInput! : this.Parse(batch[i]));
                     }
                     catch (global::Serve.Runtime.InvalidRequestException rejection)
                     {
@@ -70,5 +71,34 @@ namespace Shapes
         global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'upper' has no [Explain] stage.");
+
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;
+
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(
+            global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
+        {
+            long stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
+            object? input;
+            try
+            {
+                input = this.Parse(request);
+            }
+            catch (global::System.Exception exception) when (exception is not global::System.OperationCanceledException)
+            {
+                throw new global::Serve.Runtime.HandlerStageException("upper", global::Serve.Runtime.HandlerStage.Preprocess, exception);
+            }
+            context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+            return new global::System.Threading.Tasks.ValueTask<object?>(input);
+        }
+
+        /// <summary>The OpenAPI response object of this handler's predictions.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal new const string ServeOpenApiResponse = "{\"description\":\"One result per request: string.\",\"content\":{\"text/plain\":{\"schema\":{\"type\":\"string\"}}}}";
+
+        /// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal new const string ServeOpenApiSchemas = "{}";
     }
 }

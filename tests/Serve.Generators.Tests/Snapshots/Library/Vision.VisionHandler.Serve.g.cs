@@ -49,5 +49,13 @@ namespace Vision
         global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'vision' has no [Explain] stage.");
+
+        /// <summary>The OpenAPI response object of this handler's predictions.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiResponse = "{\"description\":\"One result per request: string.\",\"content\":{\"text/plain\":{\"schema\":{\"type\":\"string\"}}}}";
+
+        /// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiSchemas = "{}";
     }
 }

@@ -55,6 +55,14 @@ namespace Acme.@event
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'keywords' has no [Explain] stage.");
 
+        /// <summary>The OpenAPI response object of this handler's predictions.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiResponse = "{\"description\":\"One result per request: Acme.@event.@struct.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Acme.@event.@struct\"}}}}";
+
+        /// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
+        internal const string ServeOpenApiSchemas = "{\"Acme.@event.@struct\":{\"type\":\"object\",\"properties\":{\"class\":{\"type\":\"integer\",\"format\":\"int32\"},\"default\":{\"$ref\":\"#/components/schemas/Acme.@event.@struct\"}}}}";
+
         /// <summary>Writes this handler's results as System.Text.Json writes them with JsonSerializerOptions.Web.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         private static class __ServeJson

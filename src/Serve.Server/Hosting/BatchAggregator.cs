@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace Serve.Server;
+
+/// <summary>
+/// Forms a model's batches from its queue, as TorchServe does: a batch goes when it holds
+/// <c>batchSize</c> requests or when <c>maxBatchDelay</c> has passed since its first request
+/// was queued, whichever comes first. Workers ask for their next batch when they are free;
+/// they take turns, so each batch is gathered by one worker while the others run theirs.
+/// </summary>
+internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int batchSize, TimeSpan maxBatchDelay, TimeProvider time)
+{
+    private readonly SemaphoreSlim _gathering = new(1, 1);
+
+    // A job of the other kind (explain vs predict) read while gathering: it opens the next batch.
+    private InferenceJob? _carried;
+
+    public int BatchSize { get; } = batchSize;
+
+    public TimeSpan MaxBatchDelay { get; } = maxBatchDelay;
+
+    /// <summary>Raised for each job taken off the queue (the queue's bound counts waiting jobs).</summary>
+    public event Action? Taken;
+
+    /// <summary>
+    /// The next batch, or null when the queue is closed and empty. <paramref name="idle"/> stops
+    /// the wait for a first request only: once a batch has begun it is always returned, so a
+    /// worker told to stop never drops a request it has taken.
+    /// </summary>
+    public async ValueTask<InferenceJob[]?> NextBatchAsync(CancellationToken idle)
+    {
+        await _gathering.WaitAsync(idle).ConfigureAwait(false);
+        try
+        {
+            var first = _carried ?? await FirstAsync(idle).ConfigureAwait(false);
+            _carried = null;
+            if (first is null)
+            {
+                return null;
+            }
+
+            var batch = new List<InferenceJob>(BatchSize) { first };
+            while (batch.Count < BatchSize)
+            {
+                if (queue.TryRead(out var job))
+                {
+                    Taken?.Invoke();
+                    if (job.Explain != first.Explain)
+                    {
+                        _carried = job;
+                        break;
+                    }
+                    batch.Add(job);
+                    continue;
+                }
+
+                var remaining = MaxBatchDelay - time.GetElapsedTime(first.QueuedAt);
+                if (remaining <= TimeSpan.Zero || !await WaitForMoreAsync(remaining).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            return batch.ToArray();
+        }
+        finally
+        {
+            _gathering.Release();
+        }
+    }
+
+    private async ValueTask<InferenceJob?> FirstAsync(CancellationToken idle)
+    {
+        while (true)
+        {
+            if (queue.TryRead(out var job))
+            {
+                Taken?.Invoke();
+                return job;
+            }
+            if (!await queue.WaitToReadAsync(idle).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Waits until a job is queued (true) or the time is up or the queue closed (false).</summary>
+    private async ValueTask<bool> WaitForMoreAsync(TimeSpan remaining)
+    {
+        using var timer = new CancellationTokenSource(remaining, time);
+        var wait = queue.WaitToReadAsync(timer.Token).AsTask();
+        await ((Task)wait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return wait.IsCompletedSuccessfully && wait.Result;
+    }
+}

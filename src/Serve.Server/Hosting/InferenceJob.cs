@@ -1,0 +1,23 @@
+using System.Threading.Tasks;
+using Serve.Runtime;
+
+namespace Serve.Server;
+
+/// <summary>One queued request: what to run, when it was queued, and where its result goes.</summary>
+internal sealed class InferenceJob(InferenceRequest request, bool explain, long queuedAt)
+{
+    private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public InferenceRequest Request { get; } = request;
+
+    /// <summary>Explanations and predictions go to different handler calls, so a batch holds one kind.</summary>
+    public bool Explain { get; } = explain;
+
+    /// <summary>The <see cref="System.TimeProvider.GetTimestamp"/> at which it was queued.</summary>
+    public long QueuedAt { get; } = queuedAt;
+
+    public Task<InferenceResult> Result => _completion.Task;
+
+    /// <summary>Sets the result; false when it was already set (e.g. the request timed out first).</summary>
+    public bool Complete(InferenceResult result) => _completion.TrySetResult(result);
+}

@@ -1,0 +1,81 @@
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Serve.Runtime.Tests.TestHandlers;
+using static Serve.Runtime.Tests.TestSupport;
+
+namespace Serve.Runtime.Tests;
+
+/// <summary>
+/// The generated per-request preprocess the server runs as requests arrive: on its own, timed,
+/// and carried to the batched stages without running twice.
+/// </summary>
+public class PerRequestStageTests
+{
+    [Fact]
+    public void Only_a_preprocess_of_one_request_runs_per_request()
+    {
+        Assert.True(((IHandler)new SyncStagesHandler()).PreprocessesEachRequest);
+        Assert.True(((IHandler)new ValueTaskStagesHandler()).PreprocessesEachRequest);
+        Assert.False(((IHandler)new TaskStagesHandler()).PreprocessesEachRequest);
+    }
+
+    [Fact]
+    public async Task A_batch_preprocess_cannot_run_one_request()
+    {
+        IHandler handler = new TaskStagesHandler();
+
+        await Assert.ThrowsAsync<System.NotSupportedException>(async () =>
+            await handler.PreprocessAsync(Batch("a")[0], Context(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_preprocessed_request_skips_preprocess_in_the_batch()
+    {
+        var handler = new SyncStagesHandler();
+        IHandler pipeline = handler;
+        var context = Context();
+        var request = Batch("a")[0];
+
+        var input = await pipeline.PreprocessAsync(request, context, CancellationToken.None);
+        var results = await pipeline.HandleAsync([request.WithPreprocessedInput(input), Batch("b")[0]], context, CancellationToken.None);
+
+        Assert.Equal("a", input);
+        Assert.Equal(["preprocess a", "preprocess b", "inference a,b", "postprocess A,B"], handler.Calls);
+        Assert.Equal(["<A>", "<B>"], results.Select(Text));
+    }
+
+    [Fact]
+    public async Task An_awaitable_preprocess_runs_per_request_with_context_and_token()
+    {
+        var handler = new ValueTaskStagesHandler();
+        var context = Context();
+        using var cancellation = new CancellationTokenSource();
+
+        var input = await ((IHandler)handler).PreprocessAsync(Batch("x")[0], context, cancellation.Token);
+
+        Assert.Equal("x", input);
+        var (stage, seenContext, token) = Assert.Single(handler.Seen);
+        Assert.Equal("preprocess", stage);
+        Assert.Same(context, seenContext);
+        Assert.Equal(cancellation.Token, token);
+    }
+
+    [Fact]
+    public async Task A_refusal_or_failure_of_one_request_names_the_stage()
+    {
+        IHandler handler = new ThrowingHandler();
+
+        var refused = await Assert.ThrowsAsync<HandlerStageException>(async () =>
+            await handler.PreprocessAsync(new InferenceRequest(Encoding.UTF8.GetBytes("reject me")), Context(), CancellationToken.None));
+        var failed = await Assert.ThrowsAsync<HandlerStageException>(async () =>
+            await handler.PreprocessAsync(new InferenceRequest(Encoding.UTF8.GetBytes("throw:preprocess")), Context(), CancellationToken.None));
+
+        Assert.True(refused.IsInvalidRequest);
+        Assert.Equal("'reject me' is not accepted", refused.InnerException!.Message);
+        Assert.False(failed.IsInvalidRequest);
+        Assert.Equal(HandlerStage.Preprocess, failed.Stage);
+        Assert.Equal("The preprocess stage of handler 'errors-stages' failed: preprocess broke", failed.Message);
+    }
+}

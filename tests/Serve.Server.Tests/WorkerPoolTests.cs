@@ -1,0 +1,240 @@
+using System;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using Serve.Runtime;
+
+namespace Serve.Server.Tests;
+
+/// <summary>
+/// The queue, batch aggregator and worker pool of one model, on a fake clock with fake
+/// handlers: time moves only when a test advances it, so "waits no longer than" is exact.
+/// </summary>
+public sealed class WorkerPoolTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeHandlers _handlers = new();
+    private ServedModel? _model;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _handlers.Release();
+        await _handlers.Stuck.CancelAsync();
+        if (_model is not null)
+        {
+            await _model.DrainAsync(new CancellationTokenSource(Patience).Token);
+        }
+    }
+
+    private async Task<ServedModel> StartAsync(ModelConfig config)
+    {
+        _model = _handlers.Model(config, _time);
+        await _model.StartAsync(CancellationToken.None);
+        return _model;
+    }
+
+    private static Task<InferenceResult> Send(ServedModel model, string body) =>
+        model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, CancellationToken.None);
+
+    private static string Text(InferenceResult result) =>
+        result.IsSuccess ? Encoding.UTF8.GetString(result.Body.Span) : $"{result.ErrorKind}: {result.ErrorMessage}";
+
+    [Fact]
+    public async Task A_batch_fills_to_batch_size_without_waiting_for_the_delay()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 4, MaxBatchDelay = 60_000 });
+
+        var results = Enumerable.Range(0, 4).Select(i => Send(model, "r" + i)).ToArray();
+        await Task.WhenAll(results).WaitAsync(Patience); // the clock never moves: only a full batch can go
+
+        Assert.Equal(["r0", "r1", "r2", "r3"], Assert.Single(_handlers.Batches));
+        Assert.Equal(["R0", "R1", "R2", "R3"], results.Select(result => Text(result.Result)));
+    }
+
+    [Fact]
+    public async Task Requests_beyond_batch_size_go_in_the_next_batch()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 2, MaxBatchDelay = 60_000 });
+
+        var results = Enumerable.Range(0, 5).Select(i => Send(model, "r" + i)).ToArray();
+        await Task.WhenAll(results.Take(4)).WaitAsync(Patience);
+        Assert.False(results[4].IsCompleted); // alone in its batch until the delay passes
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await results[4].WaitAsync(Patience);
+
+        Assert.Equal([2, 2, 1], _handlers.Batches.Select(batch => batch.Length));
+    }
+
+    [Fact]
+    public async Task A_lone_request_waits_no_longer_than_max_batch_delay()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 8, MaxBatchDelay = 100 });
+
+        var result = Send(model, "alone");
+        _time.Advance(TimeSpan.FromMilliseconds(99));
+        await Task.Delay(200); // real time, for a wrongly early batch to show
+        Assert.False(result.IsCompleted);
+        Assert.Empty(_handlers.Batches);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("ALONE", Text(await result.WaitAsync(Patience)));
+        Assert.Equal(["alone"], Assert.Single(_handlers.Batches));
+    }
+
+    [Fact]
+    public async Task Requests_arriving_together_go_in_one_batch()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 8, MaxBatchDelay = 100 });
+
+        using var start = new Barrier(5);
+        var results = new Task<InferenceResult>[5];
+        var senders = Enumerable.Range(0, 5)
+            .Select(i => Task.Run(() => { start.SignalAndWait(Patience); results[i] = Send(model, "c" + i); }))
+            .ToArray();
+        await Task.WhenAll(senders).WaitAsync(Patience);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        await Task.WhenAll(results).WaitAsync(Patience);
+
+        Assert.Equal(["c0", "c1", "c2", "c3", "c4"], Assert.Single(_handlers.Batches).Order());
+    }
+
+    [Fact]
+    public async Task A_response_timeout_fails_only_the_late_batch_and_replaces_its_worker()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, ResponseTimeout = 5 });
+
+        var late = Send(model, "stuck");
+        await _handlers.WaitForBatchesAsync();
+        var queuedBehind = Send(model, "next");
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        var timedOut = await late.WaitAsync(Patience);
+        Assert.Equal(InferenceErrorKind.Timeout, timedOut.ErrorKind);
+        Assert.Contains("responseTimeout of 5 s", timedOut.ErrorMessage);
+        Assert.Equal("NEXT", Text(await queuedBehind.WaitAsync(Patience)));
+        Assert.Equal("AFTER", Text(await Send(model, "after").WaitAsync(Patience)));
+        Assert.Equal(2, _handlers.Created);
+        Assert.Equal(1, model.WorkersReplaced);
+        Assert.Equal(1, model.WorkerCount);
+    }
+
+    [Fact]
+    public async Task A_response_timeout_beyond_what_a_timer_can_wait_means_none()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, ResponseTimeout = int.MaxValue });
+
+        Assert.Equal("FINE", Text(await Send(model, "fine").WaitAsync(Patience)));
+    }
+
+    [Fact]
+    public async Task A_failing_stage_fails_only_its_batch_with_a_message_naming_the_stage()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0 });
+
+        var failed = await Send(model, "boom").WaitAsync(Patience);
+        var next = await Send(model, "fine").WaitAsync(Patience);
+
+        Assert.Equal(InferenceErrorKind.Internal, failed.ErrorKind);
+        Assert.Equal("The inference stage of handler 'fake' failed: the model exploded", failed.ErrorMessage);
+        Assert.Equal("FINE", Text(next));
+    }
+
+    [Fact]
+    public async Task Scaling_down_drains_the_retired_workers_without_losing_a_request()
+    {
+        var model = await StartAsync(new ModelConfig { MinWorkers = 1, MaxWorkers = 3, BatchSize = 1, MaxBatchDelay = 0 });
+        await model.ScaleAsync(3, CancellationToken.None);
+        Assert.Equal(3, model.WorkerCount);
+
+        var results = Enumerable.Range(0, 9).Select(i => Send(model, "wait")).ToArray();
+        await _handlers.WaitForBatchesAsync(3); // every worker holds a batch
+        var scaling = model.ScaleAsync(1, CancellationToken.None);
+        Assert.False(scaling.IsCompleted); // the retired workers finish their batch first
+        _handlers.Release();
+        await scaling.WaitAsync(Patience);
+        var all = await Task.WhenAll(results).WaitAsync(Patience);
+
+        Assert.Equal(1, model.WorkerCount);
+        Assert.All(all, result => Assert.Equal("WAIT", Text(result)));
+        Assert.Equal(9, _handlers.Batches.Count);
+    }
+
+    [Fact]
+    public async Task Scaling_outside_min_and_max_workers_is_refused()
+    {
+        var model = await StartAsync(new ModelConfig { MinWorkers = 1, MaxWorkers = 2 });
+
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(3, CancellationToken.None));
+        Assert.Contains("between 1 and 2 workers", error.Message);
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_a_request_as_unavailable()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 2 });
+
+        var running = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync(); // taken by the worker: no longer queued
+        var queued = new[] { Send(model, "wait"), Send(model, "wait") };
+        var refused = await Send(model, "one too many").WaitAsync(Patience);
+
+        Assert.Equal(InferenceErrorKind.Unavailable, refused.ErrorKind);
+        Assert.Contains("full queue (2 requests", refused.ErrorMessage);
+        _handlers.Release();
+        Assert.All(await Task.WhenAll([running, .. queued]).WaitAsync(Patience), result => Assert.True(result.IsSuccess));
+    }
+
+    [Fact]
+    public async Task Draining_runs_every_queued_request_then_refuses_new_ones()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 2, MaxBatchDelay = 0 });
+        var results = Enumerable.Range(0, 5).Select(i => Send(model, "wait")).ToArray();
+        await _handlers.WaitForBatchesAsync();
+
+        var draining = model.DrainAsync(CancellationToken.None);
+        var refused = await Send(model, "late").WaitAsync(Patience);
+        _handlers.Release();
+        await draining.WaitAsync(Patience);
+
+        Assert.All(await Task.WhenAll(results), result => Assert.Equal("WAIT", Text(result)));
+        Assert.Equal(InferenceErrorKind.Unavailable, refused.ErrorKind);
+        _model = null;
+    }
+
+    [Fact]
+    public async Task A_request_its_own_preprocess_rejects_is_answered_at_once_and_never_batched()
+    {
+        _handlers.PerRequestPreprocess = true;
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0 });
+
+        var busy = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync(); // the only worker is busy
+        var rejected = await Send(model, "bad").WaitAsync(Patience);
+
+        Assert.Equal(InferenceErrorKind.InvalidRequest, rejected.ErrorKind);
+        Assert.Equal("'bad' is not accepted", rejected.ErrorMessage);
+        _handlers.Release();
+        Assert.Equal("PRE:WAIT", Text(await busy.WaitAsync(Patience)));
+        Assert.DoesNotContain(_handlers.Batches, batch => batch.Any(body => body.Contains("bad")));
+        Assert.Equal(0, model.QueueLength);
+    }
+
+    [Fact]
+    public async Task Per_request_preprocesses_run_concurrently_and_their_output_reaches_the_batch()
+    {
+        _handlers.PerRequestPreprocess = true;
+        var model = await StartAsync(new ModelConfig { BatchSize = 2, MaxBatchDelay = 60_000 });
+
+        // Each "pair" preprocess waits for the other to be running too: serial preprocessing would deadlock (and time out).
+        var results = await Task.WhenAll(Send(model, "pair"), Send(model, "pair")).WaitAsync(Patience);
+
+        Assert.All(results, result => Assert.Equal("PRE:PAIR", Text(result)));
+        Assert.Equal(["pre:pair", "pre:pair"], Assert.Single(_handlers.Batches));
+    }
+}
