@@ -1,0 +1,161 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serve.Archives;
+using Serve.Runtime;
+using Serve.TorchServe;
+
+namespace Serve.Cli;
+
+/// <summary><c>serve start</c>: torchserve --start's flags; serves until <c>serve stop</c> or Ctrl+C.</summary>
+internal static class StartCommand
+{
+    public static Command Create(Action<IServiceCollection> addHandlers)
+    {
+        var modelStore = new Option<string?>("--model-store") { Description = "The directory holding model archives (overrides model_store)." };
+        var models = new Option<string[]>("--models")
+        {
+            Description = "Archives to load at start: 'all', FILE.mar or NAME=FILE.mar, relative to the model store (overrides load_models).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var tsConfig = new Option<string?>("--ts-config") { Description = "A TorchServe config.properties." };
+        var foreground = new Option<bool>("--foreground") { Description = "Stay attached and log to this terminal; without it the server runs in the background." };
+        var disableTokenAuth = new Option<bool>("--disable-token-auth") { Description = "Serve without token authorization (as disable_token_authorization=true)." };
+        var enableModelApi = new Option<bool>("--enable-model-api") { Description = "Allow registering and unregistering models through the management API (as enable_model_api=true)." };
+
+        var command = new Command("start", "Start the server: inference on :8080, management on :8081, metrics on :8082 (127.0.0.1 unless config.properties says otherwise).")
+        {
+            modelStore, models, tsConfig, foreground, disableTokenAuth, enableModelApi,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            TorchServeConfig config;
+            IReadOnlyList<ModelToLoad> toLoad;
+            try
+            {
+                config = parse.GetValue(tsConfig) is { } path ? TorchServeConfig.Read(path) : new TorchServeConfig();
+                config = config with
+                {
+                    ModelStore = parse.GetValue(modelStore) ?? config.ModelStore,
+                    LoadModels = parse.GetValue(models) is { Length: > 0 } given ? string.Join(',', given) : config.LoadModels,
+                    DisableTokenAuthorization = config.DisableTokenAuthorization || parse.GetValue(disableTokenAuth),
+                    EnableModelApi = config.EnableModelApi || parse.GetValue(enableModelApi),
+                };
+                foreach (var ignored in config.Ignored)
+                {
+                    error.WriteLine($"serve start: ignoring {ignored}.");
+                }
+                toLoad = ModelStore.Select(config.ModelStore, config.LoadModels);
+            }
+            catch (ConfigPropertiesException e)
+            {
+                error.WriteLine($"serve start: {e.Message}");
+                return 1;
+            }
+
+            if (!parse.GetValue(foreground))
+            {
+                return await StartInBackgroundAsync(config, output, error, cancellation);
+            }
+
+            WebApplication app;
+            try
+            {
+                app = TorchServeHost.Build(config, toLoad, addHandlers, output);
+            }
+            catch (Exception e) when (e is ModelArchiveException or ConfigPropertiesException)
+            {
+                error.WriteLine($"serve start: {e.Message}");
+                return 1;
+            }
+            await using (app)
+            {
+                try
+                {
+                    await app.StartAsync(cancellation);
+                }
+                catch (Exception e) when (e is ModelLoadException or IOException)
+                {
+                    error.WriteLine($"serve start: {e.Message}");
+                    return 1;
+                }
+                PidFile.Write();
+                output.WriteLine($"Serving {toLoad.Count} model(s): inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
+                try
+                {
+                    await app.WaitForShutdownAsync(cancellation);
+                }
+                finally
+                {
+                    PidFile.Delete();
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Runs this same command with --foreground as a child, logging to logs/serve.log, and waits until it answers /ping.</summary>
+    private static async Task<int> StartInBackgroundAsync(TorchServeConfig config, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        Directory.CreateDirectory("logs");
+        var log = Path.GetFullPath("logs/serve.log");
+        var self = Environment.GetCommandLineArgs();
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // `dotnet serve.dll start ...` is started again as `dotnet serve.dll start ... --foreground`.
+        if (!string.Equals(Path.GetFileNameWithoutExtension(Environment.ProcessPath), Path.GetFileNameWithoutExtension(self[0]), StringComparison.Ordinal))
+        {
+            start.ArgumentList.Add(self[0]);
+        }
+        foreach (var argument in self.Skip(1).Append("--foreground"))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var child = Process.Start(start)!;
+        var logWriter = new StreamWriter(log, append: true) { AutoFlush = true };
+        child.OutputDataReceived += (_, line) => { if (line.Data is not null) { lock (logWriter) { logWriter.WriteLine(line.Data); } } };
+        child.ErrorDataReceived += (_, line) => { if (line.Data is not null) { lock (logWriter) { logWriter.WriteLine(line.Data); } } };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var ping = new Uri(config.InferenceAddress, "/ping");
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromMinutes(5); waited += TimeSpan.FromMilliseconds(250))
+        {
+            if (child.HasExited)
+            {
+                error.WriteLine($"serve start: the server stopped while starting (exit code {child.ExitCode}); see {log}.");
+                return 1;
+            }
+            try
+            {
+                using var response = await http.GetAsync(ping, cancellation);
+                if (response.IsSuccessStatusCode)
+                {
+                    output.WriteLine($"Server started (process {child.Id}); logs in {log}. Stop it with `serve stop`.");
+                    return 0;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(250, cancellation);
+        }
+        error.WriteLine($"serve start: the server did not answer {ping} within 5 minutes; see {log}.");
+        return 1;
+    }
+}

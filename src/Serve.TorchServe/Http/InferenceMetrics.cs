@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+using Serve.Server;
+
+namespace Serve.TorchServe.Http;
+
+/// <summary>
+/// TorchServe's frontend metrics under its names (docs/metrics.md): <c>ts_inference_requests_total</c>
+/// and <c>ts_inference_latency_microseconds</c>, counters labelled model_name, model_version and
+/// hostname, measured around each prediction or explanation on the inference listener.
+/// </summary>
+public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
+{
+    /// <summary>The meter these instruments belong to.</summary>
+    public const string MeterName = "Serve.TorchServe";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Requests = Meter.CreateCounter<long>("ts_inference_requests_total", description: "Total number of inference requests.");
+    private static readonly Counter<double> Latency = Meter.CreateCounter<double>("ts_inference_latency_microseconds", description: "Cumulative inference duration in microseconds.");
+    private static readonly string Hostname = Environment.MachineName;
+
+    /// <summary>Middleware: times the request when it is for a served model's predictions or explanations.</summary>
+    public async Task Measure(HttpContext context, RequestDelegate next)
+    {
+        if (listeners.Of(context) != ServeApi.Inference || ModelNameOf(context.Request.Path) is not { } name || !models.TryGet(name, out var model))
+        {
+            await next(context);
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var tags = new TagList
+            {
+                { "model_name", model.Name },
+                { "model_version", model.Version },
+                { "hostname", Hostname },
+            };
+            Requests.Add(1, tags);
+            Latency.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds, tags);
+        }
+    }
+
+    private static string? ModelNameOf(PathString path)
+    {
+        var value = path.Value;
+        if (value is null)
+        {
+            return null;
+        }
+        foreach (var prefix in Prefixes)
+        {
+            if (value.StartsWith(prefix, StringComparison.Ordinal) && value.Length > prefix.Length)
+            {
+                var rest = value[prefix.Length..];
+                var slash = rest.IndexOf('/');
+                return slash < 0 ? rest : rest[..slash];
+            }
+        }
+        return null;
+    }
+
+    private static readonly IReadOnlyList<string> Prefixes = ["/predictions/", "/explanations/"];
+}

@@ -1,0 +1,160 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using Serve.Archives;
+using Serve.Runtime;
+using Serve.Server;
+using Serve.Server.Http;
+using Serve.TorchServe.Http;
+
+namespace Serve.TorchServe;
+
+/// <summary>
+/// Builds the server a TorchServe operator knows: inference, management and metrics APIs on
+/// their own listeners (config.properties' addresses), token authorization unless disabled,
+/// and the start models unpacked from the model store.
+/// </summary>
+public static class TorchServeHost
+{
+    /// <summary>The file the keys are written to, in the working directory, as TorchServe does.</summary>
+    public const string KeyFileName = "key_file.json";
+
+    /// <summary>
+    /// Unpacks <paramref name="models"/> (telling <paramref name="progress"/> as it goes) and builds
+    /// the app; <paramref name="addHandlers"/> adds the handlers and backends compiled into the app.
+    /// </summary>
+    /// <exception cref="ModelArchiveException">An archive cannot be opened.</exception>
+    /// <param name="config">The settings.</param>
+    /// <param name="models">The archives to serve from the start.</param>
+    /// <param name="addHandlers">Adds the app's handlers and backends.</param>
+    /// <param name="progress">Told what is being unpacked.</param>
+    /// <param name="workDirectory">Where archives are unpacked; a fresh temporary directory when null.</param>
+    /// <param name="keyFile">Where the keys are written; key_file.json in the working directory when null.</param>
+    public static WebApplication Build(TorchServeConfig config, IReadOnlyList<ModelToLoad> models, Action<IServiceCollection> addHandlers, TextWriter progress, string? workDirectory = null, string? keyFile = null)
+    {
+        workDirectory ??= Path.Combine(Path.GetTempPath(), $"serve-{Environment.ProcessId}");
+        var start = new List<(ModelOptions Options, string Url)>();
+        foreach (var model in models)
+        {
+            progress.WriteLine($"Unpacking {Path.GetFileName(model.Path)} ...");
+            var lastReported = 0L;
+            var archive = ModelArchiveReader.Open(model.Path, workDirectory, config.ExtractionLimits, new InlineProgress(bytes =>
+            {
+                if (bytes - lastReported >= 64L << 20)
+                {
+                    lastReported = bytes;
+                    progress.WriteLine($"  {bytes >> 20} MB unpacked");
+                }
+            }));
+            var name = model.Name ?? archive.Manifest.ModelName;
+            start.Add((new ModelOptions
+            {
+                Name = name,
+                Path = archive.Directory,
+                Handler = ManifestHandler.RegisteredName(archive.Manifest.Handler ?? name),
+            }, Path.GetFileName(model.Path)));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        var ports = new Dictionary<int, ServeApi>();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            Listen(kestrel, config.InferenceAddress, ServeApi.Inference, ports);
+            Listen(kestrel, config.ManagementAddress, ServeApi.Management, ports);
+            if (config.EnableMetricsApi)
+            {
+                Listen(kestrel, config.MetricsAddress, ServeApi.Metrics, ports);
+            }
+        });
+        builder.Services.AddServe(options =>
+        {
+            options.MaxRequestSize = config.MaxRequestSize;
+            options.Models.AddRange(start.Select(s => s.Options));
+        });
+        addHandlers(builder.Services);
+        var registrations = new ModelRegistrations();
+        foreach (var (options, url) in start)
+        {
+            registrations.Add(options.Name, url, loadedAtStartup: true);
+        }
+        var listeners = new ListenerApis(ports);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(registrations);
+        builder.Services.AddSingleton(new ModelWorkDirectory(workDirectory));
+        builder.Services.AddSingleton(listeners);
+        builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName)
+            .AddPrometheusExporter(prometheus =>
+            {
+                // TorchServe's names as they are: no unit or _total added by the exporter.
+                prometheus.TranslationStrategy = PrometheusAspNetCoreTranslationStrategy.UnderscoreEscapingWithoutSuffixes;
+                prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+            }));
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.Use(listeners.Separate);
+        app.Use(app.Services.GetRequiredService<InferenceMetrics>().Measure);
+        if (!config.DisableTokenAuthorization)
+        {
+            var keys = new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
+            keyFile = Path.GetFullPath(keyFile ?? KeyFileName);
+            keys.WriteKeyFile(keyFile);
+            progress.WriteLine($"Token authorization is on: the keys are in {keyFile}.");
+            var written = keyFile;
+            app.Lifetime.ApplicationStopped.Register(() => File.Delete(written));
+            app.UseTokenAuthorization(keys, keyFile, listeners.Of);
+        }
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (Directory.Exists(workDirectory))
+            {
+                Directory.Delete(workDirectory, recursive: true);
+            }
+        });
+
+        var inference = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Inference));
+        inference.MapTorchServeInference();
+        inference.MapOpenInferenceProtocol();
+        app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Management)).MapTorchServeManagement();
+        if (config.EnableMetricsApi)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new ServeApiMetadata(ServeApi.Metrics));
+        }
+        return app;
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, Uri address, ServeApi api, Dictionary<int, ServeApi> ports)
+    {
+        if (!ports.TryAdd(address.Port, api))
+        {
+            throw new ConfigPropertiesException($"The {api} API's address {address} uses port {address.Port}, which the {ports[address.Port]} API already uses: give each API its own port.");
+        }
+        if (address.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(address.Port);
+        }
+        else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
+        {
+            kestrel.Listen(ip, address.Port);
+        }
+        else
+        {
+            throw new ConfigPropertiesException($"The {api} API's address {address} names a host; give an IP address (127.0.0.1, 0.0.0.0) or localhost.");
+        }
+    }
+
+    private sealed class InlineProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}
