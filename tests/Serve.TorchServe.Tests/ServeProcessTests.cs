@@ -1,0 +1,87 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Threading.Tasks;
+
+namespace Serve.TorchServe.Tests;
+
+/// <summary>The `serve` tool as a process: start in the background, answer, stop; and a start that cannot work, told in words.</summary>
+public sealed class ServeProcessTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private async Task<(int Code, string Output, string Error)> Serve(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serve.dll"));
+        foreach (var argument in args)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task Start_in_the_background_serves_until_stop()
+    {
+        var port = TorchServeServer.FreePort();
+        File.WriteAllText(_temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{port}
+            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            """);
+
+        var started = await Serve("start", "--ts-config", "config.properties");
+        Assert.True(started.Code == 0, started.Error);
+        Assert.Contains("Server started", started.Output);
+        try
+        {
+            using var client = new HttpClient();
+            using var ping = await client.GetAsync($"http://127.0.0.1:{port}/ping");
+            Assert.Equal(HttpStatusCode.OK, ping.StatusCode);
+            Assert.True(File.Exists(_temp["key_file.json"]), "token authorization is on by default and writes key_file.json");
+        }
+        finally
+        {
+            var stopped = await Serve("stop");
+            Assert.True(stopped.Code == 0, stopped.Error);
+        }
+        Assert.False(File.Exists(_temp["key_file.json"]), "the keys are deleted when the server stops");
+        Assert.Contains("no server is running", (await Serve("stop")).Error);
+    }
+
+    [Fact]
+    public async Task A_model_whose_handler_is_not_compiled_in_stops_the_start_with_its_name()
+    {
+        Directory.CreateDirectory(_temp["store"]);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), _temp["store/digits.mar"]);
+
+        var (code, _, error) = await Serve("start", "--foreground", "--model-store", "store", "--models", "all", "--disable-token-auth");
+
+        Assert.Equal(1, code);
+        Assert.Contains("asks for handler 'digits', which is not registered", error);
+    }
+
+    [Fact]
+    public async Task A_missing_archive_lists_what_the_store_holds()
+    {
+        Directory.CreateDirectory(_temp["store"]);
+        File.WriteAllText(_temp["store/a.mar"], "");
+
+        var (code, _, error) = await Serve("start", "--model-store", "store", "--models", "b=b.mar");
+
+        Assert.Equal(1, code);
+        Assert.Contains("'b.mar' is not in the model store", error);
+        Assert.Contains("it holds: a.mar", error);
+    }
+}
