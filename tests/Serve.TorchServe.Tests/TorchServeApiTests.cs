@@ -241,7 +241,7 @@ public sealed class TorchServeApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Scale_and_unregister_under_traffic_lose_no_request()
+    public async Task Register_scale_and_unregister_under_traffic_lose_no_request()
     {
         using (var registered = await _server.Management(HttpMethod.Post, "/models?url=digits.mar&model_name=busy"))
         {
@@ -258,9 +258,13 @@ public sealed class TorchServeApiTests : IAsyncLifetime
                 statuses.Enqueue((model, response.StatusCode, Interlocked.Increment(ref order)));
             }
         }
-        var traffic = new[] { Traffic("scalable"), Traffic("scalable"), Traffic("busy"), Traffic("busy") };
+        var traffic = new[] { Traffic("scalable"), Traffic("scalable"), Traffic("busy"), Traffic("busy"), Traffic("late") };
 
         await Task.Delay(200);
+        using (var registered = await _server.Management(HttpMethod.Post, "/models?url=digits.mar&model_name=late"))
+        {
+            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        }
         foreach (var path in new[] { "/models/scalable?min_worker=3", "/models/scalable?min_worker=1", "/models/scalable?min_worker=4" })
         {
             using var scaled = await _server.Management(HttpMethod.Put, path);
@@ -284,6 +288,13 @@ public sealed class TorchServeApiTests : IAsyncLifetime
         Assert.True(firstGone > 0, "the model served requests before it was unregistered");
         Assert.All(busy[firstGone..], s => Assert.Equal(HttpStatusCode.NotFound, s));
         Assert.True(statuses.Count(s => s.Model == "scalable") > 10);
+        // The model registered under traffic: 404 until it was there, then answered every time;
+        // and registering it did not disturb the models already served from the same archive.
+        var late = statuses.Where(s => s.Model == "late").OrderBy(s => s.Order).Select(s => s.Status).ToArray();
+        var firstServed = Array.IndexOf(late, HttpStatusCode.OK);
+        Assert.True(firstServed >= 0, "the model registered under traffic answered");
+        Assert.All(late[..firstServed], s => Assert.Equal(HttpStatusCode.NotFound, s));
+        Assert.All(late[firstServed..], s => Assert.Equal(HttpStatusCode.OK, s));
     }
 }
 

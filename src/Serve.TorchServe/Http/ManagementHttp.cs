@@ -100,7 +100,8 @@ public static class ManagementHttp
         UnpackedArchive archive;
         try
         {
-            archive = ModelArchiveReader.Open(source.Location, context.WorkDirectory.Path, context.Config.ExtractionLimits);
+            // A directory of its own: unpacking must never replace the files of a model being served.
+            archive = ModelArchiveReader.Open(source.Location, Path.Combine(context.WorkDirectory.Path, Guid.NewGuid().ToString("N")), context.Config.ExtractionLimits);
         }
         catch (ModelArchiveException e)
         {
