@@ -6,6 +6,8 @@ using System.Net;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 
 namespace Serve.TorchServe.Tests;
 
@@ -14,7 +16,7 @@ public sealed class TorchServeApiTests : IAsyncLifetime
 {
     private TorchServeServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await TorchServeServer.StartAsync();
+    public async Task InitializeAsync() => _server = await TorchServeServer.StartAsync(@"allowed_urls=http://127\\.0\\.0\\.1:\\d+/allowed/.*");
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -188,6 +190,39 @@ public sealed class TorchServeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_archive_is_registered_from_an_allowed_http_url_and_a_redirect_is_not_followed()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var files = builder.Build();
+        var mar = await File.ReadAllBytesAsync(_server.Temp["store/digits.mar"]);
+        files.MapGet("/allowed/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
+        files.MapGet("/allowed/moved.mar", () => Microsoft.AspNetCore.Http.Results.Redirect("http://127.0.0.1:1/elsewhere/evil.mar"));
+        files.MapGet("/elsewhere/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
+        await files.StartAsync();
+        var origin = files.Urls.Single();
+
+        using (var registered = await _server.Management(HttpMethod.Post, "/models?model_name=fetched&url=" + Uri.EscapeDataString($"{origin}/allowed/digits.mar")))
+        {
+            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        }
+        using (var prediction = await _server.Predict("fetched", 5))
+        {
+            Assert.Equal(5, (await prediction.Json()).GetProperty("digit").GetInt32());
+        }
+        using (var redirected = await _server.Management(HttpMethod.Post, "/models?model_name=moved&url=" + Uri.EscapeDataString($"{origin}/allowed/moved.mar")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, redirected.StatusCode);
+            Assert.Contains("is not followed", (await redirected.Json()).GetProperty("message").GetString());
+        }
+        using (var outside = await _server.Management(HttpMethod.Post, "/models?model_name=x&url=" + Uri.EscapeDataString($"{origin}/elsewhere/digits.mar")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, outside.StatusCode);
+            Assert.Contains("matches none of allowed_urls", (await outside.Json()).GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
     public async Task A_zip_slip_archive_is_refused_and_writes_nothing_outside()
     {
         ArchiveBuilder.Zip(_server.Temp["store/slip.mar"], ("MAR-INF/MANIFEST.json", ArchiveBuilder.Manifest, 0), ("../../escaped.txt", "owned", 0));
@@ -247,18 +282,19 @@ public sealed class TorchServeApiTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
         }
-        var statuses = new ConcurrentQueue<(string Model, HttpStatusCode Status, int Order)>();
+        // Each client sends one request at a time, so its answers are in the order the server took them.
+        var statuses = new ConcurrentQueue<(string Model, int Client, HttpStatusCode Status, int Order)>();
         var order = 0;
         using var stop = new CancellationTokenSource();
-        async Task Traffic(string model)
+        async Task Traffic(string model, int client)
         {
             while (!stop.IsCancellationRequested)
             {
                 using var response = await _server.Predict(model);
-                statuses.Enqueue((model, response.StatusCode, Interlocked.Increment(ref order)));
+                statuses.Enqueue((model, client, response.StatusCode, Interlocked.Increment(ref order)));
             }
         }
-        var traffic = new[] { Traffic("scalable"), Traffic("scalable"), Traffic("busy"), Traffic("busy"), Traffic("late") };
+        var traffic = new[] { Traffic("scalable", 0), Traffic("scalable", 1), Traffic("busy", 2), Traffic("busy", 3), Traffic("late", 4) };
 
         await Task.Delay(200);
         using (var registered = await _server.Management(HttpMethod.Post, "/models?url=digits.mar&model_name=late"))
@@ -279,20 +315,24 @@ public sealed class TorchServeApiTests : IAsyncLifetime
         stop.Cancel();
         await Task.WhenAll(traffic);
 
-        // Every request to the model being scaled was answered; the one unregistered answered
-        // every request until it went and 404 after, never a failure in between.
-        Assert.All(statuses.Where(s => s.Model == "scalable"), s => Assert.Equal(HttpStatusCode.OK, s.Status));
-        var busy = statuses.Where(s => s.Model == "busy").OrderBy(s => s.Order).Select(s => s.Status).ToArray();
-        Assert.All(busy, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.NotFound, $"got {s}"));
-        var firstGone = Array.IndexOf(busy, HttpStatusCode.NotFound);
-        Assert.True(firstGone > 0, "the model served requests before it was unregistered");
-        Assert.All(busy[firstGone..], s => Assert.Equal(HttpStatusCode.NotFound, s));
-        Assert.True(statuses.Count(s => s.Model == "scalable") > 10);
-        // The model registered under traffic: 404 until it was there, then answered every time;
-        // and registering it did not disturb the models already served from the same archive.
-        var late = statuses.Where(s => s.Model == "late").OrderBy(s => s.Order).Select(s => s.Status).ToArray();
+        HttpStatusCode[] Answers(int client) => [.. statuses.Where(s => s.Client == client).OrderBy(s => s.Order).Select(s => s.Status)];
+
+        // Every request to the model being scaled was answered.
+        Assert.All(Answers(0).Concat(Answers(1)), s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.True(Answers(0).Length + Answers(1).Length > 10);
+        // The model unregistered answered every request until it went, and 404 after; never a failure.
+        foreach (var client in new[] { 2, 3 })
+        {
+            var busy = Answers(client);
+            var firstGone = Array.IndexOf(busy, HttpStatusCode.NotFound);
+            Assert.True(firstGone > 0, "the model served requests before it was unregistered");
+            Assert.All(busy[..firstGone], s => Assert.Equal(HttpStatusCode.OK, s));
+            Assert.All(busy[firstGone..], s => Assert.Equal(HttpStatusCode.NotFound, s));
+        }
+        // The model registered under traffic: 404 until it was there, then answered every time.
+        var late = Answers(4);
         var firstServed = Array.IndexOf(late, HttpStatusCode.OK);
-        Assert.True(firstServed >= 0, "the model registered under traffic answered");
+        Assert.True(firstServed > 0, "the model registered under traffic was asked for before and answered after");
         Assert.All(late[..firstServed], s => Assert.Equal(HttpStatusCode.NotFound, s));
         Assert.All(late[firstServed..], s => Assert.Equal(HttpStatusCode.OK, s));
     }

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Net.Http;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -86,12 +87,22 @@ public static class ManagementHttp
             await BadRequestAsync(http, e.Message);
             return;
         }
+        // A directory of its own: unpacking must never replace the files of a model being served.
+        var workDirectory = Path.Combine(context.WorkDirectory.Path, Guid.NewGuid().ToString("N"));
+        var location = source.Location;
         if (source.IsRemote)
         {
-            await BadRequestAsync(http, $"Registering from an http(s) URL is not built yet: copy '{url}' into the model store and register it by name.");
-            return;
+            try
+            {
+                location = await ArchiveDownload.FetchAsync(url, Path.Combine(workDirectory, "download"), context.Config.MaxArchiveUnpackedSize, http.RequestAborted);
+            }
+            catch (Exception e) when (e is ModelArchiveException or HttpRequestException)
+            {
+                await BadRequestAsync(http, e is HttpRequestException ? $"Downloading '{url}' failed: {e.Message}" : e.Message);
+                return;
+            }
         }
-        if (!File.Exists(source.Location) && !Directory.Exists(source.Location))
+        if (!File.Exists(location) && !Directory.Exists(location))
         {
             await TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelNotFoundException", $"Model not found at: {url}");
             return;
@@ -100,8 +111,7 @@ public static class ManagementHttp
         UnpackedArchive archive;
         try
         {
-            // A directory of its own: unpacking must never replace the files of a model being served.
-            archive = ModelArchiveReader.Open(source.Location, Path.Combine(context.WorkDirectory.Path, Guid.NewGuid().ToString("N")), context.Config.ExtractionLimits);
+            archive = ModelArchiveReader.Open(location, workDirectory, context.Config.ExtractionLimits);
         }
         catch (ModelArchiveException e)
         {
