@@ -61,6 +61,43 @@ public sealed class ServeProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task The_serve_tool_archives_and_serves_a_built_in_handler_as_TorchServe_would()
+    {
+        var vision = Path.Combine(AppContext.BaseDirectory, "fixtures", "vision");
+        var archived = await Serve("archive", "--model-name", "classifier", "--version", "1.0", "--handler", "image_classifier",
+            "--serialized-file", Path.Combine(vision, "classifier.onnx"), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
+        Assert.True(archived.Code == 0, archived.Error);
+        var port = TorchServeServer.FreePort();
+        File.WriteAllText(_temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{port}
+            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            load_models=all
+            disable_token_authorization=true
+            """);
+
+        var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
+        Assert.True(started.Code == 0, started.Error + File.ReadAllText(_temp["logs/serve.log"]));
+        try
+        {
+            using var client = new HttpClient();
+            using var response = await client.PostAsync($"http://127.0.0.1:{port}/predictions/classifier", new ByteArrayContent(File.ReadAllBytes(Path.Combine(vision, "china.jpg"))));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var answer = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            using var expected = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(vision, "expected.json")));
+            // TorchServe's top-5 for this image, as torchvision computed it (tests/fixtures/vision).
+            foreach (var top in expected.RootElement.GetProperty("china.jpg").EnumerateObject())
+            {
+                Assert.Equal(top.Value.GetDouble(), answer.RootElement.GetProperty(top.Name).GetDouble(), 4);
+            }
+        }
+        finally
+        {
+            Assert.Equal(0, (await Serve("stop")).Code);
+        }
+    }
+
+    [Fact]
     public async Task A_model_whose_handler_is_not_compiled_in_stops_the_start_with_its_name()
     {
         Directory.CreateDirectory(_temp["store"]);
