@@ -10,7 +10,7 @@ namespace Serve.Server.Connections;
 /// one it aborts with "Out of memory.". So the server raises the soft limit to the hard one at
 /// start (as Go's runtime and nginx do) and caps connections well below it.
 /// </summary>
-public static partial class DescriptorLimit
+internal static partial class DescriptorLimit
 {
     private const int RlimitNofile = 7; // Linux; the value differs on other systems.
 

@@ -57,7 +57,7 @@ public sealed partial class ModelManager : IHostedService
     /// The slot that holds the model served under <paramref name="name"/>, now or once it is
     /// loaded: an endpoint binds it once at startup instead of looking the name up per request.
     /// </summary>
-    public ModelSlot Slot(string name) => _slots.GetOrAdd(name, static name => new ModelSlot(name));
+    internal ModelSlot Slot(string name) => _slots.GetOrAdd(name, static name => new ModelSlot(name));
 
     public bool TryGet(string name, [NotNullWhen(true)] out ServedModel? model)
     {
@@ -184,7 +184,7 @@ public sealed partial class ModelManager : IHostedService
 }
 
 /// <summary>Where the model served under one name is found; empty while none is loaded.</summary>
-public sealed class ModelSlot(string name)
+internal sealed class ModelSlot(string name)
 {
     private ServedModel? _model;
 

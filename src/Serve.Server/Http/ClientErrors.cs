@@ -13,7 +13,7 @@ namespace Serve.Server.Http;
 /// status. These are not server faults, so no error level and no stack trace: a slowloris of
 /// thousands of connections must not bury the log.
 /// </summary>
-public static partial class ClientErrors
+internal static partial class ClientErrors
 {
     private static readonly Meter Meter = new(HandlerMetrics.MeterName);
 

@@ -8,7 +8,7 @@ namespace Serve.Server.Http;
 /// and picks the part TorchServe would: the one named "data" or "body", else the first file,
 /// else the first field. Every way the body can be wrong is its own <see cref="RequestError"/>.
 /// </summary>
-public static class MultipartForm
+internal static class MultipartForm
 {
     /// <summary>RFC 2046: a boundary is 1 to 70 characters.</summary>
     public const int MaxBoundaryLength = 70;

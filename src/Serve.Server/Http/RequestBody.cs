@@ -16,7 +16,7 @@ namespace Serve.Server.Http;
 /// <see cref="MultipartForm"/>. A body the client breaks off, sends too slowly or frames badly is
 /// that client's error, answered and counted, never a server fault.
 /// </summary>
-public static class RequestBody
+internal static class RequestBody
 {
     public readonly record struct Result(ReadOnlyMemory<byte> Bytes, RequestError? Error);
 

@@ -1,7 +1,7 @@
 namespace Serve.Server.Http;
 
 /// <summary>Why a request was refused before it reached a model: an HTTP status, a TorchServe error type and a message for the client.</summary>
-public sealed record RequestError(int StatusCode, string Type, string Message)
+internal sealed record RequestError(int StatusCode, string Type, string Message)
 {
     public const string InvalidRequest = "InvalidRequestException";
 
