@@ -14,10 +14,12 @@ namespace Serve.Onnx;
 /// An ONNX model run by ONNX Runtime (its session is thread-safe, so workers may share it).
 /// It runs named tensors of any element type (<see cref="RunAsync(IReadOnlyDictionary{string, Tensor}, CancellationToken)"/>),
 /// and, for models with one input, a batch tensor or per-request tensors it stacks into one,
-/// returning the first output. Inputs are pinned, not copied; outputs are read in place.
+/// returning the first output, or every output in the model's order (a detector's boxes, labels
+/// and scores). Inputs are pinned, not copied; outputs are read in place.
 /// </summary>
 public sealed class OnnxModel :
     IModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>,
+    IModel<Tensor<float>, IReadOnlyList<Tensor>>,
     IModel<Tensor<float>, Tensor<float>>,
     IModel<IReadOnlyList<Tensor<float>>, Tensor<float>>,
     IModel<DenseTensor, DenseTensor>,
@@ -58,6 +60,14 @@ public sealed class OnnxModel :
         return ValueTask.FromResult(RunSingle(input));
     }
 
+    /// <summary>Runs a model of one input and returns all its outputs, in the order the model declares them; the caller disposes them.</summary>
+    ValueTask<IReadOnlyList<Tensor>> IModel<Tensor<float>, IReadOnlyList<Tensor>>.RunAsync(Tensor<float> input, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var outputs = Run(new Dictionary<string, Tensor> { [SingleInputName()] = input }, _outputNames);
+        return ValueTask.FromResult<IReadOnlyList<Tensor>>([.. _outputNames.Select(name => outputs[name])]);
+    }
+
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -81,15 +91,15 @@ public sealed class OnnxModel :
         return ValueTask.FromResult(ToDense(RunSingle(TensorBatch.Stack(tensors, ModelName, Backend))));
     }
 
+    private string SingleInputName() => _session.InputMetadata.Count == 1
+        ? _session.InputMetadata.Keys.First()
+        : throw new InvalidOperationException(
+            $"Model '{ModelName}' has {_session.InputMetadata.Count} inputs ({string.Join(", ", _session.InputMetadata.Keys)}); " +
+            "run it with named tensors (IReadOnlyDictionary<string, Tensor>) from an [Inference] stage.");
+
     private Tensor<float> RunSingle(Tensor<float> input)
     {
-        if (_session.InputMetadata.Count != 1)
-        {
-            throw new InvalidOperationException(
-                $"Model '{ModelName}' has {_session.InputMetadata.Count} inputs ({string.Join(", ", _session.InputMetadata.Keys)}); " +
-                "run it with named tensors (IReadOnlyDictionary<string, Tensor>) from an [Inference] stage.");
-        }
-        var outputs = Run(new Dictionary<string, Tensor> { [_session.InputMetadata.Keys.First()] = input }, [_outputNames[0]]);
+        var outputs = Run(new Dictionary<string, Tensor> { [SingleInputName()] = input }, [_outputNames[0]]);
         return outputs[_outputNames[0]] as Tensor<float> ?? throw new InvalidOperationException(
             $"Model '{ModelName}' output '{_outputNames[0]}' is {outputs[_outputNames[0]].ElementType}, not float; run it with named tensors.");
     }

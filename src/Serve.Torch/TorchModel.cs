@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Runtime;
@@ -53,22 +54,32 @@ public abstract class TorchModel :
         using (torch.NewDisposeScope())
         using (torch.inference_mode())
         {
-            var value = TorchTensors.ToTorch(input, ModelName);
-            if (Device.type != TorchDeviceType.CPU)
-            {
-                TensorCopies.Record(ModelName, Backend, "cpu to device", input.Length * sizeof(float));
-                value = value.to(Device);
-            }
-            output = Forward(value).MoveToOuterDisposeScope();
+            output = Forward(ToDevice(input)).MoveToOuterDisposeScope();
         }
         return TorchTensors.FromTorch(output, ModelName);
+    }
+
+    /// <summary>The input as a TorchSharp tensor on <see cref="Device"/>, inside the caller's dispose scope.</summary>
+    private protected torch.Tensor ToDevice(Tensor<float> input)
+    {
+        var value = TorchTensors.ToTorch(input, ModelName);
+        if (Device.type != TorchDeviceType.CPU)
+        {
+            TensorCopies.Record(ModelName, Backend, "cpu to device", input.Length * sizeof(float));
+            value = value.to(Device);
+        }
+        return value;
     }
 
     public abstract void Dispose();
 }
 
-/// <summary>A TorchScript model (<c>torch.jit.save</c>), loaded by libtorch.</summary>
-public sealed class TorchScriptModel : TorchModel
+/// <summary>
+/// A TorchScript model (<c>torch.jit.save</c>), loaded by libtorch. Besides one tensor, it can
+/// return every output of a model that returns a tuple or list of tensors (a detector's boxes,
+/// labels and scores), in order.
+/// </summary>
+public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOnlyList<Tensor>>
 {
     private readonly torch.jit.ScriptModule _module;
 
@@ -86,6 +97,56 @@ public sealed class TorchScriptModel : TorchModel
         var other => throw new InvalidOperationException(
             $"The TorchScript model '{ModelName}' returned {other?.GetType().Name ?? "null"}, not one tensor; declare an [Inference] stage that calls TorchScriptModel.Module."),
     };
+
+    /// <summary>Runs the model on one input and returns its tensor, or each tensor of the tuple or list it returns; the caller disposes them.</summary>
+    ValueTask<IReadOnlyList<Tensor>> IModel<Tensor<float>, IReadOnlyList<Tensor>>.RunAsync(Tensor<float> input, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var outputs = new List<torch.Tensor>();
+        using (torch.NewDisposeScope())
+        using (torch.inference_mode())
+        {
+            object? result;
+            try
+            {
+                result = _module.call(ToDevice(input));
+            }
+            catch (NotImplementedException e)
+            {
+                // TorchSharp 0.107 converts tensors, scalars, and tuples and lists of them; a dict (as in
+                // torchvision's scripted detectors' (losses, detections)) ends here, after the model ran.
+                throw new InvalidOperationException(
+                    $"The TorchScript model '{ModelName}' returned a value TorchSharp cannot read ({e.Message}); " +
+                    "it reads tensors, and tuples and lists of tensors, but no dicts: return a tuple of tensors.", e);
+            }
+            foreach (var tensor in Tensors(result))
+            {
+                outputs.Add(tensor.MoveToOuterDisposeScope());
+            }
+        }
+        var converted = new Tensor[outputs.Count];
+        for (var i = 0; i < converted.Length; i++)
+        {
+            converted[i] = TorchTensors.FromTorchOfAnyType(outputs[i], ModelName);
+        }
+        return ValueTask.FromResult<IReadOnlyList<Tensor>>(converted);
+    }
+
+    private IEnumerable<torch.Tensor> Tensors(object? result)
+    {
+        switch (result)
+        {
+            case torch.Tensor tensor:
+                return [tensor];
+            case torch.Tensor[] tensors:
+                return tensors;
+            case System.Runtime.CompilerServices.ITuple tuple when Enumerable.Range(0, tuple.Length).All(i => tuple[i] is torch.Tensor):
+                return Enumerable.Range(0, tuple.Length).Select(i => (torch.Tensor)tuple[i]!);
+            default:
+                throw new InvalidOperationException(
+                    $"The TorchScript model '{ModelName}' returned {result?.GetType().Name ?? "None"}; return one tensor, or a tuple or list of tensors.");
+        }
+    }
 
     public override void Dispose() => _module.Dispose();
 }

@@ -88,6 +88,7 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
             switch (format)
             {
                 case TorchFileFormat.TorchScript:
+                    TorchScriptOperators.RefuseUnavailable(path, context.ModelName);
                     return new TorchScriptModel(path, context.ModelName, device);
                 case TorchFileFormat.LegacyPickle:
                     throw new ModelLoadException(

@@ -43,22 +43,52 @@ public static class TorchTensors
         {
             throw new InvalidOperationException($"Model '{modelName}' returned a {tensor.dtype} tensor; the default inference returns float32.");
         }
+        return Wrap<float>(OnCpuContiguous(tensor, sizeof(float), modelName));
+    }
+
+    /// <summary>
+    /// As <see cref="FromTorch"/>, for the element types models return besides float32 (a
+    /// detector's int64 labels): float64, int64, int32, uint8 and bool.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Another element type; the message names it.</exception>
+    public static Tensor FromTorchOfAnyType(torch.Tensor tensor, string modelName)
+    {
+        switch (tensor.dtype)
+        {
+            case ScalarType.Float32: return FromTorch(tensor, modelName);
+            case ScalarType.Float64: return Wrap<double>(OnCpuContiguous(tensor, sizeof(double), modelName));
+            case ScalarType.Int64: return Wrap<long>(OnCpuContiguous(tensor, sizeof(long), modelName));
+            case ScalarType.Int32: return Wrap<int>(OnCpuContiguous(tensor, sizeof(int), modelName));
+            case ScalarType.Byte: return Wrap<byte>(OnCpuContiguous(tensor, sizeof(byte), modelName));
+            case ScalarType.Bool: return Wrap<bool>(OnCpuContiguous(tensor, sizeof(bool), modelName));
+            default:
+                var type = tensor.dtype;
+                tensor.Dispose();
+                throw new NotSupportedException($"Model '{modelName}' returned a {type} tensor; Serve's tensors hold float32, float64, int64, int32, uint8 and bool.");
+        }
+    }
+
+    private static torch.Tensor OnCpuContiguous(torch.Tensor tensor, int elementSize, string modelName)
+    {
         if (tensor.device_type != TorchDeviceType.CPU)
         {
-            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "device to cpu", tensor.numel() * sizeof(float));
+            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "device to cpu", tensor.numel() * elementSize);
             var cpu = tensor.cpu();
             tensor.Dispose();
             tensor = cpu;
         }
         if (!tensor.is_contiguous())
         {
-            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "contiguous", tensor.numel() * sizeof(float));
+            TensorCopies.Record(modelName, TorchModelLoader.BackendName, "contiguous", tensor.numel() * elementSize);
             var contiguous = tensor.contiguous();
             tensor.Dispose();
             tensor = contiguous;
         }
-        return NativeBuffer<float>.Tensor(DataPointer(tensor), tensor.shape, tensor);
+        return tensor;
     }
+
+    private static Tensor<T> Wrap<T>(torch.Tensor tensor)
+        where T : unmanaged => NativeBuffer<T>.Tensor(DataPointer(tensor), tensor.shape, tensor);
 
     /// <summary>The address of a CPU tensor's first element, for tests that check memory is shared.</summary>
     public static unsafe IntPtr DataPointer(torch.Tensor tensor)
