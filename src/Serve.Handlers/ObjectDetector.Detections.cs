@@ -35,24 +35,42 @@ public sealed class Detections
     public ReadOnlySpan<float> Box(int index) => Boxes.AsSpan(index * 4, 4);
 
     /// <summary>
-    /// Reads a detector's outputs: boxes (N x 4, float), labels (N, int64 or int32) and scores (N,
-    /// float), the first three outputs in this order, as torchvision's ONNX export and a TorchScript
-    /// wrapper returning <c>(boxes, labels, scores)</c> give them.
+    /// Reads a detector's three outputs, told apart by type and shape since torchvision's models
+    /// order them differently (Faster R-CNN's dict: boxes, labels, scores; SSD's: boxes, scores,
+    /// labels): boxes (N x 4, float), labels (N, int64 or int32) and scores (N, float).
     /// </summary>
-    /// <exception cref="InvalidOperationException">The outputs are not of these types and shapes; the message says what the model returned.</exception>
+    /// <exception cref="InvalidOperationException">The outputs are not these three; the message says what the model returned.</exception>
     public static Detections FromModelOutputs(IReadOnlyList<Tensor> outputs, string modelName)
     {
-        if (outputs.Count >= 3
-            && outputs[0] is Tensor<float> boxes && boxes.Shape.Count == 2 && boxes.Shape[1] == 4
-            && outputs[2] is Tensor<float> scores && scores.Shape.Count == 1 && scores.Shape[0] == boxes.Shape[0]
-            && outputs[1] is { Shape.Count: 1 } labels && labels.Shape[0] == boxes.Shape[0]
-            && labels is Tensor<long> or Tensor<int>)
+        Tensor<float>? boxes = null, scores = null;
+        Tensor? labels = null;
+        var understood = outputs.Count == 3;
+        foreach (var output in outputs)
+        {
+            switch (output)
+            {
+                case Tensor<float> { Shape: [_, 4] } b when boxes is null:
+                    boxes = b;
+                    break;
+                case Tensor<float> { Shape: [_] } s when scores is null:
+                    scores = s;
+                    break;
+                case Tensor<long> or Tensor<int> when output.Shape.Count == 1 && labels is null:
+                    labels = output;
+                    break;
+                default:
+                    understood = false;
+                    break;
+            }
+        }
+        if (understood && boxes is not null && scores is not null && labels is not null
+            && scores.Shape[0] == boxes.Shape[0] && labels.Shape[0] == boxes.Shape[0])
         {
             var indices = labels is Tensor<long> longs ? longs.Span.ToArray() : Array.ConvertAll(((Tensor<int>)labels).Span.ToArray(), i => (long)i);
             return new Detections(boxes.Span.ToArray(), indices, scores.Span.ToArray());
         }
         throw new InvalidOperationException(
-            $"object_detector needs model '{modelName}' to return boxes (N x 4, float), labels (N, int64) and scores (N, float), in this order, " +
+            $"object_detector needs model '{modelName}' to return three outputs, in any order: boxes (N x 4, float), labels (N, int64) and scores (N, float), " +
             $"as torchvision's detectors do; it returned {Describe(outputs)}.");
     }
 
