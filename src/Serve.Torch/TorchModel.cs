@@ -125,9 +125,29 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
             }
         }
         var converted = new Tensor[outputs.Count];
-        for (var i = 0; i < converted.Length; i++)
+        var done = 0;
+        try
         {
-            converted[i] = TorchTensors.FromTorchOfAnyType(outputs[i], ModelName);
+            for (; done < converted.Length; done++)
+            {
+                converted[done] = TorchTensors.FromTorchOfAnyType(outputs[done], ModelName);
+            }
+        }
+        catch
+        {
+            // The failed output is disposed by the conversion; release the ones before and after it.
+            for (var i = 0; i < converted.Length; i++)
+            {
+                if (i < done)
+                {
+                    converted[i].Dispose();
+                }
+                else if (i > done)
+                {
+                    outputs[i].Dispose();
+                }
+            }
+            throw;
         }
         return ValueTask.FromResult<IReadOnlyList<Tensor>>(converted);
     }

@@ -156,6 +156,27 @@ public class DetectorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_torchscript_model_returning_dicts_as_torchvisions_scripted_detectors_do_fails_saying_to_return_a_tuple()
+    {
+        // dict_outputs.pt returns (losses, detections) with dicts, as torch.jit.script(torchvision detector) does.
+        var directory = Fixtures.ModelDirectory("detector", "dict_outputs.pt", "object_detector");
+        try
+        {
+            var (handler, context) = await ClassifierParityTests.Load(directory);
+            var error = await Assert.ThrowsAsync<HandlerStageException>(() =>
+                handler.HandleAsync([new InferenceRequest(Fixtures.Image("flower.jpg"))], context, CancellationToken.None).AsTask());
+            context.Model?.Dispose();
+            output.WriteLine(error.Message);
+            Assert.Contains("The TorchScript model 'detector' returned a value TorchSharp cannot read", error.Message);
+            Assert.Contains("no dicts: return a tuple of tensors", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Outputs_that_are_not_boxes_labels_and_scores_are_refused_naming_what_the_model_returned()
     {
         using var logits = new Tensor<float>(new float[10], 1, 10);
