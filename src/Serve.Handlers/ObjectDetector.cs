@@ -63,7 +63,8 @@ public partial class ObjectDetector
     [Postprocess]
     public virtual IReadOnlyList<InferenceResult> Postprocess(IReadOnlyList<Detections> detections, HandlerContext context)
     {
-        var threshold = Threshold(context);
+        // PyTorch compares a float32 tensor with a Python float in float32: 0.7 is 0.699999988.
+        var threshold = (float)Threshold(context);
         var results = new InferenceResult[detections.Count];
         for (var i = 0; i < results.Length; i++)
         {
@@ -86,7 +87,7 @@ public partial class ObjectDetector
         return threshold;
     }
 
-    private static InferenceResult Write(Detections detections, double threshold, LabelMap? labels)
+    private static InferenceResult Write(Detections detections, float threshold, LabelMap? labels)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -95,7 +96,7 @@ public partial class ObjectDetector
             for (var i = 0; i < detections.Count; i++)
             {
                 var score = detections.Scores[i];
-                // TorchServe keeps row["scores"] >= threshold, comparing the float32 score with the threshold as a double.
+                // TorchServe keeps row["scores"] >= threshold.
                 if (!(score >= threshold))
                 {
                     continue;

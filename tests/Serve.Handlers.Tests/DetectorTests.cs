@@ -83,6 +83,26 @@ public class DetectorTests(ITestOutputHelper output)
         Assert.Equal(expected.Select(d => d.Score), answer.Select(d => Math.Round(d.Score, 12)), (a, b) => Math.Abs(a - b) < 1e-4);
     }
 
+    [Fact]
+    public void The_threshold_is_compared_in_float32_as_pytorch_compares_a_float_tensor_with_a_python_float()
+    {
+        // torch.tensor([0.7], dtype=torch.float32) >= 0.7 is True: the score is 0.699999988 as a double.
+        var directory = Directory.CreateTempSubdirectory("serve-detector-").FullName; // no index_to_name.json
+        var context = new HandlerContext(new ModelManifest { ModelName = "detector" }, directory)
+        {
+            ModelConfig = ModelConfig.Parse(new StringReader("handler:\n  threshold: 0.7\n"), "model-config.yaml"),
+        };
+        var detections = new Detections([1, 2, 3, 4, 5, 6, 7, 8], [1, 2], [0.7f, 0.6999f]);
+
+        var result = new ObjectDetector().Postprocess([detections], context)[0];
+        Directory.Delete(directory);
+
+        using var answer = JsonDocument.Parse(result.Body);
+        var kept = Assert.Single(Detection.ParseList(answer.RootElement));
+        Assert.Equal(("1", (double)0.7f), (kept.Label, kept.Score)); // no index_to_name.json: the index as text
+        Assert.Equal([1.0, 2, 3, 4], kept.Box);
+    }
+
     [Theory]
     [InlineData("1.5")]
     [InlineData("high")]
