@@ -52,13 +52,15 @@ public class MetricsTests
     [InlineData("postprocess")]
     public async Task The_time_of_a_slow_stage_is_recorded_for_that_stage(string stage)
     {
+        // A first, unrecorded call compiles every stage, so no fast stage is timed with the JIT in it.
+        await ((IHandler)new SleepyHandler()).HandleAsync(Batch("fast"), Context("metrics-warm-up"), CancellationToken.None);
         var context = Context("metrics-" + stage);
         using var recorder = new Recorder(context.ModelName);
 
         await ((IHandler)new SleepyHandler()).HandleAsync(Batch("fast", "sleep:" + stage), context, CancellationToken.None);
 
         var slow = Assert.Single(recorder.Values("ts_handler_" + stage));
-        Assert.True(slow >= 15, $"ts_handler_{stage} recorded {slow} ms around a {SleepyHandler.SleepMilliseconds} ms sleep");
+        Assert.True(slow >= SleepyHandler.SleepMilliseconds - 5, $"ts_handler_{stage} recorded {slow} ms around a {SleepyHandler.SleepMilliseconds} ms sleep");
         Assert.True(Assert.Single(recorder.Values("HandlerTime")) >= slow);
         foreach (var other in new[] { "preprocess", "inference", "postprocess" }.Where(other => other != stage))
         {
@@ -76,7 +78,7 @@ public class MetricsTests
         await ((IHandler)new SleepyHandler()).ExplainAsync(Batch("sleep:explain"), context, CancellationToken.None);
 
         Assert.Equal(["HandlerTime", "ts_handler_explain", "ts_handler_preprocess"], recorder.Instruments());
-        Assert.True(Assert.Single(recorder.Values("ts_handler_explain")) >= 15);
+        Assert.True(Assert.Single(recorder.Values("ts_handler_explain")) >= SleepyHandler.SleepMilliseconds - 5);
     }
 
     /// <summary>Collects the Serve meter's measurements tagged with one model name.</summary>

@@ -6,11 +6,11 @@ using Serve.Runtime;
 
 namespace Serve.Runtime.Tests.TestHandlers;
 
-/// <summary>Sleeps 20 ms in the stage a request body names ("sleep:inference"...), nowhere else.</summary>
+/// <summary>Sleeps 200 ms (far above scheduling noise on a loaded machine) in the stage a request body names ("sleep:inference"...), nowhere else.</summary>
 [Handler("metrics-sleepy")]
 public partial class SleepyHandler
 {
-    public const int SleepMilliseconds = 20;
+    public const int SleepMilliseconds = 200;
 
     [Preprocess]
     public static string Decode(InferenceRequest request)
