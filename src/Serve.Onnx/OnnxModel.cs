@@ -23,7 +23,8 @@ public sealed class OnnxModel :
     IModel<Tensor<float>, Tensor<float>>,
     IModel<IReadOnlyList<Tensor<float>>, Tensor<float>>,
     IModel<DenseTensor, DenseTensor>,
-    IModel<IReadOnlyList<DenseTensor>, DenseTensor>
+    IModel<IReadOnlyList<DenseTensor>, DenseTensor>,
+    IModelSignature
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -34,7 +35,13 @@ public sealed class OnnxModel :
         _session = session;
         ModelName = modelName;
         _outputNames = [.. session.OutputMetadata.Keys];
+        Inputs = [.. session.InputMetadata
+            .Where(input => input.Value.IsTensor && OnnxTensors.FromOrt(input.Value.ElementDataType) is not null)
+            .Select(input => new TensorDescription(input.Key, OnnxTensors.FromOrt(input.Value.ElementDataType)!.Value, [.. input.Value.Dimensions.Select(d => (long)d)]))];
     }
+
+    /// <summary>The model's tensor inputs: name, element type and shape (-1: any size).</summary>
+    public IReadOnlyList<TensorDescription> Inputs { get; }
 
     public string Backend => OnnxModelLoader.BackendName;
 

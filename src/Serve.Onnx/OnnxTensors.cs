@@ -88,6 +88,20 @@ public static class OnnxTensors
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
+    /// <summary>Serve's element type for an ONNX one, or null where Serve's tensors hold no such elements.</summary>
+    public static TensorElementType? FromOrt(OrtElementType type) => type switch
+    {
+        OrtElementType.Float => TensorElementType.Float,
+        OrtElementType.Float16 => TensorElementType.Float16,
+        OrtElementType.Double => TensorElementType.Double,
+        OrtElementType.Int32 => TensorElementType.Int32,
+        OrtElementType.Int64 => TensorElementType.Int64,
+        OrtElementType.UInt8 => TensorElementType.UInt8,
+        OrtElementType.Bool => TensorElementType.Bool,
+        OrtElementType.String => TensorElementType.String,
+        _ => null,
+    };
+
     private static unsafe Tensor<T> Wrap<T>(OrtValue value, long[] shape)
         where T : unmanaged
     {

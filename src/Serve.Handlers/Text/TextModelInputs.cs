@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Serve.Runtime;
+
+namespace Serve.Handlers.Text;
+
+/// <summary>One request's text as the model's token ids; <see cref="Truncated"/> when tokens past the maximum length were dropped.</summary>
+public sealed record TextTokens(long[] Ids, bool Truncated);
+
+/// <summary>
+/// How text becomes a model's inputs. The archive's files choose it:
+/// <c>vocab.txt</c> is a BERT WordPiece vocabulary (<see cref="WordPieceInputs"/>), and
+/// <c>source_vocab.txt</c> is TorchServe's text_classification vocabulary, one token per line
+/// (<see cref="NgramBagInputs"/>).
+/// </summary>
+public abstract class TextModelInputs
+{
+    /// <summary>The BERT vocabulary, one WordPiece token per line.</summary>
+    public const string WordPieceVocabulary = "vocab.txt";
+
+    /// <summary>TorchServe's vocabulary as text: one token (or space-joined n-gram) per line, the line's index its id.</summary>
+    public const string SourceVocabulary = "source_vocab.txt";
+
+    /// <summary>The vocabulary TorchServe's example pickles with torch.save; not read here.</summary>
+    public const string PickledSourceVocabulary = "source_vocab.pt";
+
+    /// <summary>One text's token ids; refuses text that leaves no token.</summary>
+    /// <exception cref="InvalidRequestException">Nothing to classify in the text.</exception>
+    public abstract TextTokens Tokenize(string text);
+
+    /// <summary>The model's named inputs for a batch of texts.</summary>
+    public abstract Dictionary<string, Tensor> Batch(IReadOnlyList<TextTokens> texts);
+
+    /// <summary>The inputs for the model in <paramref name="context"/>, chosen by the vocabulary its directory holds.</summary>
+    /// <exception cref="ModelLoadException">No vocabulary, two, or a model whose inputs do not fit it.</exception>
+    public static TextModelInputs Load(HandlerContext context)
+    {
+        var wordPiece = Path.Combine(context.ModelDirectory, WordPieceVocabulary);
+        var source = Path.Combine(context.ModelDirectory, SourceVocabulary);
+        var inputs = Inputs(context);
+        return (File.Exists(wordPiece), File.Exists(source)) switch
+        {
+            (true, true) => throw new ModelLoadException(
+                $"Model '{context.ModelName}' holds both {WordPieceVocabulary} (BERT WordPiece) and {SourceVocabulary} (TorchServe's basic_english); text_classifier chooses its tokenizer by the one present, so remove the other."),
+            (true, false) => WordPieceInputs.Load(context, wordPiece, inputs),
+            (false, true) => NgramBagInputs.Load(context, source, inputs),
+            _ when File.Exists(Path.Combine(context.ModelDirectory, PickledSourceVocabulary)) => throw new ModelLoadException(
+                $"Model '{context.ModelName}': {PickledSourceVocabulary} is a pickled torchtext Vocab, which cannot be read without Python. " +
+                $"Write its tokens one per line into {SourceVocabulary} and add that to the archive: " +
+                $"python3 -c \"import torch; open('{SourceVocabulary}', 'w').write('\\n'.join(torch.load('{PickledSourceVocabulary}').get_itos()))\""),
+            _ => throw new ModelLoadException(
+                $"Model '{context.ModelName}': text_classifier needs a vocabulary in the archive: {WordPieceVocabulary} for a BERT-style model, " +
+                $"or {SourceVocabulary} (one token per line) for TorchServe's basic_english and n-grams model."),
+        };
+    }
+
+    private static IReadOnlyList<TensorDescription> Inputs(HandlerContext context)
+    {
+        if (context.Model is not (IModelSignature signature and IModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>))
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': text_classifier feeds a model integer token tensors by input name, which the {context.Model?.Backend ?? "(no)"} backend does not take; " +
+                "export the model to ONNX (torch.onnx.export with named inputs). TorchScript text models are not served yet: the TorchSharp backend runs one float tensor.");
+        }
+        return signature.Inputs;
+    }
+
+    /// <summary>A model input that holds token ids: 64- or 32-bit integers.</summary>
+    private protected static void RequireIntegers(HandlerContext context, TensorDescription input, int rank)
+    {
+        if (input.ElementType is not (TensorElementType.Int64 or TensorElementType.Int32) || input.Shape.Count != rank)
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': input '{input.Name}' is {input.ElementType}{Tensor.FormatShape(input.Shape)}; text_classifier gives it {rank}-D int64 or int32 token data.");
+        }
+    }
+
+    /// <summary>A tensor of the input's integer type over <paramref name="values"/>.</summary>
+    private protected static Tensor IntegerTensor(TensorDescription input, long[] values, params long[] shape) =>
+        input.ElementType == TensorElementType.Int32
+            ? new Tensor<int>(values.Select(v => checked((int)v)).ToArray(), shape)
+            : new Tensor<long>(values, shape);
+}

@@ -1,0 +1,134 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Serve.Handlers.Text;
+using Serve.Runtime;
+using Serve.Runtime.CompilerServices;
+
+namespace Serve.Handlers;
+
+/// <summary>
+/// TorchServe's <c>text_classifier</c>: each request's text (UTF-8 body, a JSON string, or
+/// <c>{"data": text}</c>) becomes token ids by the vocabulary the archive holds
+/// (<see cref="TextModelInputs"/>: <c>vocab.txt</c> is BERT WordPiece, <c>source_vocab.txt</c> is
+/// TorchServe's basic_english with n-grams), the model runs on the batch, and each text gets the
+/// softmax over its logits as TorchServe's <c>map_class_to_label</c> gives it: every class, in
+/// class order, <c>{"label": probability}</c>, labels from <c>index_to_name.json</c>.
+/// Subclass it and override a stage to change one step.
+/// </summary>
+[Handler("text_classifier")]
+public partial class TextClassifier
+{
+    private TextModelInputs? _inputs;
+
+    /// <summary>How text becomes the model's inputs, chosen at initialize.</summary>
+    protected TextModelInputs Inputs => _inputs ?? throw new InvalidOperationException("text_classifier is not initialized.");
+
+    /// <summary>The default initialize (the model, the labels), then the tokenizer the archive's vocabulary names.</summary>
+    [Initialize]
+    public virtual async ValueTask Initialize(HandlerContext context, CancellationToken cancellationToken)
+    {
+        await DefaultStages.InitializeAsync(context, cancellationToken).ConfigureAwait(false);
+        _inputs = TextModelInputs.Load(context);
+    }
+
+    /// <summary>One request's text as token ids; empty text, invalid UTF-8 and text with nothing to classify are refused (400).</summary>
+    [Preprocess]
+    public virtual TextTokens Preprocess(InferenceRequest request) => Inputs.Tokenize(TextRequest.Text(request));
+
+    /// <summary>The batch as the model's named inputs, run; the logits (the only output, or the one named "logits").</summary>
+    [Inference]
+    public virtual async ValueTask<Tensor<float>> Inference(IReadOnlyList<TextTokens> texts, HandlerContext context, CancellationToken cancellationToken)
+    {
+        var model = context.GetModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>();
+        var inputs = Inputs.Batch(texts);
+        IReadOnlyDictionary<string, Tensor> outputs;
+        try
+        {
+            outputs = await model.RunAsync(inputs, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var input in inputs.Values)
+            {
+                input.Dispose();
+            }
+        }
+        Tensor? logits = outputs.Count == 1 ? FirstValue(outputs) : outputs.GetValueOrDefault("logits");
+        foreach (var output in outputs.Values)
+        {
+            if (!ReferenceEquals(output, logits))
+            {
+                output.Dispose();
+            }
+        }
+        return logits as Tensor<float> ?? throw new InvalidOperationException(logits is null
+            ? $"text_classifier reads the model's logits, but it returns {outputs.Count} outputs ({string.Join(", ", outputs.Keys)}) and none is named 'logits'."
+            : $"text_classifier reads float logits, but the model's output is {logits}.");
+    }
+
+    /// <summary>Softmax of each text's logits, every class as <c>{"label": probability}</c> in class order.</summary>
+    [Postprocess]
+    public virtual IReadOnlyList<InferenceResult> Postprocess(Tensor<float> logits, HandlerContext context)
+    {
+        using (logits)
+        {
+            if (logits.Shape.Count != 2)
+            {
+                throw new InvalidOperationException($"text_classifier needs the model's logits as batch x classes, but the model returned {Tensor.FormatShape(logits.Shape)}.");
+            }
+            var results = new InferenceResult[logits.Shape[0]];
+            for (var i = 0; i < results.Length; i++)
+            {
+                results[i] = ClassProbabilities(Classification.Softmax(logits.Row(i)), context.Labels);
+            }
+            return results;
+        }
+    }
+
+    /// <summary>
+    /// TorchServe's <c>map_class_to_label</c> for one row: a Python dict built in class order, so
+    /// a label that repeats keeps its first position and its last probability.
+    /// </summary>
+    public static InferenceResult ClassProbabilities(ReadOnlySpan<float> probabilities, LabelMap? labels)
+    {
+        var entries = new List<(string Label, float Probability)>(probabilities.Length);
+        for (var index = 0; index < probabilities.Length; index++)
+        {
+            var label = labels is null ? index.ToString(CultureInfo.InvariantCulture) : labels[index];
+            var existing = entries.FindIndex(e => e.Label == label);
+            if (existing >= 0)
+            {
+                entries[existing] = (label, probabilities[index]);
+            }
+            else
+            {
+                entries.Add((label, probabilities[index]));
+            }
+        }
+        var buffer = new ArrayBufferWriter<byte>(32 * entries.Count + 2);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (label, probability) in entries)
+            {
+                writer.WriteNumber(label, (double)probability); // the float as a double, as Python's tolist() gives it
+            }
+            writer.WriteEndObject();
+        }
+        return InferenceResult.Json(buffer.WrittenMemory);
+    }
+
+    private static Tensor? FirstValue(IReadOnlyDictionary<string, Tensor> outputs)
+    {
+        foreach (var output in outputs.Values)
+        {
+            return output;
+        }
+        return null;
+    }
+}
