@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using Microsoft.ML.Tokenizers;
 using Serve.Runtime;
@@ -7,30 +8,40 @@ using Serve.Runtime;
 namespace Serve.Handlers.Text;
 
 /// <summary>
-/// BERT-style models: <c>[CLS] WordPiece(text) [SEP]</c> with Microsoft.ML.Tokenizers' BertTokenizer
-/// over the archive's <c>vocab.txt</c> (BERT's basic tokenization: control characters dropped, CJK
-/// characters split, lower case and accents stripped unless <c>handler: {do_lower_case: false}</c>,
-/// punctuation split; text that looks like a special token is ordinary text). Fed by input name:
-/// <c>input_ids</c>, and <c>attention_mask</c> and <c>token_type_ids</c> where the model takes them.
-/// At most <c>max_length</c> tokens including [CLS] and [SEP] (<c>handler: {max_length: n}</c>;
-/// default: the model's fixed sequence length, else 512): longer text keeps its first
-/// <c>max_length - 2</c> WordPiece tokens and the rest is not read. A batch is padded with [PAD]
-/// to its longest text, or to the model's fixed length.
+/// BERT-style models: <c>[CLS] WordPiece(text) [SEP]</c>: BERT's basic tokenization
+/// (<see cref="BertBasicTokenizer"/>: lower case and accents stripped unless
+/// <c>handler: {do_lower_case: false}</c>), then Microsoft.ML.Tokenizers' WordPiece over the
+/// archive's <c>vocab.txt</c> (greedy longest match, "##" continuations, [UNK] for a word it cannot
+/// spell or of over 100 characters). Text that looks like a special token ("[SEP]") is ordinary
+/// text. Fed by input name: <c>input_ids</c>, and <c>attention_mask</c> and <c>token_type_ids</c>
+/// where the model takes them. At most <c>max_length</c> tokens including [CLS] and [SEP]
+/// (<c>handler: {max_length: n}</c>; default: the model's fixed sequence length, else 512): longer
+/// text keeps its first <c>max_length - 2</c> WordPiece tokens (the rest is not read, as
+/// Hugging Face's <c>truncation=True</c>). A batch is padded with [PAD] to its longest text, or to
+/// the model's fixed length.
 /// </summary>
 public sealed class WordPieceInputs : TextModelInputs
 {
     public const int DefaultMaxLength = 512;
 
-    private readonly BertTokenizer _tokenizer;
+    /// <summary>BERT's limit: a longer word is [UNK]. Counted in code points, as Python counts.</summary>
+    public const int MaxCharactersPerWord = 100;
+
+    private readonly WordPieceTokenizer _wordPiece;
+    private readonly SpecialTokens _special;
+    private readonly bool _lowerCase;
     private readonly int _maxLength;
     private readonly int? _fixedLength;
     private readonly TensorDescription _inputIds;
     private readonly TensorDescription? _attentionMask;
     private readonly TensorDescription? _tokenTypeIds;
 
-    private WordPieceInputs(BertTokenizer tokenizer, int maxLength, int? fixedLength, TensorDescription inputIds, TensorDescription? attentionMask, TensorDescription? tokenTypeIds)
+    private WordPieceInputs(WordPieceTokenizer wordPiece, SpecialTokens special, bool lowerCase, int maxLength, int? fixedLength,
+        TensorDescription inputIds, TensorDescription? attentionMask, TensorDescription? tokenTypeIds)
     {
-        _tokenizer = tokenizer;
+        _wordPiece = wordPiece;
+        _special = special;
+        _lowerCase = lowerCase;
         _maxLength = maxLength;
         _fixedLength = fixedLength;
         _inputIds = inputIds;
@@ -68,41 +79,51 @@ public sealed class WordPieceInputs : TextModelInputs
                 (fixedLength is { } length ? $" and at most the model's sequence length, {length}." : "."));
         }
         var lowerCase = HandlerFlags.Bool(context, "do_lower_case", defaultValue: true);
-        BertTokenizer tokenizer;
+        var special = SpecialTokens.Read(context, vocabularyPath);
+        WordPieceTokenizer wordPiece;
         try
         {
-            tokenizer = BertTokenizer.Create(vocabularyPath, new BertOptions
+            wordPiece = WordPieceTokenizer.Create(vocabularyPath, new WordPieceOptions
             {
-                LowerCaseBeforeTokenization = lowerCase,
-                RemoveNonSpacingMarks = lowerCase, // BERT strips accents in uncased models only
-                SplitOnSpecialTokens = false,      // "[SEP]" in a request is text, never a separator
-                IndividuallyTokenizeCjk = true,
-                ApplyBasicTokenization = true,
+                UnknownToken = "[UNK]",
+                ContinuingSubwordPrefix = "##",
+                MaxInputCharsPerWord = 2 * MaxCharactersPerWord, // UTF-16 units; the limit in code points is applied here
             });
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or IOException)
         {
             throw new ModelLoadException($"Model '{context.ModelName}': {WordPieceVocabulary} is not a WordPiece vocabulary: {e.Message}", e);
         }
-        return new WordPieceInputs(tokenizer, maxLength, fixedLength, inputIds,
+        return new WordPieceInputs(wordPiece, special, lowerCase, maxLength, fixedLength, inputIds,
             byName.GetValueOrDefault("attention_mask"), byName.GetValueOrDefault("token_type_ids"));
     }
 
     public override TextTokens Tokenize(string text)
     {
-        var pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
+        var pieces = new List<int>();
+        foreach (var word in BertBasicTokenizer.Tokenize(text, _lowerCase))
+        {
+            if (word.EnumerateRunes().Count() > MaxCharactersPerWord)
+            {
+                pieces.Add(_special.Unknown);
+            }
+            else
+            {
+                pieces.AddRange(_wordPiece.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false));
+            }
+        }
         if (pieces.Count == 0)
         {
             throw new InvalidRequestException("The text has no tokens to classify: it holds only control or unassigned characters.");
         }
         var kept = Math.Min(pieces.Count, _maxLength - 2);
         var ids = new long[kept + 2];
-        ids[0] = _tokenizer.ClassificationTokenId;
+        ids[0] = _special.Classification;
         for (var i = 0; i < kept; i++)
         {
             ids[i + 1] = pieces[i];
         }
-        ids[^1] = _tokenizer.SeparatorTokenId;
+        ids[^1] = _special.Separator;
         return new TextTokens(ids, Truncated: kept < pieces.Count);
     }
 
@@ -111,7 +132,7 @@ public sealed class WordPieceInputs : TextModelInputs
         var length = _fixedLength ?? texts.Max(t => t.Ids.Length);
         var ids = new long[texts.Count * length];
         var mask = new long[ids.Length];
-        Array.Fill(ids, _tokenizer.PaddingTokenId);
+        Array.Fill(ids, _special.Padding);
         for (var i = 0; i < texts.Count; i++)
         {
             texts[i].Ids.CopyTo(ids, i * length);
@@ -127,5 +148,26 @@ public sealed class WordPieceInputs : TextModelInputs
             inputs[tokenTypeIds.Name] = IntegerTensor(tokenTypeIds, new long[ids.Length], texts.Count, length); // one segment
         }
         return inputs;
+    }
+
+    /// <summary>The ids of BERT's special tokens: their line in vocab.txt.</summary>
+    private sealed record SpecialTokens(int Classification, int Separator, int Padding, int Unknown)
+    {
+        public static SpecialTokens Read(HandlerContext context, string vocabularyPath)
+        {
+            var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+            var line = 0;
+            foreach (var token in File.ReadLines(vocabularyPath))
+            {
+                ids.TryAdd(token.Trim(), line++);
+            }
+            string[] names = ["[CLS]", "[SEP]", "[PAD]", "[UNK]"];
+            var missing = names.Where(n => !ids.ContainsKey(n)).ToArray();
+            if (missing.Length > 0)
+            {
+                throw new ModelLoadException($"Model '{context.ModelName}': {WordPieceVocabulary} has no {string.Join(", ", missing)}; a BERT vocabulary has all of {string.Join(", ", names)}.");
+            }
+            return new SpecialTokens(ids["[CLS]"], ids["[SEP]"], ids["[PAD]"], ids["[UNK]"]);
+        }
     }
 }

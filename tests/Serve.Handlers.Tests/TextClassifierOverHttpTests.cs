@@ -1,0 +1,119 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serve.Server;
+using Serve.Server.Http;
+
+namespace Serve.Handlers.Tests;
+
+/// <summary>
+/// Real Kestrel on 127.0.0.1 serving both text_classifier paths with no handler code: a BERT-style
+/// ONNX model with vocab.txt, and TorchServe's EmbeddingBag example as ONNX with source_vocab.txt.
+/// </summary>
+public sealed class TextServer : IAsyncLifetime
+{
+    private readonly string _bert = TextFixtures.ModelDirectory("bert", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private readonly string _bag = TextFixtures.ModelDirectory("embedding_bag", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private WebApplication? _app;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services
+            .AddServe(options =>
+            {
+                options.Models.Add(new ModelOptions { Name = "bert", Path = _bert });
+                options.Models.Add(new ModelOptions { Name = "news", Path = _bag });
+            })
+            .AddOnnxRuntime()
+            .AddServeBuiltInHandlers();
+        _app = builder.Build();
+        _app.MapTorchServeInference();
+        await _app.StartAsync();
+        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(_bert, recursive: true);
+        Directory.Delete(_bag, recursive: true);
+    }
+}
+
+public class TextClassifierOverHttpTests(TextServer server) : IClassFixture<TextServer>
+{
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("news")]
+    public async Task Every_text_gets_pythons_probabilities_over_http(string model)
+    {
+        var labels = TextFixtures.Labels(model == "bert" ? "bert" : "embedding_bag");
+        await Task.WhenAll(TextFixtures.Cases.Select(async c =>
+        {
+            using var response = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent(Encoding.UTF8.GetBytes(c.Text)));
+            var body = await response.Content.ReadAsStringAsync();
+            var expected = model == "bert" ? c.BertProbabilities : c.TorchServeProbabilities;
+            if (expected is null)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                Assert.Contains("no words left to classify", body);
+                return;
+            }
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            var answer = TextFixtures.Answer(Encoding.UTF8.GetBytes(body));
+            Assert.Equal(labels, answer.Select(a => a.Label));
+            Assert.All(answer.Zip(expected), pair => Assert.InRange(Math.Abs(pair.First.Probability - pair.Second), 0, 1e-4));
+        }));
+    }
+
+    [Fact]
+    public async Task TorchServes_json_envelope_gives_the_same_answer_as_the_raw_text()
+    {
+        const string text = "Café naïve résumé 😀";
+        using var raw = await server.Client.PostAsync("/predictions/bert", new StringContent(text, Encoding.UTF8, "text/plain"));
+        using var json = await server.Client.PostAsync("/predictions/bert", new StringContent(JsonSerializer.Serialize(new { data = text }), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        Assert.Equal(await raw.Content.ReadAsStringAsync(), await json.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("news")]
+    public async Task Invalid_utf8_and_empty_text_get_400_with_the_reason(string model)
+    {
+        using var invalid = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent([0x68, 0x69, 0xC3, 0x28]));
+        await AssertBadRequest(invalid, "not valid UTF-8: 0xC3 at byte 2");
+        using var blank = new ByteArrayContent("   "u8.ToArray());
+        blank.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        using var empty = await server.Client.PostAsync($"/predictions/{model}", blank);
+        await AssertBadRequest(empty, "The text is empty");
+    }
+
+    private static async Task AssertBadRequest(HttpResponseMessage response, string message)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("InvalidRequestException", error.RootElement.GetProperty("type").GetString());
+        Assert.Contains(message, error.RootElement.GetProperty("message").GetString());
+    }
+}
