@@ -26,7 +26,7 @@ public partial class TextClassifier
     private TextModelInputs? _inputs;
 
     /// <summary>How text becomes the model's inputs, chosen at initialize.</summary>
-    protected TextModelInputs Inputs => _inputs ?? throw new InvalidOperationException("text_classifier is not initialized.");
+    public TextModelInputs TextInputs => _inputs ?? throw new InvalidOperationException("text_classifier is not initialized.");
 
     /// <summary>The default initialize (the model, the labels), then the tokenizer the archive's vocabulary names.</summary>
     [Initialize]
@@ -38,14 +38,14 @@ public partial class TextClassifier
 
     /// <summary>One request's text as token ids; empty text, invalid UTF-8 and text with nothing to classify are refused (400).</summary>
     [Preprocess]
-    public virtual TextTokens Preprocess(InferenceRequest request) => Inputs.Tokenize(TextRequest.Text(request));
+    public virtual TextTokens Preprocess(InferenceRequest request) => TextInputs.Tokenize(TextRequest.Text(request));
 
     /// <summary>The batch as the model's named inputs, run; the logits (the only output, or the one named "logits").</summary>
     [Inference]
     public virtual async ValueTask<Tensor<float>> Inference(IReadOnlyList<TextTokens> texts, HandlerContext context, CancellationToken cancellationToken)
     {
         var model = context.GetModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>();
-        var inputs = Inputs.Batch(texts);
+        var inputs = TextInputs.Batch(texts);
         IReadOnlyDictionary<string, Tensor> outputs;
         try
         {

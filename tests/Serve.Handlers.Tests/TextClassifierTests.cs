@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Serve.Handlers.Text;
 using Serve.Runtime;
+using Xunit.Abstractions;
 
 namespace Serve.Handlers.Tests;
 
@@ -14,7 +15,7 @@ namespace Serve.Handlers.Tests;
 /// text_classifier against fixtures/make_text.py's Python references: torchtext's basic_english,
 /// BERT's WordPiece algorithm, TorchServe's text_classifier preprocessing, and the models run by PyTorch.
 /// </summary>
-public class TextClassifierTests
+public class TextClassifierTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-4;
 
@@ -117,6 +118,7 @@ public class TextClassifierTests
                     worst = Math.Max(worst, Math.Abs(answer[k].Probability - expected[k]));
                 }
             }
+            output.WriteLine($"{fixture}: largest probability difference from PyTorch {worst:E2} over {results.Count} texts");
             Assert.InRange(worst, 0, Tolerance);
             context.Model?.Dispose();
         }
@@ -147,6 +149,44 @@ public class TextClassifierTests
             Directory.Delete(directory, recursive: true);
         }
         Assert.Equal(32, longCase.WordPiece.Length); // the reference truncates at the model's 32 too
+    }
+
+    [Fact]
+    public async Task A_model_of_any_sequence_length_pads_each_batch_to_its_longest_text_and_gives_the_same_probabilities()
+    {
+        // The dynamic export has 32 positions, so max_length says so; without it the limit is 512.
+        var directory = TextFixtures.ModelDirectory("bert", "model.dynamic.onnx", "batchSize: 32\nhandler:\n  max_length: 32\n");
+        try
+        {
+            var (handler, context) = await TextFixtures.Load(directory);
+            var inputs = (WordPieceInputs)handler.TextInputs;
+            Assert.Equal(32, inputs.MaxLength);
+            var batch = inputs.Batch([handler.Preprocess(Request("a")), handler.Preprocess(Request("the movie"))]);
+            Assert.Equal([2L, 4L], batch["input_ids"].Shape); // [CLS] the movie [SEP]
+            Assert.Equal([1L, 1L, 1L, 0L, 1L, 1L, 1L, 1L], ((Tensor<long>)batch["attention_mask"]).Span.ToArray());
+            var results = await ((IHandler)handler).HandleAsync([.. TextFixtures.Cases.Select(c => Request(c.Text))], context, CancellationToken.None);
+            for (var i = 0; i < results.Count; i++)
+            {
+                var answer = TextFixtures.Answer(results[i].Body.Span);
+                Assert.All(answer.Zip(TextFixtures.Cases[i].BertProbabilities), p => Assert.InRange(Math.Abs(p.First.Probability - p.Second), 0, Tolerance));
+            }
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        var unlimited = TextFixtures.ModelDirectory("bert", "model.dynamic.onnx");
+        try
+        {
+            var (handler, context) = await TextFixtures.Load(unlimited);
+            Assert.Equal(WordPieceInputs.DefaultMaxLength, ((WordPieceInputs)handler.TextInputs).MaxLength);
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(unlimited, recursive: true);
+        }
     }
 
     [Theory]
