@@ -152,6 +152,25 @@ public class TextClassifierTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_onnx_model_declares_its_inputs_names_types_and_shapes()
+    {
+        var directory = TextFixtures.ModelDirectory("bert", "model.dynamic.onnx", "handler:\n  max_length: 32\n");
+        try
+        {
+            var (_, context) = await TextFixtures.Load(directory);
+            var inputs = ((IModelSignature)context.Model!).Inputs;
+            Assert.Equal(
+                ["input_ids Int64[-1, -1]", "attention_mask Int64[-1, -1]", "token_type_ids Int64[-1, -1]"],
+                inputs.Select(i => $"{i.Name} {i.ElementType}{Tensor.FormatShape(i.Shape)}"));
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_model_of_any_sequence_length_pads_each_batch_to_its_longest_text_and_gives_the_same_probabilities()
     {
         // The dynamic export has 32 positions, so max_length says so; without it the limit is 512.
@@ -223,6 +242,7 @@ public class TextClassifierTests(ITestOutputHelper output)
         Assert.Equal(text, TextRequest.Text(new InferenceRequest((byte[])[0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(text)]))); // a BOM is dropped
         // Text that only starts like JSON is text, unless the request says it is JSON.
         Assert.Equal("{not json} but text", TextRequest.Text(Request("{not json} but text")));
+        Assert.Equal("\"Quoted\" is what he said", TextRequest.Text(Request("\"Quoted\" is what he said")));
     }
 
     [Theory]

@@ -17,12 +17,12 @@ public static class TextRequest
     /// <exception cref="InvalidRequestException">Invalid UTF-8, a JSON body without a text, or no text at all.</exception>
     public static string Text(InferenceRequest request)
     {
-        var body = request.Body.Span;
-        if (body.StartsWith("\uFEFF"u8))
+        var body = request.Body;
+        if (body.Span.StartsWith("\uFEFF"u8))
         {
             body = body[3..];
         }
-        var text = LooksLikeJson(body) && JsonText(body, IsJson(request.ContentType)) is { } json ? json : Decode(body);
+        var text = LooksLikeJson(body.Span) && JsonText(body, IsJson(request.ContentType)) is { } json ? json : Decode(body.Span);
         if (string.IsNullOrWhiteSpace(text))
         {
             throw new InvalidRequestException("The text is empty: send the text to classify as the body (UTF-8), or as {\"data\": \"...\"}.");
@@ -43,13 +43,15 @@ public static class TextRequest
         }
     }
 
-    /// <summary>The text in a JSON body, or null when the body is not JSON and the request did not say it was.</summary>
-    private static string? JsonText(ReadOnlySpan<byte> body, bool declaredJson)
+    /// <summary>
+    /// The text in a JSON body, or null when the body is not JSON (as a whole: <c>"quoted" he said</c>
+    /// is text) and the request did not say it was.
+    /// </summary>
+    private static string? JsonText(ReadOnlyMemory<byte> body, bool declaredJson)
     {
         try
         {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
+            using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
             return root.ValueKind switch
             {
@@ -60,10 +62,9 @@ public static class TextRequest
                     "The JSON body has no text: send {\"data\": \"<text>\"}, a JSON string, or the text itself."),
             };
         }
-        catch (JsonException e) when (!declaredJson)
+        catch (JsonException) when (!declaredJson)
         {
-            _ = e; // not JSON after all: the body is the text
-            return null;
+            return null; // not JSON after all: the body is the text
         }
         catch (JsonException e)
         {
