@@ -273,6 +273,23 @@ public class TextClassifierTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Ngrams_comes_from_the_handler_section()
+    {
+        var directory = TextFixtures.ModelDirectory("embedding_bag", "model.onnx", "handler:\n  ngrams: 1\n");
+        try
+        {
+            var (handler, context) = await TextFixtures.Load(directory);
+            var withBigrams = TextFixtures.Cases[0].TorchServeIds!; // "the movie was wonderful i loved it": 7 words, then 6 bigrams
+            Assert.Equal(withBigrams[..7], handler.Preprocess(Request(TextFixtures.Cases[0].Text)).Ids);
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("handler:\n  max_length: 33\n", "at most the model's sequence length, 32")]
     [InlineData("handler:\n  max_length: 2\n", "at least 3")]

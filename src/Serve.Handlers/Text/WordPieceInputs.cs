@@ -101,8 +101,13 @@ public sealed class WordPieceInputs : TextModelInputs
     public override TextTokens Tokenize(string text)
     {
         var pieces = new List<int>();
+        var limit = _maxLength - 2;
         foreach (var word in BertBasicTokenizer.Tokenize(text, _lowerCase))
         {
+            if (pieces.Count > limit)
+            {
+                break; // truncated: the words after these are never read
+            }
             if (word.EnumerateRunes().Count() > MaxCharactersPerWord)
             {
                 pieces.Add(_special.Unknown);
@@ -116,7 +121,7 @@ public sealed class WordPieceInputs : TextModelInputs
         {
             throw new InvalidRequestException("The text has no tokens to classify: it holds only control or unassigned characters.");
         }
-        var kept = Math.Min(pieces.Count, _maxLength - 2);
+        var kept = Math.Min(pieces.Count, limit);
         var ids = new long[kept + 2];
         ids[0] = _special.Classification;
         for (var i = 0; i < kept; i++)
