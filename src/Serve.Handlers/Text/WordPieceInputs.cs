@@ -62,6 +62,7 @@ public sealed class WordPieceInputs : TextModelInputs
                 $"Model '{context.ModelName}' takes inputs {string.Join(", ", inputs.Select(i => i.Name))}; with {WordPieceVocabulary}, text_classifier gives a BERT-style model " +
                 "input_ids and, where it takes them, attention_mask and token_type_ids" + (unknown.Length > 0 ? $", nothing named {string.Join(", ", unknown)}." : "."));
         }
+        RequireIntegers(context, inputIds, rank: 2);
         foreach (var input in inputs)
         {
             RequireIntegers(context, input, rank: 2);
