@@ -98,7 +98,9 @@ internal sealed class FakeHandlers
             Interlocked.Increment(ref Created);
             return ValueTask.FromResult<(IHandler, HandlerContext)>((new FakeHandler(this), new HandlerContext(manifest, ".") { ModelConfig = config }));
         }
-        (IHandler, HandlerContext)? requestStages = PerRequestPreprocess ? (new FakeHandler(this), new HandlerContext(manifest, ".")) : null;
+        WorkerFactory? requestStages = PerRequestPreprocess
+            ? _ => ValueTask.FromResult<(IHandler, HandlerContext)>((new FakeHandler(this), new HandlerContext(manifest, ".")))
+            : null;
         return new ServedModel(manifest, config, canExplain: false, requestStages, CreateWorker,
             new RequestStageLimiter(requestStageConcurrency), time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }

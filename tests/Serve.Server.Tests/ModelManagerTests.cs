@@ -91,24 +91,25 @@ public sealed class ModelManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task Scaling_goes_through_the_manager_within_min_and_max_workers()
+    public async Task Scaling_goes_through_the_manager()
     {
         var model = await LoadAsync();
 
         Assert.True(await _manager.ScaleAsync("model", 3, CancellationToken.None));
         Assert.Equal(3, model.WorkerCount);
         Assert.Equal([0, 1, 2], _handlers.WorkerIndexes.Order()); // worker i's context, for device i
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _manager.ScaleAsync("model", 1, CancellationToken.None));
+        Assert.True(await _manager.ScaleAsync("model", 1, CancellationToken.None)); // below the config's minWorkers: the new bound replaces it
+        Assert.Equal(1, model.WorkerCount);
         Assert.False(await _manager.ScaleAsync("nope", 2, CancellationToken.None));
     }
 
     [Fact]
-    public async Task A_second_model_under_the_same_name_is_refused()
+    public async Task The_same_version_under_the_same_name_is_refused()
     {
         await LoadAsync();
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => LoadAsync());
-        Assert.Equal("A model named 'model' is already being served.", error.Message);
+        Assert.Equal("Model version 1.0 is already registered for model model", error.Message);
     }
 
     [Fact]

@@ -149,12 +149,12 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     public async Task Scaling_down_drains_the_retired_workers_without_losing_a_request()
     {
         var model = await StartAsync(new ModelConfig { MinWorkers = 1, MaxWorkers = 3, BatchSize = 1, MaxBatchDelay = 0 });
-        await model.ScaleAsync(3, CancellationToken.None);
+        await model.ScaleAsync(3, 3, CancellationToken.None);
         Assert.Equal(3, model.WorkerCount);
 
         var results = Enumerable.Range(0, 9).Select(i => Send(model, "wait")).ToArray();
         await _handlers.WaitForBatchesAsync(3); // every worker holds a batch
-        var scaling = model.ScaleAsync(1, CancellationToken.None);
+        var scaling = model.ScaleAsync(1, 3, CancellationToken.None);
         Assert.False(scaling.IsCompleted); // the retired workers finish their batch first
         _handlers.Release();
         await scaling.WaitAsync(Patience);
@@ -166,12 +166,32 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Scaling_outside_min_and_max_workers_is_refused()
+    public async Task Scaling_replaces_the_bounds_within_one_and_the_worker_limit()
     {
         var model = await StartAsync(new ModelConfig { MinWorkers = 1, MaxWorkers = 2 });
 
-        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(3, CancellationToken.None));
-        Assert.Contains("between 1 and 2 workers", error.Message);
+        await model.ScaleAsync(3, 5, CancellationToken.None); // beyond the config's maxWorkers: the new bounds replace it
+        Assert.Equal((3, 5, 3), (model.MinWorkers, model.MaxWorkers, model.WorkerCount));
+
+        var zero = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(0, 0, CancellationToken.None));
+        Assert.Contains("at least 1 worker", zero.Message);
+        var inverted = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(3, 2, CancellationToken.None));
+        Assert.StartsWith("max_worker cannot be less than min_worker.", inverted.Message);
+        var absurd = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(1000, 1000, CancellationToken.None));
+        Assert.StartsWith($"min_worker=1000 is more than this server's limit of {ServeOptions.DefaultMaxWorkersPerModel} workers per model", absurd.Message);
+        Assert.Equal((3, 5, 3), (model.MinWorkers, model.MaxWorkers, model.WorkerCount)); // a refused scale changes nothing
+    }
+
+    [Fact]
+    public async Task Describe_lists_each_worker_with_a_unique_id_start_time_and_device()
+    {
+        var model = await StartAsync(new ModelConfig { MinWorkers = 2, MaxWorkers = 2 });
+
+        var workers = model.Workers;
+        Assert.Equal(2, workers.Count);
+        Assert.Equal(2, workers.Select(w => w.Id).Distinct().Count());
+        Assert.All(workers, w => Assert.Equal((WorkerInfo.Ready, "cpu", _time.GetUtcNow()), (w.Status, w.Device, w.StartTime)));
+        Assert.Equal(ModelStatus.Ready, model.Status);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System;
 using System.IO;
+using System.Collections.Generic;
 using System.Linq;
 using Serve.Runtime;
+using YamlDotNet.RepresentationModel;
 
 namespace Serve.Server;
 
@@ -40,6 +42,35 @@ public static class ModelDirectory
             ?? (File.Exists(Path.Combine(options.Path, DefaultConfigFile)) ? DefaultConfigFile : null);
         var config = configFile is null ? ModelConfig.Default : ModelConfig.Read(Path.Combine(options.Path, configFile));
         return (manifest with { ConfigFile = configFile }, config);
+    }
+
+    /// <summary>
+    /// The top-level keys the model's model-config.yaml sets, or null when it has none: TorchServe
+    /// lets an archive's explicit minWorkers win over <c>initial_workers</c>, so "set" must be told from "default".
+    /// </summary>
+    public static IReadOnlySet<string>? ConfiguredKeys(string directory, ModelManifest manifest)
+    {
+        if (manifest.ConfigFile is not { } configFile)
+        {
+            return null;
+        }
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(Path.Combine(directory, configFile)))
+        {
+            yaml.Load(reader); // ModelDirectory.Read has parsed it already: it is valid
+        }
+        if (yaml.Documents.Count > 0 && yaml.Documents[0].RootNode is YamlMappingNode root)
+        {
+            foreach (var key in root.Children.Keys)
+            {
+                if (key is YamlScalarNode { Value: { } name })
+                {
+                    keys.Add(name);
+                }
+            }
+        }
+        return keys;
     }
 
     private static string? FindModelFile(ModelOptions options)

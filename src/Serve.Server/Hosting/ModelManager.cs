@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using System.Threading;
@@ -12,9 +13,22 @@ using Serve.Runtime;
 
 namespace Serve.Server;
 
+/// <summary>What <see cref="ModelManager.UnregisterAsync(string, string?, System.Threading.CancellationToken)"/> did.</summary>
+public enum UnregisterOutcome
+{
+    Unregistered,
+    ModelNotFound,
+    VersionNotFound,
+
+    /// <summary>The version asked for is the default and others remain: TorchServe refuses it, so do we.</summary>
+    IsDefaultVersion,
+}
+
 /// <summary>
 /// Owns the served models: loads the configured ones before the server listens, loads and
 /// unregisters others at run time, scales their workers, and drains them at shutdown.
+/// A name may have several versions (TorchServe's ModelVersionedRefs): the first registered is
+/// the default until another is made so; requests without a version go to the default.
 /// A model that fails to load stops the start with a message naming it.
 /// </summary>
 public sealed partial class ModelManager : IHostedService
@@ -29,6 +43,9 @@ public sealed partial class ModelManager : IHostedService
     private readonly RequestStageLimiter _requestStages = new();
     private readonly ILogger _logger;
     private int _configuredLoaded;
+
+    // TorchServe numbers workers by their port, from 9000, unique across the server.
+    private int _lastWorkerId = 8999;
 
     public ModelManager(
         IOptions<ServeOptions> options,
@@ -47,23 +64,37 @@ public sealed partial class ModelManager : IHostedService
         _logger = loggerFactory.CreateLogger<ModelManager>();
     }
 
-    /// <summary>The models being served.</summary>
+    /// <summary>The default version of each model name.</summary>
     public IEnumerable<ServedModel> Models => _slots.Values.Select(slot => slot.Model).OfType<ServedModel>();
 
     /// <summary>True once every model in the configuration is loaded.</summary>
     public bool IsReady => Volatile.Read(ref _configuredLoaded) >= _options.Value.Models.Count;
 
     /// <summary>
-    /// The slot that holds the model served under <paramref name="name"/>, now or once it is
-    /// loaded: an endpoint binds it once at startup instead of looking the name up per request.
+    /// The slot that holds the models served under <paramref name="name"/>, now or once loaded:
+    /// an endpoint binds it once at startup instead of looking the name up per request.
     /// </summary>
     internal ModelSlot Slot(string name) => _slots.GetOrAdd(name, static name => new ModelSlot(name));
 
+    /// <summary>The default version of the model named <paramref name="name"/>.</summary>
     public bool TryGet(string name, [NotNullWhen(true)] out ServedModel? model)
     {
         model = _slots.TryGetValue(name, out var slot) ? slot.Model : null;
         return model is not null;
     }
+
+    /// <summary>Version <paramref name="version"/> of the model named <paramref name="name"/>; the default version when null.</summary>
+    public bool TryGet(string name, string? version, [NotNullWhen(true)] out ServedModel? model)
+    {
+        model = !_slots.TryGetValue(name, out var slot) ? null : version is null ? slot.Model : slot.Version(version);
+        return model is not null;
+    }
+
+    /// <summary>Every version served under <paramref name="name"/>, in the order they were registered; empty when none.</summary>
+    public IReadOnlyList<ServedModel> Versions(string name) => _slots.TryGetValue(name, out var slot) ? slot.Versions : [];
+
+    /// <summary>Makes <paramref name="version"/> the default of <paramref name="name"/>; false when no such version is served.</summary>
+    public bool SetDefault(string name, string version) => _slots.TryGetValue(name, out var slot) && slot.SetDefault(version);
 
     async Task IHostedService.StartAsync(CancellationToken cancellationToken)
     {
@@ -76,22 +107,97 @@ public sealed partial class ModelManager : IHostedService
 
     async Task IHostedService.StopAsync(CancellationToken cancellationToken)
     {
-        var draining = _slots.Values.Select(slot => slot.Take()).OfType<ServedModel>().Select(model => model.DrainAsync(cancellationToken));
+        var draining = _slots.Values.SelectMany(slot => slot.TakeAll()).Select(model => model.DrainAsync(cancellationToken));
         await Task.WhenAll(draining).ConfigureAwait(false);
     }
 
-    /// <summary>Reads a model directory, starts its workers (each initializes a handler) and serves it.</summary>
+    /// <summary>
+    /// Reads a model directory, starts its workers (each initializes a handler) and serves it once
+    /// they run: until then requests do not see it.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The directory, its config or its handler is wrong, or a worker failed to initialize.</exception>
+    /// <exception cref="InvalidOperationException">The name already serves that version.</exception>
     public async Task<ServedModel> LoadAsync(ModelOptions modelOptions, CancellationToken cancellationToken)
     {
+        var (model, slot, workers) = Prepare(modelOptions);
+        var started = Stopwatch.GetTimestamp();
+        LogLoading(_logger, model.Name, model.Version, workers);
+        try
+        {
+            await model.StartAsync(workers, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        if (!slot.TryAdd(model))
+        {
+            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            throw AlreadyRegistered(model);
+        }
+        LogModelReady(_logger, model.Name, model.Version, model.Manifest.Handler!, model.WorkerCount, model.Config.BatchSize, model.Config.MaxBatchDelay,
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return model;
+    }
+
+    /// <summary>
+    /// Registers the model at once, Loading, and starts its workers in the background (TorchServe's
+    /// <c>synchronous=false</c>): requests get 503 until it is Ready. A failure to start leaves it
+    /// registered as Failed, with the reason in <see cref="ServedModel.Error"/> and the log.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The directory, its config or its handler is wrong (found before answering).</exception>
+    /// <exception cref="InvalidOperationException">The name already serves that version.</exception>
+    public ServedModel LoadInBackground(ModelOptions modelOptions)
+    {
+        var (model, slot, workers) = Prepare(modelOptions);
+        if (!slot.TryAdd(model))
+        {
+            throw AlreadyRegistered(model);
+        }
+        LogLoading(_logger, model.Name, model.Version, workers);
+        _ = StartAsync();
+        return model;
+
+        async Task StartAsync()
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await model.StartAsync(workers, CancellationToken.None).ConfigureAwait(false);
+                LogModelReady(_logger, model.Name, model.Version, model.Manifest.Handler!, model.WorkerCount, model.Config.BatchSize, model.Config.MaxBatchDelay,
+                    (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            catch (Exception e)
+            {
+                LogLoadFailed(_logger, e, model.Name, model.Version, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Reads the directory, applies what registration overrides, and makes the model (not started yet).</summary>
+    private (ServedModel Model, ModelSlot Slot, int Workers) Prepare(ModelOptions modelOptions)
+    {
         // A relative model path is relative to the content root, not the working directory.
-        modelOptions = new ModelOptions
+        var path = System.IO.Path.GetFullPath(modelOptions.Path, _environment.ContentRootPath);
+        var (manifest, archiveConfig) = ModelDirectory.Read(new ModelOptions
         {
             Name = modelOptions.Name,
-            Path = System.IO.Path.GetFullPath(modelOptions.Path, _environment.ContentRootPath),
+            Path = path,
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
-        };
-        var (manifest, config) = ModelDirectory.Read(modelOptions);
+        });
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, ModelDirectory.ConfiguredKeys(path, manifest));
+        var limit = _options.Value.MaxWorkersPerModel;
+        try
+        {
+            ServedModel.CheckWorkers(Math.Max(1, config.MinWorkers), Math.Max(1, config.MaxWorkers), limit);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ModelLoadException($"Model '{manifest.ModelName}': {e.Message.Split(" (Parameter")[0]}", e);
+        }
+
         var handlerName = manifest.Handler!;
         if (!_handlers.TryGet(handlerName, out var registration))
         {
@@ -102,11 +208,15 @@ public sealed partial class ModelManager : IHostedService
         }
 
         var slot = Slot(manifest.ModelName);
+        if (slot.Version(manifest.ModelVersion) is { } existing)
+        {
+            throw AlreadyRegistered(existing);
+        }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
-        var workers = 0;
+        var workerIndexes = 0;
         async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token)
         {
-            var context = new HandlerContext(manifest, modelOptions.Path)
+            var context = new HandlerContext(manifest, path)
             {
                 ModelConfig = config,
                 Logger = modelLogger,
@@ -115,6 +225,7 @@ public sealed partial class ModelManager : IHostedService
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 await handler.InitializeAsync(context, timeout.Token).ConfigureAwait(false);
@@ -124,76 +235,179 @@ public sealed partial class ModelManager : IHostedService
                 context.Model?.Dispose();
                 throw new ModelLoadException($"Model '{manifest.ModelName}': handler '{handlerName}' failed to initialize: {e.Message}", e);
             }
+            LogWorkerInitialized(modelLogger, manifest.ModelName, manifest.ModelVersion, workerIndex, context.Device.ToString(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return (handler, context);
         }
 
         // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
         var first = registration.Create();
-        (IHandler, HandlerContext)? requestStages = first.PreprocessesEachRequest
-            ? await InitializeAsync(first, workerIndex: 0, cancellationToken).ConfigureAwait(false)
-            : null;
+        WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token) : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
         var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
-            token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workers) - 1, token), _requestStages, _time, modelLogger);
-        try
+            token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workerIndexes) - 1, token), _requestStages, _time, modelLogger,
+            () => Interlocked.Increment(ref _lastWorkerId))
         {
-            await model.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-        if (!slot.TrySet(model))
-        {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
-            throw new InvalidOperationException($"A model named '{manifest.ModelName}' is already being served.");
-        }
-        LogModelReady(_logger, manifest.ModelName, manifest.ModelVersion, handlerName, model.WorkerCount, config.BatchSize, config.MaxBatchDelay);
-        return model;
+            WorkerLimit = limit,
+        };
+        return (model, slot, model.MinWorkers);
     }
 
-    /// <summary>Starts or retires workers of a model; false when no such model is served.</summary>
+    private static InvalidOperationException AlreadyRegistered(ServedModel model) =>
+        new($"Model version {model.Version} is already registered for model {model.Name}");
+
+    /// <summary>Starts or retires workers of a model's default version; false when no such model is served.</summary>
     public async Task<bool> ScaleAsync(string name, int workers, CancellationToken cancellationToken)
     {
         if (!TryGet(name, out var model))
         {
             return false;
         }
-        await model.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+        await model.ScaleAsync(workers, Math.Max(workers, model.MaxWorkers), cancellationToken).ConfigureAwait(false);
         return true;
     }
 
     /// <summary>Stops serving a model: new requests get 404, queued ones still run. False when no such model is served.</summary>
-    public async Task<bool> UnregisterAsync(string name, CancellationToken cancellationToken)
+    public async Task<bool> UnregisterAsync(string name, CancellationToken cancellationToken) =>
+        await UnregisterAsync(name, null, cancellationToken).ConfigureAwait(false) == UnregisterOutcome.Unregistered;
+
+    /// <summary>
+    /// Stops serving one version (the default when <paramref name="version"/> is null): requests
+    /// for it get 404 from now on, those already queued still run. The default version cannot be
+    /// removed while other versions remain (TorchServe's rule: set another default first).
+    /// </summary>
+    public async Task<UnregisterOutcome> UnregisterAsync(string name, string? version, CancellationToken cancellationToken)
     {
-        if (!_slots.TryGetValue(name, out var slot) || slot.Take() is not { } model)
+        if (!_slots.TryGetValue(name, out var slot))
         {
-            return false;
+            return UnregisterOutcome.ModelNotFound;
+        }
+        var (outcome, model) = slot.Remove(version);
+        if (model is null)
+        {
+            return outcome;
         }
         await model.DrainAsync(cancellationToken).ConfigureAwait(false);
-        LogUnregistered(_logger, name);
-        return true;
+        LogUnregistered(_logger, name, model.Version);
+        return UnregisterOutcome.Unregistered;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler}: {Workers} workers, batch size {BatchSize}, max batch delay {MaxBatchDelay} ms")]
-    private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int workers, int batchSize, int maxBatchDelay);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loading model {ModelName} version {Version}: starting {Workers} workers")]
+    private static partial void LogLoading(ILogger logger, string modelName, string version, int workers);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} unregistered")]
-    private static partial void LogUnregistered(ILogger logger, string modelName);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} version {Version}: worker {WorkerIndex} initialized on {Device} in {Milliseconds} ms")]
+    private static partial void LogWorkerInitialized(ILogger logger, string modelName, string version, int workerIndex, string device, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler}: {Workers} workers, batch size {BatchSize}, max batch delay {MaxBatchDelay} ms; loaded in {Milliseconds} ms")]
+    private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int workers, int batchSize, int maxBatchDelay, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version} failed to load in the background: {Reason}")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelName, string version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} version {Version} unregistered")]
+    private static partial void LogUnregistered(ILogger logger, string modelName, string version);
 }
 
-/// <summary>Where the model served under one name is found; empty while none is loaded.</summary>
+/// <summary>
+/// The versions served under one name and which is the default; empty while none is loaded.
+/// Requests read <see cref="Model"/> without a lock; changes take the lock.
+/// </summary>
 internal sealed class ModelSlot(string name)
 {
-    private ServedModel? _model;
+    private readonly Lock _gate = new();
+    private readonly List<ServedModel> _versions = [];
+    private ServedModel? _default;
 
     public string Name { get; } = name;
 
-    /// <summary>The model served under <see cref="Name"/>, or null.</summary>
-    public ServedModel? Model => Volatile.Read(ref _model);
+    /// <summary>The default version served under <see cref="Name"/>, or null.</summary>
+    public ServedModel? Model => Volatile.Read(ref _default);
 
-    internal bool TrySet(ServedModel model) => Interlocked.CompareExchange(ref _model, model, null) is null;
+    /// <summary>Every version, in the order registered.</summary>
+    public ServedModel[] Versions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _versions];
+            }
+        }
+    }
 
-    internal ServedModel? Take() => Interlocked.Exchange(ref _model, null);
+    public ServedModel? Version(string version)
+    {
+        lock (_gate)
+        {
+            return _versions.Find(model => model.Version == version);
+        }
+    }
+
+    /// <summary>Adds a version; the first becomes the default. False when that version is already there.</summary>
+    internal bool TryAdd(ServedModel model)
+    {
+        lock (_gate)
+        {
+            if (_versions.Exists(existing => existing.Version == model.Version))
+            {
+                return false;
+            }
+            _versions.Add(model);
+            if (_default is null)
+            {
+                Volatile.Write(ref _default, model);
+            }
+            return true;
+        }
+    }
+
+    internal bool SetDefault(string version)
+    {
+        lock (_gate)
+        {
+            var model = _versions.Find(m => m.Version == version);
+            if (model is not null)
+            {
+                Volatile.Write(ref _default, model);
+            }
+            return model is not null;
+        }
+    }
+
+    /// <summary>Removes a version (the default when null); refuses the default while others remain.</summary>
+    internal (UnregisterOutcome Outcome, ServedModel? Model) Remove(string? version)
+    {
+        lock (_gate)
+        {
+            if (_versions.Count == 0)
+            {
+                return (UnregisterOutcome.ModelNotFound, null);
+            }
+            var model = version is null ? _default : _versions.Find(m => m.Version == version);
+            if (model is null)
+            {
+                return (version is null ? UnregisterOutcome.ModelNotFound : UnregisterOutcome.VersionNotFound, null);
+            }
+            if (model == _default && _versions.Count > 1)
+            {
+                return (UnregisterOutcome.IsDefaultVersion, null);
+            }
+            _versions.Remove(model);
+            if (model == _default)
+            {
+                Volatile.Write(ref _default, null);
+            }
+            return (UnregisterOutcome.Unregistered, model);
+        }
+    }
+
+    internal ServedModel[] TakeAll()
+    {
+        lock (_gate)
+        {
+            ServedModel[] all = [.. _versions];
+            _versions.Clear();
+            Volatile.Write(ref _default, null);
+            return all;
+        }
+    }
 }

@@ -15,14 +15,18 @@ namespace Serve.Server;
 /// which starts a replacement.
 /// </summary>
 internal sealed partial class ModelWorker(
-    int id, IHandler handler, HandlerContext context, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time)
+    int id, IHandler handler, HandlerContext context, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time, DateTimeOffset startTime)
 {
     private readonly CancellationTokenSource _retire = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _loop = Task.CompletedTask;
     private Task? _abandoned;
 
+    /// <summary>Unique across the server's workers, numbered from 9000 as TorchServe's (its worker's port).</summary>
     public int Id { get; } = id;
+
+    /// <summary>When the worker began to start (its handler's initialize included).</summary>
+    public DateTimeOffset StartTime { get; } = startTime;
 
     public IHandler Handler { get; } = handler;
 

@@ -18,6 +18,15 @@ public sealed class ServeOptions
     /// <summary>The largest header block of one part of a multipart form upload, in bytes.</summary>
     public int MaxFormPartHeaderSize { get; set; } = DefaultMaxFormPartHeaderSize;
 
+    public const int DefaultMaxWorkersPerModel = 64;
+
+    /// <summary>
+    /// The most workers one model may run. Each worker is a thread with its own handler (and,
+    /// for most backends, its own copy of the model), so an absurd count would exhaust memory;
+    /// scaling or registering beyond it is refused with a message naming it.
+    /// </summary>
+    public int MaxWorkersPerModel { get; set; } = DefaultMaxWorkersPerModel;
+
     /// <summary>The models to load at startup.</summary>
     public List<ModelOptions> Models { get; set; } = [];
 }
@@ -39,4 +48,25 @@ public sealed class ModelOptions
 
     /// <summary>The model file in a directory without a manifest; defaults to its only model file.</summary>
     public string? SerializedFile { get; set; }
+
+    /// <summary>Overrides model-config's batchSize (TorchServe's register parameter <c>batch_size</c>).</summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>Overrides model-config's maxBatchDelay, in ms (<c>max_batch_delay</c>).</summary>
+    public int? MaxBatchDelay { get; set; }
+
+    /// <summary>
+    /// The response timeout in seconds (<c>response_timeout</c>) for a model directory without a
+    /// model-config.yaml; as in TorchServe, a model-config's responseTimeout (default 120) wins.
+    /// </summary>
+    public int? ResponseTimeout { get; set; }
+
+    /// <summary>The startup timeout in seconds (<c>startup_timeout</c>), with the same precedence as <see cref="ResponseTimeout"/>.</summary>
+    public int? StartupTimeout { get; set; }
+
+    /// <summary>
+    /// The workers to start (<c>initial_workers</c>), which become minWorkers and maxWorkers; as in
+    /// TorchServe, a model-config that sets minWorkers (and maxWorkers no smaller) wins.
+    /// </summary>
+    public int? InitialWorkers { get; set; }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -7,42 +8,71 @@ using Serve.Runtime;
 
 namespace Serve.Server;
 
+/// <summary>Where a model is in its life: its workers starting, serving, or failed to start.</summary>
+public enum ModelStatus
+{
+    Loading,
+    Ready,
+    Failed,
+}
+
 /// <summary>
 /// A model being served: its queue (bounded by <c>jobQueueSize</c>), the batch aggregator and
 /// the worker pool. A request goes through its per-request preprocess at once (several in
 /// parallel, bounded by the core count), then waits in the queue for a batch and a worker.
+/// One version of a model name; <see cref="ModelManager"/> holds the versions.
 /// </summary>
-public sealed class ServedModel
+public sealed partial class ServedModel
 {
     private readonly Channel<InferenceJob> _queue = Channel.CreateUnbounded<InferenceJob>(new UnboundedChannelOptions { SingleReader = false });
     private readonly WorkerPool _pool;
     private readonly RequestStageLimiter _requestStages;
     private readonly TimeProvider _time;
-    private readonly IHandler? _requestStageHandler;
-    private readonly HandlerContext? _requestStageContext;
+    private readonly WorkerFactory? _createRequestStages;
+    private readonly ILogger _logger;
+    private IHandler? _requestStageHandler;
+    private HandlerContext? _requestStageContext;
+    private int _minWorkers;
+    private int _maxWorkers;
+    private volatile ModelStatus _status = ModelStatus.Loading;
+    private volatile string? _error;
 
     // Requests admitted and not yet taken into a batch: in their per-request preprocess or queued.
     private int _waiting;
 
+    /// <param name="manifest">The archive's manifest.</param>
+    /// <param name="config">The model-config, with what registration overrode applied.</param>
+    /// <param name="canExplain">True when the handler has an [Explain] stage.</param>
+    /// <param name="createRequestStages">Makes the handler that runs a per-request preprocess off the workers; null when preprocess runs on the batch.</param>
+    /// <param name="createWorker">Makes one worker's handler and context.</param>
+    /// <param name="requestStageLimiter">Bounds per-request stages across all models.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The model's logger.</param>
+    /// <param name="nextWorkerId">Numbers workers across the server; 1, 2, ... when null.</param>
     internal ServedModel(
         ModelManifest manifest,
         ModelConfig config,
         bool canExplain,
-        (IHandler Handler, HandlerContext Context)? requestStages,
+        WorkerFactory? createRequestStages,
         WorkerFactory createWorker,
         RequestStageLimiter requestStageLimiter,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        Func<int>? nextWorkerId = null)
     {
         Manifest = manifest;
         Config = config;
         CanExplain = canExplain;
-        (_requestStageHandler, _requestStageContext) = requestStages is { } stages ? (stages.Handler, stages.Context) : (null, null);
+        _createRequestStages = createRequestStages;
         _requestStages = requestStageLimiter;
         _time = time;
+        _logger = logger;
+        _minWorkers = Math.Max(1, config.MinWorkers);
+        _maxWorkers = Math.Max(_minWorkers, config.MaxWorkers);
         var batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
         batches.Taken += () => Interlocked.Decrement(ref _waiting);
-        _pool = new WorkerPool(createWorker, batches, ResponseTimeout(config), time, logger);
+        var workerIds = 0;
+        _pool = new WorkerPool(createWorker, nextWorkerId ?? (() => Interlocked.Increment(ref workerIds)), batches, ResponseTimeout(config), time, logger);
     }
 
     /// <summary>The config's responseTimeout; beyond what a timer can wait (~49 days), none.</summary>
@@ -60,9 +90,28 @@ public sealed class ServedModel
     public bool CanExplain { get; }
 
     /// <summary>True when preprocess runs per request, as requests arrive, off the workers.</summary>
-    public bool PreprocessesEachRequest => _requestStageHandler is not null;
+    public bool PreprocessesEachRequest => _createRequestStages is not null;
 
+    /// <summary>Loading while its first workers start (a background registration), then Ready, or Failed.</summary>
+    public ModelStatus Status => _status;
+
+    /// <summary>Why the model failed to load, or why the last scaling failed to start a worker; null when nothing failed.</summary>
+    public string? Error => _error;
+
+    /// <summary>TorchServe's minWorkers: the workers kept running; replaced by scaling.</summary>
+    public int MinWorkers => Volatile.Read(ref _minWorkers);
+
+    /// <summary>TorchServe's maxWorkers; replaced by scaling.</summary>
+    public int MaxWorkers => Volatile.Read(ref _maxWorkers);
+
+    /// <summary>The most workers one model may be scaled to (<see cref="ServeOptions.MaxWorkersPerModel"/>).</summary>
+    public int WorkerLimit { get; init; } = ServeOptions.DefaultMaxWorkersPerModel;
+
+    /// <summary>Workers running (their handler initialized).</summary>
     public int WorkerCount => _pool.Count;
+
+    /// <summary>The workers running and starting, for describe.</summary>
+    public IReadOnlyList<WorkerInfo> Workers => _pool.Describe();
 
     /// <summary>Stuck workers replaced so far.</summary>
     public int WorkersReplaced => _pool.Replaced;
@@ -80,6 +129,12 @@ public sealed class ServedModel
         if (explain && !CanExplain)
         {
             return InferenceResult.Error(InferenceErrorKind.NotSupported, $"The handler of model '{Name}' has no [Explain] stage.");
+        }
+        if (_status != ModelStatus.Ready)
+        {
+            return InferenceResult.Error(InferenceErrorKind.Unavailable, _status == ModelStatus.Loading
+                ? $"Model '{Name}' version {Version} is loading: its workers are starting; try again later."
+                : $"Model '{Name}' version {Version} failed to load ({_error}); unregister it and register it again.");
         }
         if (Interlocked.Increment(ref _waiting) > Config.JobQueueSize)
         {
@@ -140,20 +195,94 @@ public sealed class ServedModel
         }
     }
 
-    /// <summary>Starts or retires workers until <paramref name="workers"/> run, within minWorkers..maxWorkers.</summary>
-    public Task ScaleAsync(int workers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the model's bounds, as TorchServe's scale workers API does, and starts or retires
+    /// workers until <paramref name="minWorkers"/> run. Workers are threads of this process, so a
+    /// model runs at least one (a model with none could only refuse requests) and at most
+    /// <see cref="WorkerLimit"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <see cref="WorkerLimit"/>.</exception>
+    public Task ScaleAsync(int minWorkers, int maxWorkers, CancellationToken cancellationToken)
     {
-        var min = Math.Max(1, Config.MinWorkers);
-        if (workers < min || workers > Config.MaxWorkers)
+        CheckWorkers(minWorkers, maxWorkers, WorkerLimit);
+        Volatile.Write(ref _minWorkers, minWorkers);
+        Volatile.Write(ref _maxWorkers, maxWorkers);
+        // A model that failed to load gets another start: scaling is how an operator retries it.
+        return _status == ModelStatus.Failed ? StartAsync(minWorkers, cancellationToken) : ScaleWorkersAsync(minWorkers, cancellationToken);
+    }
+
+    private async Task ScaleWorkersAsync(int workers, CancellationToken cancellationToken)
+    {
+        await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+        _error = null;
+    }
+
+    /// <summary>Checks worker bounds a scale or registration asks for; the message says what is allowed.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <paramref name="limit"/>.</exception>
+    public static void CheckWorkers(int minWorkers, int maxWorkers, int limit)
+    {
+        if (minWorkers < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(workers), workers,
-                $"Model '{Name}' runs between {min} and {Config.MaxWorkers} workers (minWorkers, maxWorkers).");
+            throw new ArgumentOutOfRangeException(nameof(minWorkers), minWorkers,
+                $"min_worker={minWorkers}: this server runs a model on at least 1 worker (its workers are threads; a model with none could only refuse requests). Unregister a model to stop it.");
         }
-        return _pool.ScaleAsync(workers, cancellationToken);
+        if (maxWorkers < minWorkers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxWorkers), maxWorkers, "max_worker cannot be less than min_worker.");
+        }
+        if (maxWorkers > limit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxWorkers), maxWorkers,
+                $"{(minWorkers > limit ? $"min_worker={minWorkers}" : $"max_worker={maxWorkers}")} is more than this server's limit of {limit} workers per model (MaxWorkersPerModel).");
+        }
+    }
+
+    /// <summary>Scales in the background (TorchServe's <c>synchronous=false</c>): a worker that fails to start is logged and kept in <see cref="Error"/>.</summary>
+    public void ScaleInBackground(int minWorkers, int maxWorkers)
+    {
+        CheckWorkers(minWorkers, maxWorkers, WorkerLimit);
+        _ = Run();
+
+        async Task Run()
+        {
+            try
+            {
+                await ScaleAsync(minWorkers, maxWorkers, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _error = e.Message;
+                LogScaleFailed(_logger, e, Name, Version, minWorkers);
+            }
+        }
     }
 
     /// <summary>Starts the model's first workers: minWorkers of them, and at least one.</summary>
-    internal Task StartAsync(CancellationToken cancellationToken) => _pool.ScaleAsync(Math.Max(1, Config.MinWorkers), cancellationToken);
+    internal Task StartAsync(CancellationToken cancellationToken) => StartAsync(MinWorkers, cancellationToken);
+
+    /// <summary>
+    /// Initializes the per-request stage's handler (if any) and starts <paramref name="workers"/>
+    /// workers; then the model is Ready, or Failed with the reason in <see cref="Error"/>.
+    /// </summary>
+    internal async Task StartAsync(int workers, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_createRequestStages is not null && _requestStageHandler is null)
+            {
+                (_requestStageHandler, _requestStageContext) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
+            }
+            await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+            _error = null;
+            _status = ModelStatus.Ready;
+        }
+        catch (Exception e)
+        {
+            _error = e.Message;
+            _status = ModelStatus.Failed;
+            throw;
+        }
+    }
 
     /// <summary>
     /// Takes no more requests and runs every queued one. When <paramref name="cancellationToken"/>
@@ -169,4 +298,7 @@ public sealed class ServedModel
         }
         _requestStageContext?.Model?.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]
+    private static partial void LogScaleFailed(ILogger logger, Exception exception, string modelName, string version, int workers);
 }

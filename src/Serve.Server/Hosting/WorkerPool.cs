@@ -11,18 +11,29 @@ namespace Serve.Server;
 /// <summary>Makes and initializes one worker's handler and context.</summary>
 internal delegate ValueTask<(IHandler Handler, HandlerContext Context)> WorkerFactory(CancellationToken cancellationToken);
 
+/// <summary>What describe tells of one worker: TorchServe's id and start time, its status, the device it runs on.</summary>
+/// <param name="Id">Unique across the server, from 9000 (TorchServe numbers a worker by its port).</param>
+/// <param name="StartTime">When the worker began to start.</param>
+/// <param name="Status"><see cref="Ready"/>, or <see cref="Loading"/> while its handler initializes.</param>
+/// <param name="Device">The device its model runs on ("cpu", "cuda:0"); null while loading.</param>
+public readonly record struct WorkerInfo(int Id, DateTimeOffset StartTime, string Status, string? Device)
+{
+    public const string Ready = "READY";
+    public const string Loading = "LOADING";
+}
+
 /// <summary>
 /// A model's workers. Scaling up starts workers (each initializes its own handler); scaling
 /// down retires workers, which finish the batch in hand while the others take the rest of the
 /// queue, so no request is lost. A stuck worker is replaced. The pool's lock guards only the
 /// worker list: scaling and replacing take it, requests never do.
 /// </summary>
-internal sealed partial class WorkerPool(WorkerFactory createWorker, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time, ILogger logger)
+internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> nextWorkerId, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time, ILogger logger)
 {
     private readonly Lock _gate = new();
     private readonly List<ModelWorker> _workers = [];
+    private readonly List<WorkerInfo> _starting = [];
     private readonly SemaphoreSlim _scaling = new(1, 1);
-    private int _nextId;
     private bool _stopping;
 
     public int Count
@@ -36,6 +47,26 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, BatchAggreg
         }
     }
 
+    private bool Stopping
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stopping;
+            }
+        }
+    }
+
+    /// <summary>The workers running and starting, for describe.</summary>
+    public WorkerInfo[] Describe()
+    {
+        lock (_gate)
+        {
+            return [.. _workers.Select(w => new WorkerInfo(w.Id, w.StartTime, WorkerInfo.Ready, w.Context.Device.ToString())), .. _starting];
+        }
+    }
+
     /// <summary>How many stuck workers were replaced.</summary>
     public int Replaced { get; private set; }
 
@@ -46,7 +77,8 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, BatchAggreg
         await _scaling.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (Count < count)
+            // A pool drained meanwhile (unregistered while loading) starts no more workers.
+            while (Count < count && !Stopping)
             {
                 await StartWorkerAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -70,13 +102,33 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, BatchAggreg
 
     private async Task StartWorkerAsync(CancellationToken cancellationToken)
     {
-        var (handler, context) = await createWorker(cancellationToken).ConfigureAwait(false);
-        var worker = new ModelWorker(Interlocked.Increment(ref _nextId), handler, context, batches, responseTimeout, time)
+        var starting = new WorkerInfo(nextWorkerId(), time.GetUtcNow(), WorkerInfo.Loading, null);
+        lock (_gate)
+        {
+            _starting.Add(starting);
+        }
+        (IHandler Handler, HandlerContext Context) created;
+        try
+        {
+            created = await createWorker(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_gate)
+            {
+                _starting.Remove(starting);
+            }
+            throw;
+        }
+        var (handler, context) = created;
+        var worker = new ModelWorker(starting.Id, handler, context, batches, responseTimeout, time, starting.StartTime)
         {
             OnStuck = Replace,
         };
         lock (_gate)
         {
+            // Leaves the starting list as it joins the workers: describe never misses it.
+            _starting.Remove(starting);
             if (_stopping)
             {
                 context.Model?.Dispose();

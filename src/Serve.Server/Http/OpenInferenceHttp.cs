@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -58,14 +59,17 @@ public static class OpenInferenceHttp
     {
         var name = httpContext.Request.RouteValues["model"] as string ?? "";
         var version = httpContext.Request.RouteValues["version"] as string;
-        if (models.TryGet(name, out var found) && (version is null || version == found.Version))
+        if (models.TryGet(name, version, out var found))
         {
             model = found;
             missing = "";
             return true;
         }
         model = null!;
-        missing = version is null || found is null ? $"Model not found: {name}" : $"Model {name} has no version {version} (it serves {found.Version}).";
+        var served = models.Versions(name);
+        missing = version is null || served.Count == 0
+            ? $"Model not found: {name}"
+            : $"Model {name} has no version {version} (it serves {string.Join(", ", served.Select(m => m.Version))}).";
         return false;
     }
 
@@ -79,7 +83,10 @@ public static class OpenInferenceHttp
         {
             w.WriteString("name", model.Name);
             w.WriteStartArray("versions");
-            w.WriteStringValue(model.Version);
+            foreach (var version in models.Versions(model.Name))
+            {
+                w.WriteStringValue(version.Version);
+            }
             w.WriteEndArray();
             w.WriteString("platform", "serve");
             WriteTensorMetadata(w, "inputs", "input-0");
@@ -109,7 +116,7 @@ public static class OpenInferenceHttp
         return WriteJsonAsync(httpContext, 200, w =>
         {
             w.WriteString("name", model.Name);
-            w.WriteBoolean("ready", model.WorkerCount > 0);
+            w.WriteBoolean("ready", model.Status == ModelStatus.Ready && model.WorkerCount > 0);
         });
     }
 

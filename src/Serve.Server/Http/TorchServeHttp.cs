@@ -33,6 +33,8 @@ public static class TorchServeHttp
         // Looked up, not bound: a slot per name a client makes up would grow without bound.
         endpoints.MapMethods("/predictions/{model}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: false)));
         endpoints.MapMethods("/explanations/{model}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: true)));
+        endpoints.MapMethods("/predictions/{model}/{version}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: false)));
+        endpoints.MapMethods("/explanations/{model}/{version}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: true)));
         return endpoints;
     }
 
@@ -76,10 +78,17 @@ public static class TorchServeHttp
         return httpContext.Response.WriteAsync(healthy ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
     }
 
+    /// <summary>A version asked for that is not served is 404 with TorchServe's ModelVersionNotFoundException.</summary>
     private static Task InferByNameAsync(HttpContext httpContext, ModelManager models, bool explain)
     {
         var name = httpContext.Request.RouteValues["model"] as string ?? "";
-        return InferAsync(httpContext, models.TryGet(name, out var model) ? model : null, name, explain);
+        var version = httpContext.Request.RouteValues["version"] as string;
+        if (version is not null && !models.TryGet(name, version, out _) && models.TryGet(name, out _))
+        {
+            return WriteErrorAsync(httpContext, StatusCodes.Status404NotFound, "ModelVersionNotFoundException",
+                $"Model version: {version} does not exist for model: {name}");
+        }
+        return InferAsync(httpContext, models.TryGet(name, version, out var model) ? model : null, name, explain);
     }
 
     private static async Task InferAsync(HttpContext httpContext, ServedModel? model, string name, bool explain)

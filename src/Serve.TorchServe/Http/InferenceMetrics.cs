@@ -26,7 +26,7 @@ public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners
     /// <summary>Middleware: times the request when it is for a served model's predictions or explanations.</summary>
     public async Task Measure(HttpContext context, RequestDelegate next)
     {
-        if (listeners.Of(context) != ServeApi.Inference || ModelNameOf(context.Request.Path) is not { } name || !models.TryGet(name, out var model))
+        if (listeners.Of(context) != ServeApi.Inference || ModelNameOf(context.Request.Path) is not { } name || !models.TryGet(name, context.Request.RouteValues["version"] as string, out var model))
         {
             await next(context);
             return;

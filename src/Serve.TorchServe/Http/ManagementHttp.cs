@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -57,23 +58,15 @@ public static class ManagementHttp
             return;
         }
         var query = http.Request.Query;
-        foreach (var unsupported in new[] { "batch_size", "max_batch_delay", "response_timeout" })
+        if (!TryInt(query, "batch_size", 1, out var batchSize, out var refusal)
+            || !TryInt(query, "max_batch_delay", 0, out var maxBatchDelay, out refusal)
+            || !TryInt(query, "response_timeout", 1, out var responseTimeout, out refusal)
+            || !TryInt(query, "startup_timeout", 1, out var startupTimeout, out refusal)
+            || !TryInt(query, "initial_workers", 1, out var initialWorkers, out refusal)
+            || !TryBool(query, "synchronous", true, out var synchronous, out refusal))
         {
-            if (query.ContainsKey(unsupported))
-            {
-                await BadRequestAsync(http, $"{unsupported} at registration is not supported yet: set it in the archive's model-config.yaml.");
-                return;
-            }
-        }
-        int? initialWorkers = null;
-        if (query.ContainsKey("initial_workers"))
-        {
-            if (!int.TryParse(query["initial_workers"], NumberStyles.None, CultureInfo.InvariantCulture, out var workers) || workers < 1)
-            {
-                await BadRequestAsync(http, $"initial_workers='{query["initial_workers"]}' must be a whole number of at least 1.");
-                return;
-            }
-            initialWorkers = workers;
+            await BadRequestAsync(http, refusal);
+            return;
         }
 
         var url = query["url"].ToString();
@@ -120,28 +113,31 @@ public static class ManagementHttp
         }
 
         var name = query["model_name"] is { Count: > 0 } given ? given.ToString() : archive.Manifest.ModelName;
-        if (context.Models.TryGet(name, out var existing))
+        var version = archive.Manifest.ModelVersion;
+        if (context.Models.TryGet(name, version, out _))
         {
             await TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException",
-                $"Model version {existing.Version} is already registered for model {name}");
+                $"Model version {version} is already registered for model {name}");
             return;
         }
         var handler = query["handler"] is { Count: > 0 } h ? h.ToString() : ManifestHandler.RegisteredName(archive.Manifest.Handler ?? name);
+        var options = new ModelOptions
+        {
+            Name = name,
+            Path = archive.Directory,
+            Handler = ManifestHandler.RegisteredName(handler),
+            BatchSize = batchSize,
+            MaxBatchDelay = maxBatchDelay,
+            ResponseTimeout = responseTimeout,
+            StartupTimeout = startupTimeout,
+            InitialWorkers = initialWorkers,
+        };
         ServedModel model;
         try
         {
-            model = await context.Models.LoadAsync(new ModelOptions { Name = name, Path = archive.Directory, Handler = ManifestHandler.RegisteredName(handler) }, http.RequestAborted);
-            if (initialWorkers is { } workers && workers != model.WorkerCount)
-            {
-                await model.ScaleAsync(workers, http.RequestAborted);
-            }
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            // Loaded, but the workers asked for are outside the archive's minWorkers..maxWorkers.
-            await context.Models.UnregisterAsync(name, CancellationToken.None);
-            await BadRequestAsync(http, $"initial_workers={initialWorkers}: {e.Message.Split(" (Parameter")[0]}");
-            return;
+            model = synchronous
+                ? await context.Models.LoadAsync(options, http.RequestAborted)
+                : context.Models.LoadInBackground(options);
         }
         catch (ModelLoadException e)
         {
@@ -153,9 +149,52 @@ public static class ManagementHttp
             await TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException", e.Message);
             return;
         }
-        context.Registrations.Add(name, url, loadedAtStartup: false);
+        context.Registrations.Add(name, model.Version, url);
+        if (!synchronous)
+        {
+            await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status202Accepted, "Processing worker updates...");
+            return;
+        }
         await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK,
             $"Model \"{name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers");
+    }
+
+    /// <summary>
+    /// Reads an optional whole-number parameter of at least <paramref name="minimum"/>. TorchServe
+    /// silently uses the default for a value it cannot parse; we refuse it, naming the parameter.
+    /// </summary>
+    private static bool TryInt(IQueryCollection query, string key, int minimum, out int? value, out string refusal)
+    {
+        value = null;
+        refusal = "";
+        if (!query.ContainsKey(key))
+        {
+            return true;
+        }
+        if (!int.TryParse(query[key], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
+        {
+            refusal = $"{key}='{query[key]}' must be a whole number of at least {minimum}.";
+            return false;
+        }
+        value = parsed;
+        return true;
+    }
+
+    /// <summary>Reads an optional true/false parameter (TorchServe takes anything but "true" as false; we refuse it).</summary>
+    private static bool TryBool(IQueryCollection query, string key, bool byDefault, out bool value, out string refusal)
+    {
+        value = byDefault;
+        refusal = "";
+        if (!query.ContainsKey(key))
+        {
+            return true;
+        }
+        if (!bool.TryParse(query[key], out value))
+        {
+            refusal = $"{key}='{query[key]}' must be true or false.";
+            return false;
+        }
+        return true;
     }
 
     private static Task ListAsync(HttpContext http, ManagementContext context)
@@ -173,68 +212,122 @@ public static class ManagementHttp
             return BadRequestAsync(http, $"next_page_token='{query["next_page_token"]}' is not a token this server gave.");
         }
 
-        var names = context.Models.Models.Select(m => m.Name).Order(StringComparer.Ordinal).ToArray();
-        var page = names.Skip(start).Take(limit).ToArray();
+        // The default version of each name, as TorchServe lists them.
+        var models = context.Models.Models.OrderBy(m => m.Name, StringComparer.Ordinal).ToArray();
+        var page = models.Skip(start).Take(limit).ToArray();
         return TorchServeErrors.WriteJsonAsync(http, StatusCodes.Status200OK, json =>
         {
-            if (start + limit < names.Length)
+            if (start + limit < models.Length)
             {
                 json.WriteString("nextPageToken", (start + limit).ToString(CultureInfo.InvariantCulture));
             }
             json.WriteStartArray("models");
-            foreach (var name in page)
+            foreach (var model in page)
             {
                 json.WriteStartObject();
-                json.WriteString("modelName", name);
-                json.WriteString("modelUrl", context.Registrations.UrlOf(name));
+                json.WriteString("modelName", model.Name);
+                json.WriteString("modelUrl", context.Registrations.UrlOf(model.Name, model.Version));
                 json.WriteEndObject();
             }
             json.WriteEndArray();
         });
     }
 
+    /// <summary>
+    /// TorchServe's describe: an array of one model (the default version, or the one named) or of
+    /// every version (<c>/all</c>). Workers are threads of this process, so each worker's
+    /// <c>pid</c> is the server's and its <c>memoryUsage</c> the process's working set.
+    /// </summary>
     private static Task DescribeAsync(HttpContext http, ManagementContext context)
     {
-        if (!TryFind(http, context, out var model, out var refusal))
+        var name = (string)http.Request.RouteValues["model"]!;
+        var version = http.Request.RouteValues["version"] as string;
+        IReadOnlyList<ServedModel> models;
+        if (version == "all")
+        {
+            models = context.Models.Versions(name);
+            if (models.Count == 0)
+            {
+                return ModelNotFoundAsync(http, name);
+            }
+        }
+        else if (!TryFind(http, context, out var model, out var refusal))
         {
             return refusal;
         }
+        else
+        {
+            models = [model];
+        }
+
         var body = new MemoryStream();
         using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartArray();
-            json.WriteStartObject();
-            json.WriteString("modelName", model.Name);
-            json.WriteString("modelVersion", model.Version);
-            json.WriteString("modelUrl", context.Registrations.UrlOf(model.Name));
-            json.WriteString("runtime", model.Manifest.Runtime);
-            json.WriteNumber("minWorkers", model.WorkerCount);
-            json.WriteNumber("maxWorkers", Math.Max(model.WorkerCount, model.Config.MaxWorkers));
-            json.WriteNumber("batchSize", model.Config.BatchSize);
-            json.WriteNumber("maxBatchDelay", model.Config.MaxBatchDelay);
-            json.WriteNumber("responseTimeout", model.Config.ResponseTimeout);
-            json.WriteNumber("startupTimeout", model.Config.StartupTimeout);
-            json.WriteBoolean("loadedAtStartup", context.Registrations.LoadedAtStartup(model.Name));
-            json.WriteStartArray("workers");
-            for (var i = 0; i < model.WorkerCount; i++)
+            foreach (var model in models)
             {
-                json.WriteStartObject();
-                json.WriteString("id", (9000 + i).ToString(CultureInfo.InvariantCulture));
-                json.WriteString("status", "READY");
-                json.WriteBoolean("gpu", model.Config.DeviceType is "gpu" or "cuda");
-                json.WriteEndObject();
+                WriteDescription(json, model, context);
             }
-            json.WriteEndArray();
-            json.WriteStartObject("jobQueueStatus");
-            json.WriteNumber("remainingCapacity", Math.Max(0, model.Config.JobQueueSize - model.QueueLength));
-            json.WriteNumber("pendingRequests", model.QueueLength);
-            json.WriteEndObject();
-            json.WriteEndObject();
             json.WriteEndArray();
         }
         return TorchServeErrors.WriteBodyAsync(http, StatusCodes.Status200OK, body);
     }
 
+    private static void WriteDescription(Utf8JsonWriter json, ServedModel model, ManagementContext context)
+    {
+        json.WriteStartObject();
+        json.WriteString("modelName", model.Name);
+        json.WriteString("modelVersion", model.Version);
+        json.WriteString("modelUrl", context.Registrations.UrlOf(model.Name, model.Version));
+        json.WriteString("runtime", model.Manifest.Runtime);
+        json.WriteNumber("minWorkers", model.MinWorkers);
+        json.WriteNumber("maxWorkers", model.MaxWorkers);
+        json.WriteNumber("batchSize", model.Config.BatchSize);
+        json.WriteNumber("maxBatchDelay", model.Config.MaxBatchDelay);
+        json.WriteNumber("responseTimeout", model.Config.ResponseTimeout);
+        json.WriteNumber("startupTimeout", model.Config.StartupTimeout);
+        if (model.Config.DeviceType is { } deviceType)
+        {
+            json.WriteString("deviceType", deviceType);
+        }
+        // Ours: LOADING while a background registration starts workers, READY, or FAILED with the reason.
+        json.WriteString("status", model.Status.ToString().ToUpperInvariant());
+        if (model.Error is { } error)
+        {
+            json.WriteString("error", error);
+        }
+        json.WriteBoolean("loadedAtStartup", context.Registrations.LoadedAtStartup(model.Name));
+        json.WriteStartArray("workers");
+        var memory = Environment.WorkingSet;
+        foreach (var worker in model.Workers)
+        {
+            json.WriteStartObject();
+            json.WriteString("id", worker.Id.ToString(CultureInfo.InvariantCulture));
+            json.WriteString("startTime", worker.StartTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            json.WriteString("status", worker.Status);
+            json.WriteNumber("memoryUsage", memory);
+            json.WriteNumber("pid", Environment.ProcessId);
+            json.WriteBoolean("gpu", worker.Device?.StartsWith("cuda", StringComparison.Ordinal) == true);
+            // GPU utilization is not measured here (no GPU metrics yet): TorchServe's "N/A".
+            json.WriteString("gpuUsage", "N/A");
+            if (worker.Device is { } device)
+            {
+                json.WriteString("device", device);
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartObject("jobQueueStatus");
+        json.WriteNumber("remainingCapacity", Math.Max(0, model.Config.JobQueueSize - model.QueueLength));
+        json.WriteNumber("pendingRequests", model.QueueLength);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// TorchServe's scale workers: <c>min_worker</c> (default 1) and <c>max_worker</c> (default
+    /// min_worker) replace the model's bounds; asynchronous (202) unless <c>synchronous=true</c>.
+    /// </summary>
     private static async Task ScaleAsync(HttpContext http, ManagementContext context)
     {
         if (!TryFind(http, context, out var model, out var refusal))
@@ -243,32 +336,48 @@ public static class ManagementHttp
             return;
         }
         var query = http.Request.Query;
-        if (!int.TryParse(query["min_worker"], NumberStyles.None, CultureInfo.InvariantCulture, out var minWorkers) || minWorkers < 1)
+        if (!TryInt(query, "min_worker", 0, out var givenMin, out var bad)
+            || !TryInt(query, "max_worker", 0, out var givenMax, out bad)
+            || !TryBool(query, "synchronous", false, out var synchronous, out bad))
         {
-            await BadRequestAsync(http, $"min_worker='{query["min_worker"]}' must be a whole number of at least 1 (this server serves a model with at least one worker).");
+            await BadRequestAsync(http, bad);
             return;
         }
-        if (query.ContainsKey("max_worker") && (!int.TryParse(query["max_worker"], NumberStyles.None, CultureInfo.InvariantCulture, out var maxWorkers) || maxWorkers < minWorkers))
+        var minWorkers = givenMin ?? 1;
+        var maxWorkers = givenMax ?? minWorkers;
+        try
         {
-            await BadRequestAsync(http, $"max_worker='{query["max_worker"]}' must be a whole number no smaller than min_worker.");
+            ServedModel.CheckWorkers(minWorkers, maxWorkers, model.WorkerLimit);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            await BadRequestAsync(http, e.Message.Split(" (Parameter")[0]);
             return;
         }
-        if (minWorkers < model.Config.MinWorkers || minWorkers > model.Config.MaxWorkers)
-        {
-            await BadRequestAsync(http, $"min_worker={minWorkers}: model '{model.Name}' runs between {model.Config.MinWorkers} and {model.Config.MaxWorkers} workers (minWorkers, maxWorkers in its model-config.yaml).");
-            return;
-        }
-        var synchronous = !string.Equals(query["synchronous"], "false", StringComparison.OrdinalIgnoreCase);
-        var scaling = model.ScaleAsync(minWorkers, synchronous ? http.RequestAborted : CancellationToken.None);
         if (!synchronous)
         {
+            model.ScaleInBackground(minWorkers, maxWorkers);
             await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status202Accepted, "Processing worker updates...");
             return;
         }
-        await scaling;
-        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Workers scaled to {minWorkers} for model: {model.Name}");
+        try
+        {
+            await model.ScaleAsync(minWorkers, maxWorkers, http.RequestAborted);
+        }
+        catch (ModelLoadException e)
+        {
+            await TorchServeErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "InternalServerException",
+                $"Failed to start workers for model {model.Name} version: {model.Version}: {e.Message}");
+            return;
+        }
+        var version = http.Request.RouteValues["version"] is string v ? $", version: {v}" : "";
+        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Workers scaled to {minWorkers} for model: {model.Name}{version}");
     }
 
+    /// <summary>
+    /// Unregisters one version (the default without one). As in TorchServe, the default version
+    /// cannot go while others remain: 403 InvalidModelVersionException; set another default first.
+    /// </summary>
     private static async Task UnregisterAsync(HttpContext http, ManagementContext context)
     {
         if (!context.Config.EnableModelApi)
@@ -276,28 +385,42 @@ public static class ManagementHttp
             await ModelApiDisabledAsync(http);
             return;
         }
-        if (!TryFind(http, context, out var model, out var refusal))
+        var name = (string)http.Request.RouteValues["model"]!;
+        var version = http.Request.RouteValues["version"] as string;
+        var removing = version is not null && context.Models.TryGet(name, version, out var asked) ? asked
+            : context.Models.TryGet(name, out var byDefault) ? byDefault : null;
+        switch (await context.Models.UnregisterAsync(name, version, http.RequestAborted))
         {
-            await refusal;
-            return;
+            case UnregisterOutcome.ModelNotFound:
+                await ModelNotFoundAsync(http, name);
+                return;
+            case UnregisterOutcome.VersionNotFound:
+                await TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelVersionNotFoundException",
+                    $"Model version: {version} does not exist for model: {name}");
+                return;
+            case UnregisterOutcome.IsDefaultVersion:
+                await TorchServeErrors.WriteAsync(http, StatusCodes.Status403Forbidden, "InvalidModelVersionException",
+                    $"Cannot remove default version for model {name}");
+                return;
         }
-        if (!await context.Models.UnregisterAsync(model.Name, http.RequestAborted))
-        {
-            await ModelNotFoundAsync(http, model.Name);
-            return;
-        }
-        context.Registrations.Remove(model.Name);
-        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Model \"{model.Name}\" unregistered");
+        context.Registrations.Remove(name, removing?.Version ?? version ?? "", lastVersion: context.Models.Versions(name).Count == 0);
+        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Model \"{name}\" unregistered");
     }
 
     private static Task SetDefaultAsync(HttpContext http, ManagementContext context)
     {
-        // One version is served per name, so the only version that can be the default is it.
-        return TryFind(http, context, out var model, out var refusal)
-            ? TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Default version successfully updated for model \"{model.Name}\" to \"{model.Version}\"")
-            : refusal;
+        var name = (string)http.Request.RouteValues["model"]!;
+        var version = (string)http.Request.RouteValues["version"]!;
+        if (!context.Models.TryGet(name, out _))
+        {
+            return ModelNotFoundAsync(http, name);
+        }
+        return context.Models.SetDefault(name, version)
+            ? TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Default version successfully updated for model \"{name}\" to \"{version}\"")
+            : TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelVersionNotFoundException", $"Model version {version} does not exist for model {name}");
     }
 
+    /// <summary>The default version, or the one the route names; refuses an unknown model or version with TorchServe's 404.</summary>
     private static bool TryFind(HttpContext http, ManagementContext context, out ServedModel model, out Task refusal)
     {
         var name = (string)http.Request.RouteValues["model"]!;
@@ -307,10 +430,10 @@ public static class ManagementHttp
             refusal = ModelNotFoundAsync(http, name);
             return false;
         }
-        if (version is not null && version != "all" && version != model.Version)
+        if (version is not null && !context.Models.TryGet(name, version, out model!))
         {
             refusal = TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelVersionNotFoundException",
-                $"Model version {version} does not exist for model {name}");
+                $"Model version: {version} does not exist for model: {name}");
             return false;
         }
         refusal = Task.CompletedTask;

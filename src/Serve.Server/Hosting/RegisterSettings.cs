@@ -1,0 +1,35 @@
+using System.Collections.Generic;
+using Serve.Runtime;
+
+namespace Serve.Server;
+
+/// <summary>
+/// How TorchServe combines its register parameters with the archive's model-config.yaml
+/// (wlm/ModelManager.createModel and util/ApiUtils.handleRegister): <c>batch_size</c> and
+/// <c>max_batch_delay</c> win over the archive; the archive's responseTimeout and startupTimeout
+/// (their default 120 included) win over <c>response_timeout</c> and <c>startup_timeout</c>, which
+/// act only on an archive without a model-config; an archive that sets minWorkers (with maxWorkers no smaller) wins over
+/// <c>initial_workers</c>, which otherwise sets both bounds.
+/// </summary>
+internal static class RegisterSettings
+{
+    /// <param name="options">What registration asked for.</param>
+    /// <param name="archive">The archive's model-config (defaults when it has none).</param>
+    /// <param name="archiveKeys">The keys the archive's model-config.yaml sets; null when it has none.</param>
+    public static ModelConfig Apply(ModelOptions options, ModelConfig archive, IReadOnlySet<string>? archiveKeys)
+    {
+        var config = archive with
+        {
+            BatchSize = options.BatchSize ?? archive.BatchSize,
+            MaxBatchDelay = options.MaxBatchDelay ?? archive.MaxBatchDelay,
+            ResponseTimeout = archiveKeys is null && options.ResponseTimeout is { } response ? response : archive.ResponseTimeout,
+            StartupTimeout = archiveKeys is null && options.StartupTimeout is { } startup ? startup : archive.StartupTimeout,
+        };
+        var archiveSetsWorkers = archiveKeys is not null && archiveKeys.Contains("minWorkers") && archive.MinWorkers > 0 && archive.MaxWorkers >= archive.MinWorkers;
+        if (options.InitialWorkers is { } workers && !archiveSetsWorkers)
+        {
+            config = config with { MinWorkers = workers, MaxWorkers = workers };
+        }
+        return config;
+    }
+}
