@@ -48,6 +48,28 @@ public static class ModelArchiveReader
         return Unpack(path, target, limits ?? ExtractionLimits.Default, progress);
     }
 
+    /// <summary>
+    /// How many bytes the archive file declares its entries hold unpacked, for progress ("N of M MB"):
+    /// a .mar (zip) states it per entry; a .tar.gz does not (null). Null too for a directory or a file
+    /// that is not a readable zip: <see cref="Open"/> then says what is wrong.
+    /// </summary>
+    public static long? DeclaredUnpackedSize(string path)
+    {
+        if (!File.Exists(path) || ModelArchiveFormats.IsTarGz(path))
+        {
+            return null;
+        }
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            return zip.Entries.Sum(entry => entry.Length);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Unpacks the archive file <paramref name="archivePath"/> into <paramref name="target"/>, replacing what was there.</summary>
     /// <exception cref="ModelArchiveException">The archive is broken, unsafe, too large or has no valid manifest.</exception>
     public static UnpackedArchive Unpack(string archivePath, string target, ExtractionLimits limits, IProgress<long>? progress = null)

@@ -81,6 +81,11 @@ internal static class StartCommand
             }
             await using (app)
             {
+                if (toLoad.Count > 0)
+                {
+                    output.WriteLine($"Loading {toLoad.Count} model(s); the log says as each worker initializes and each model is ready ...");
+                }
+                var loading = Stopwatch.GetTimestamp();
                 try
                 {
                     await app.StartAsync(cancellation);
@@ -91,7 +96,7 @@ internal static class StartCommand
                     return 1;
                 }
                 PidFile.Write();
-                output.WriteLine($"Serving {toLoad.Count} model(s): inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
+                output.WriteLine($"Serving {toLoad.Count} model(s), loaded in {(long)Stopwatch.GetElapsedTime(loading).TotalMilliseconds} ms: inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
                 try
                 {
                     await app.WaitForShutdownAsync(cancellation);

@@ -44,16 +44,26 @@ public static class TorchServeHost
         var start = new List<(ModelOptions Options, string Url)>();
         foreach (var model in models)
         {
-            progress.WriteLine($"Unpacking {Path.GetFileName(model.Path)} ...");
+            var file = Path.GetFileName(model.Path);
+            var total = ModelArchiveReader.DeclaredUnpackedSize(model.Path);
+            var of = total is { } bytes ? $" of {Megabytes(bytes)} MB" : "";
+            progress.WriteLine($"Unpacking {file}{(total is null ? "" : $" ({Megabytes(total.Value)} MB)")} ...");
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var lastReported = 0L;
+            var written = 0L;
             var archive = ModelArchiveReader.Open(model.Path, workDirectory, config.ExtractionLimits, new InlineProgress(bytes =>
             {
+                written = bytes;
                 if (bytes - lastReported >= 64L << 20)
                 {
                     lastReported = bytes;
-                    progress.WriteLine($"  {bytes >> 20} MB unpacked");
+                    progress.WriteLine($"  {file}: {Megabytes(bytes)}{of} MB unpacked");
                 }
             }));
+            if (written > 0)
+            {
+                progress.WriteLine($"Unpacked {file}: {Megabytes(written)} MB in {(long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds} ms");
+            }
             var name = model.Name ?? archive.Manifest.ModelName;
             start.Add((new ModelOptions
             {
@@ -152,6 +162,8 @@ public static class TorchServeHost
             throw new ConfigPropertiesException($"The {api} API's address {address} names a host; give an IP address (127.0.0.1, 0.0.0.0) or localhost.");
         }
     }
+
+    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
     private sealed class InlineProgress(Action<long> report) : IProgress<long>
     {

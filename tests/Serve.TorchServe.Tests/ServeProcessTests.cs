@@ -78,6 +78,13 @@ public sealed class ServeProcessTests : IDisposable
 
         var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
         Assert.True(started.Code == 0, started.Error + File.ReadAllText(_temp["logs/serve.log"]));
+        // In the background, the progress a person follows in the foreground is in the log: the unpacking, each handler's initialize, the model ready.
+        var log = File.ReadAllText(_temp["logs/serve.log"]);
+        Assert.Matches(@"Unpacking classifier\.mar \([0-9.]+ MB\) \.\.\.", log);
+        Assert.Matches(@"Unpacked classifier\.mar: [0-9.]+ MB in \d+ ms", log);
+        Assert.Contains("Loading model classifier version 1.0: starting 1 workers", log);
+        Assert.Matches(@"Model classifier version 1\.0: worker 0 initialized on cpu in \d+ ms", log);
+        Assert.Matches(@"Serving model classifier 1\.0 with handler image_classifier: 1 workers, .*; loaded in \d+ ms", log);
         try
         {
             using var client = new HttpClient();

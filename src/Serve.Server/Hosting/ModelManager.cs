@@ -214,7 +214,7 @@ public sealed partial class ModelManager : IHostedService
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
         var workerIndexes = 0;
-        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token)
+        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
         {
             var context = new HandlerContext(manifest, path)
             {
@@ -235,13 +235,13 @@ public sealed partial class ModelManager : IHostedService
                 context.Model?.Dispose();
                 throw new ModelLoadException($"Model '{manifest.ModelName}': handler '{handlerName}' failed to initialize: {e.Message}", e);
             }
-            LogWorkerInitialized(modelLogger, manifest.ModelName, manifest.ModelVersion, workerIndex, context.Device.ToString(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogHandlerInitialized(modelLogger, manifest.ModelName, manifest.ModelVersion, role ?? $"worker {workerIndex}", context.Device.ToString(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return (handler, context);
         }
 
         // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
         var first = registration.Create();
-        WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token) : null;
+        WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token, "the per-request preprocess handler") : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
         var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
             token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workerIndexes) - 1, token), _requestStages, _time, modelLogger,
@@ -294,8 +294,8 @@ public sealed partial class ModelManager : IHostedService
     [LoggerMessage(Level = LogLevel.Information, Message = "Loading model {ModelName} version {Version}: starting {Workers} workers")]
     private static partial void LogLoading(ILogger logger, string modelName, string version, int workers);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} version {Version}: worker {WorkerIndex} initialized on {Device} in {Milliseconds} ms")]
-    private static partial void LogWorkerInitialized(ILogger logger, string modelName, string version, int workerIndex, string device, long milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} version {Version}: {Handler} initialized on {Device} in {Milliseconds} ms")]
+    private static partial void LogHandlerInitialized(ILogger logger, string modelName, string version, string handler, string device, long milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler}: {Workers} workers, batch size {BatchSize}, max batch delay {MaxBatchDelay} ms; loaded in {Milliseconds} ms")]
     private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int workers, int batchSize, int maxBatchDelay, long milliseconds);
