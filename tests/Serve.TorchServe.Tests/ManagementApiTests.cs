@@ -361,4 +361,44 @@ public sealed class ManagementApiTests : IAsyncLifetime
         Assert.All(two[..came], s => Assert.Equal(HttpStatusCode.NotFound, s));
         Assert.All(two[came..], s => Assert.Equal(HttpStatusCode.OK, s));
     }
+
+    [Fact]
+    public async Task A_request_whose_version_is_unregistered_while_its_body_arrives_goes_to_the_new_default()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Post, "/models?url=scalable-2.mar")).Status);
+        var image = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "images", "3.png"));
+        var rest = new TaskCompletionSource();
+        // The server finds the model when the headers arrive, then reads the body: half now, half once 1.0 is gone.
+        var byDefault = _server.Inference(HttpMethod.Post, "/predictions/scalable", new SlowContent(image, rest.Task));
+        var byVersion = _server.Inference(HttpMethod.Post, "/predictions/scalable/1.0", new SlowContent(image, rest.Task));
+        await Task.Delay(300);
+
+        Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Put, "/models/scalable/2.0/set-default")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Delete, "/models/scalable/1.0")).Status);
+        rest.SetResult();
+
+        using var answered = await byDefault.WaitAsync(Patience);
+        using var gone = await byVersion.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal(3, (await answered.Json()).GetProperty("digit").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    /// <summary>A body sent in two halves, the second once <paramref name="rest"/> completes (chunked: no length known).</summary>
+    private sealed class SlowContent(byte[] body, Task rest) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+            await stream.FlushAsync();
+            await rest;
+            await stream.WriteAsync(body.AsMemory(body.Length / 2));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
 }

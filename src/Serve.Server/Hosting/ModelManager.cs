@@ -286,7 +286,7 @@ public sealed partial class ModelManager : IHostedService
         {
             return outcome;
         }
-        await model.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await model.DrainAsync(cancellationToken, unregistered: true).ConfigureAwait(false);
         LogUnregistered(_logger, name, model.Version);
         return UnregisterOutcome.Unregistered;
     }

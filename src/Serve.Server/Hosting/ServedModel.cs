@@ -92,6 +92,9 @@ public sealed partial class ServedModel
     /// <summary>True when preprocess runs per request, as requests arrive, off the workers.</summary>
     public bool PreprocessesEachRequest => _createRequestStages is not null;
 
+    /// <summary>True once unregistered: it takes no more requests, and a request that found it just before gets "not found".</summary>
+    public bool IsUnregistered { get; private set; }
+
     /// <summary>Loading while its first workers start (a background registration), then Ready, or Failed.</summary>
     public ModelStatus Status => _status;
 
@@ -159,7 +162,10 @@ public sealed partial class ServedModel
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
-                return InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down.");
+                // Found just before it was unregistered: as if the request came just after (the adapter looks again).
+                return IsUnregistered
+                    ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {Name} (version {Version} was unregistered)")
+                    : InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down.");
             }
             return await job.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -288,8 +294,9 @@ public sealed partial class ServedModel
     /// Takes no more requests and runs every queued one. When <paramref name="cancellationToken"/>
     /// fires first, the batches in hand are cancelled and what is still queued fails as unavailable.
     /// </summary>
-    internal async Task DrainAsync(CancellationToken cancellationToken)
+    internal async Task DrainAsync(CancellationToken cancellationToken, bool unregistered = false)
     {
+        IsUnregistered = unregistered;
         _queue.Writer.TryComplete();
         await _pool.DrainAsync(cancellationToken).ConfigureAwait(false);
         while (_queue.Reader.TryRead(out var job))

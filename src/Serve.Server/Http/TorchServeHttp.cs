@@ -116,6 +116,13 @@ public static class TorchServeHttp
         {
             var request = HttpInference.Request(httpContext.Request, body.Bytes, httpContext.Request.ContentType);
             result = await model.InferAsync(request, explain, httpContext.RequestAborted).ConfigureAwait(false);
+            // The version found was unregistered meanwhile (while the body was read): the name may be served by another now.
+            if (model.IsUnregistered && result.ErrorKind == InferenceErrorKind.ModelNotFound
+                && httpContext.RequestServices.GetRequiredService<ModelManager>().TryGet(name, httpContext.Request.RouteValues["version"] as string, out var current)
+                && current != model)
+            {
+                result = await current.InferAsync(request, explain, httpContext.RequestAborted).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
         {
