@@ -402,3 +402,34 @@ public sealed class ManagementApiTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>config.properties' defaults for what register leaves out, as TorchServe's RegisterModelRequest takes them.</summary>
+public sealed class RegisterDefaultsTests : IAsyncLifetime
+{
+    private TorchServeServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TorchServeServer.StartAsync("default_workers_per_model=2\ndefault_response_timeout=45");
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Register_without_parameters_takes_default_workers_per_model_and_default_response_timeout()
+    {
+        // An archive without a model-config: nothing of the archive's wins over the defaults.
+        ModelArchiveWriter.Write(new ArchiveSpec
+        {
+            ModelName = "bare",
+            Version = "1.0",
+            SerializedFile = Path.Combine(AppContext.BaseDirectory, "fixtures", "digits-model", "digits.onnx"),
+            Handler = "digits",
+            ExportPath = _server.Config.ModelStore!,
+        }, DateTime.Now);
+
+        using var registered = await _server.Management(HttpMethod.Post, "/models?url=bare.mar");
+        using var described = await _server.Management(HttpMethod.Get, "/models/bare");
+
+        Assert.Equal("Model \"bare\" Version: 1.0 registered with 2 initial workers", (await registered.Json()).GetProperty("status").GetString());
+        var model = (await described.Json())[0];
+        Assert.Equal((2, 45), (model.GetProperty("workers").GetArrayLength(), model.GetProperty("responseTimeout").GetInt32()));
+    }
+}

@@ -128,9 +128,10 @@ public static class ManagementHttp
             Handler = ManifestHandler.RegisteredName(handler),
             BatchSize = batchSize,
             MaxBatchDelay = maxBatchDelay,
-            ResponseTimeout = responseTimeout,
+            // Without the parameters, TorchServe's register takes default_response_timeout and default_workers_per_model.
+            ResponseTimeout = responseTimeout ?? context.Config.DefaultResponseTimeout,
             StartupTimeout = startupTimeout,
-            InitialWorkers = initialWorkers,
+            InitialWorkers = initialWorkers ?? (context.Config.DefaultWorkersPerModel is > 0 and var byDefault ? byDefault : null),
         };
         ServedModel model;
         try
