@@ -184,6 +184,19 @@ public sealed class ModelVersionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_background_load_where_some_workers_start_serves_on_them_with_the_failure_visible()
+    {
+        _initializeGate.SetResult();
+        var model = _manager.LoadInBackground(Version("1.0", "minWorkers: 3\nmaxWorkers: 3\nhandler:\n  failFromWorker: 1\n"));
+
+        await WaitUntil(() => model.Status != ModelStatus.Loading); // the error is set before the status
+        Assert.Equal(ModelStatus.Ready, model.Status);
+        Assert.Contains("asked to fail", model.Error);
+        Assert.Single(model.Workers);
+        Assert.Equal("1.0", await Answer(model));
+    }
+
+    [Fact]
     public async Task A_model_unregistered_while_loading_in_the_background_stops_starting_workers()
     {
         var options = Version("1.0", "minWorkers: 3\nmaxWorkers: 3\n");
@@ -207,13 +220,14 @@ public sealed class ModelVersionTests : IDisposable
         }
     }
 
-    /// <summary>Answers with its model's version; initialize waits for the test's gate, and fails when model-config's handler section says <c>fail</c>.</summary>
+    /// <summary>Answers with its model's version; initialize waits for the test's gate, and fails when model-config's handler section says <c>fail</c> (or <c>failFromWorker: N</c> for workers N and later).</summary>
     private sealed class VersionHandler(Task initializeGate) : IHandler
     {
         public async ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
         {
             await initializeGate.WaitAsync(cancellationToken);
-            if (context.ModelConfig.Handler.ContainsKey("fail"))
+            if (context.ModelConfig.Handler.ContainsKey("fail")
+                || (context.ModelConfig.Handler.TryGetValue("failFromWorker", out var first) && context.WorkerIndex >= int.Parse(first)))
             {
                 throw new InvalidOperationException("asked to fail");
             }

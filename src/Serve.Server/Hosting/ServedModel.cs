@@ -285,7 +285,8 @@ public sealed partial class ServedModel
         catch (Exception e)
         {
             _error = e.Message;
-            _status = ModelStatus.Failed;
+            // Workers that did start serve on (the error stays visible); with none, the model failed.
+            _status = _pool.Count > 0 ? ModelStatus.Ready : ModelStatus.Failed;
             throw;
         }
     }

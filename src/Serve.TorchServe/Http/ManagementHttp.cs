@@ -267,62 +267,11 @@ public static class ManagementHttp
             json.WriteStartArray();
             foreach (var model in models)
             {
-                WriteDescription(json, model, context);
+                ModelDescription.Write(json, model, context.Registrations);
             }
             json.WriteEndArray();
         }
         return TorchServeErrors.WriteBodyAsync(http, StatusCodes.Status200OK, body);
-    }
-
-    private static void WriteDescription(Utf8JsonWriter json, ServedModel model, ManagementContext context)
-    {
-        json.WriteStartObject();
-        json.WriteString("modelName", model.Name);
-        json.WriteString("modelVersion", model.Version);
-        json.WriteString("modelUrl", context.Registrations.UrlOf(model.Name, model.Version));
-        json.WriteString("runtime", model.Manifest.Runtime);
-        json.WriteNumber("minWorkers", model.MinWorkers);
-        json.WriteNumber("maxWorkers", model.MaxWorkers);
-        json.WriteNumber("batchSize", model.Config.BatchSize);
-        json.WriteNumber("maxBatchDelay", model.Config.MaxBatchDelay);
-        json.WriteNumber("responseTimeout", model.Config.ResponseTimeout);
-        json.WriteNumber("startupTimeout", model.Config.StartupTimeout);
-        if (model.Config.DeviceType is { } deviceType)
-        {
-            json.WriteString("deviceType", deviceType);
-        }
-        // Ours: LOADING while a background registration starts workers, READY, or FAILED with the reason.
-        json.WriteString("status", model.Status.ToString().ToUpperInvariant());
-        if (model.Error is { } error)
-        {
-            json.WriteString("error", error);
-        }
-        json.WriteBoolean("loadedAtStartup", context.Registrations.LoadedAtStartup(model.Name));
-        json.WriteStartArray("workers");
-        var memory = Environment.WorkingSet;
-        foreach (var worker in model.Workers)
-        {
-            json.WriteStartObject();
-            json.WriteString("id", worker.Id.ToString(CultureInfo.InvariantCulture));
-            json.WriteString("startTime", worker.StartTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-            json.WriteString("status", worker.Status);
-            json.WriteNumber("memoryUsage", memory);
-            json.WriteNumber("pid", Environment.ProcessId);
-            json.WriteBoolean("gpu", worker.Device?.StartsWith("cuda", StringComparison.Ordinal) == true);
-            // GPU utilization is not measured here (no GPU metrics yet): TorchServe's "N/A".
-            json.WriteString("gpuUsage", "N/A");
-            if (worker.Device is { } device)
-            {
-                json.WriteString("device", device);
-            }
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartObject("jobQueueStatus");
-        json.WriteNumber("remainingCapacity", Math.Max(0, model.Config.JobQueueSize - model.QueueLength));
-        json.WriteNumber("pendingRequests", model.QueueLength);
-        json.WriteEndObject();
-        json.WriteEndObject();
     }
 
     /// <summary>
