@@ -329,18 +329,29 @@ public sealed class ManagementApiTests : IAsyncLifetime
             Traffic("/predictions/scalable/1.0", 2), Traffic("/predictions/scalable/2.0", 3),
         };
 
-        await Task.Delay(200);
+        // Each step waits until every client has been answered since the last one, however slow the machine.
+        async Task EveryClientAnswered()
+        {
+            var since = Volatile.Read(ref order);
+            using var timeout = new CancellationTokenSource(Patience);
+            while (Enumerable.Range(0, traffic.Length).Any(client => !statuses.Any(s => s.Client == client && s.Order > since)))
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        await EveryClientAnswered();
         Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Post, "/models?url=scalable-2.mar")).Status);
-        await Task.Delay(100);
+        await EveryClientAnswered();
         foreach (var path in new[] { "/models/scalable/2.0?min_worker=3&synchronous=true", "/models/scalable/1.0?min_worker=2&synchronous=true", "/models/scalable/2.0?min_worker=1&synchronous=true" })
         {
             Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Put, path)).Status);
-            await Task.Delay(100);
+            await EveryClientAnswered();
         }
         Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Put, "/models/scalable/2.0/set-default")).Status);
-        await Task.Delay(100);
+        await EveryClientAnswered();
         Assert.Equal(HttpStatusCode.OK, (await Call(HttpMethod.Delete, "/models/scalable/1.0")).Status);
-        await Task.Delay(200);
+        await EveryClientAnswered();
         stop.Cancel();
         await Task.WhenAll(traffic);
 
