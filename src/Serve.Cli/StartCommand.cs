@@ -44,7 +44,8 @@ internal static class StartCommand
             IReadOnlyList<ModelToLoad> toLoad;
             try
             {
-                config = parse.GetValue(tsConfig) is { } path ? TorchServeConfig.Read(path) : new TorchServeConfig();
+                // As TorchServe: TS_CONFIG_FILE wins over --ts-config.
+                config = (Environment.GetEnvironmentVariable("TS_CONFIG_FILE") ?? parse.GetValue(tsConfig)) is { } path ? TorchServeConfig.Read(path) : new TorchServeConfig();
                 config = config with
                 {
                     ModelStore = parse.GetValue(modelStore) ?? config.ModelStore,
@@ -52,6 +53,12 @@ internal static class StartCommand
                     DisableTokenAuthorization = config.DisableTokenAuthorization || parse.GetValue(disableTokenAuth),
                     EnableModelApi = config.EnableModelApi || parse.GetValue(enableModelApi),
                 };
+                // With enable_envvars_config=true, TS_<KEY> variables win over the file and the flags, as in TorchServe.
+                config = config.WithEnvironment();
+                if (config.UsesHttps)
+                {
+                    ListenerCertificate.Load(config).Dispose(); // a bad certificate or key is told now, not by a child's log
+                }
                 foreach (var ignored in config.Ignored)
                 {
                     error.WriteLine($"serve start: ignoring {ignored}.");
@@ -72,7 +79,9 @@ internal static class StartCommand
             WebApplication app;
             try
             {
-                app = TorchServeHost.Build(config, toLoad, addHandlers, output);
+                // TorchServe's access log, next to its other logs (LOG_LOCATION, else logs/).
+                var accessLog = Path.Combine(Environment.GetEnvironmentVariable("LOG_LOCATION") ?? "logs", "access_log.log");
+                app = TorchServeHost.Build(config, toLoad, addHandlers, output, accessLog: accessLog);
             }
             catch (Exception e) when (e is ModelArchiveException or ConfigPropertiesException)
             {
@@ -134,7 +143,7 @@ internal static class StartCommand
         child.BeginOutputReadLine();
         child.BeginErrorReadLine();
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient(TorchServeHost.ReadinessProbeHandler(config)) { Timeout = TimeSpan.FromSeconds(2) };
         var ping = new Uri(config.InferenceAddress, "/ping");
         for (var waited = TimeSpan.Zero; waited < TimeSpan.FromMinutes(5); waited += TimeSpan.FromMilliseconds(250))
         {

@@ -14,7 +14,7 @@ namespace Serve.TorchServe;
 /// says otherwise. Keys TorchServe knows but this server does not honour, and keys nobody
 /// knows, are listed in <see cref="Ignored"/> so that the operator is told, not left guessing.
 /// </summary>
-public sealed record TorchServeConfig
+public sealed partial record TorchServeConfig
 {
     /// <summary>TorchServe's default for <c>allowed_urls</c>: local files and any http(s) URL.</summary>
     public static readonly IReadOnlyList<string> DefaultAllowedUrls = ["file://.*", "http(s)?://.*"];
@@ -67,6 +67,33 @@ public sealed record TorchServeConfig
     /// <summary><c>max_archive_unpacked_size</c> (ours, not TorchServe's): the most bytes one archive may unpack to.</summary>
     public long MaxArchiveUnpackedSize { get; init; } = ExtractionLimits.DefaultMaxUnpackedBytes;
 
+    /// <summary><c>disable_system_metrics</c>: no CPUUtilization, MemoryUsed, ... on the metrics API.</summary>
+    public bool DisableSystemMetrics { get; init; }
+
+    /// <summary><c>enable_envvars_config</c>: <c>TS_&lt;KEY&gt;</c> environment variables override keys (see <see cref="WithEnvironment"/>).</summary>
+    public bool EnableEnvVarsConfig { get; init; }
+
+    /// <summary><c>use_env_allowed_urls</c>: lets <c>TS_ALLOWED_URLS</c> set allowed_urls (TorchServe refuses it otherwise).</summary>
+    public bool UseEnvAllowedUrls { get; init; }
+
+    /// <summary><c>certificate_file</c>: the PEM certificate (chain) of https listeners.</summary>
+    public string? CertificateFile { get; init; }
+
+    /// <summary><c>private_key_file</c>: the PEM private key of https listeners.</summary>
+    public string? PrivateKeyFile { get; init; }
+
+    /// <summary><c>keystore</c>: a PKCS12 file with the key and certificate of https listeners; wins over the PEM pair, as in TorchServe.</summary>
+    public string? Keystore { get; init; }
+
+    /// <summary><c>keystore_pass</c>; TorchServe's default is <c>changeit</c>.</summary>
+    public string KeystorePass { get; init; } = "changeit";
+
+    /// <summary><c>keystore_type</c>: only PKCS12 (TorchServe's default) is read.</summary>
+    public string KeystoreType { get; init; } = "PKCS12";
+
+    /// <summary>True when any listener's address is https.</summary>
+    public bool UsesHttps => new[] { InferenceAddress, ManagementAddress, MetricsAddress }.Any(address => address.Scheme == Uri.UriSchemeHttps);
+
     /// <summary>Keys present in the file that this server does not honour, with the reason.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
 
@@ -77,12 +104,11 @@ public sealed record TorchServeConfig
     private static readonly HashSet<string> KnownNotHonoured =
     [
         "grpc_inference_address", "grpc_management_address", "grpc_inference_port", "grpc_management_port",
-        "enable_grpc_ssl", "private_key_file", "certificate_file", "keystore", "keystore_pass", "keystore_type",
+        "enable_grpc_ssl",
         "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers", "number_of_netty_threads",
         "netty_client_threads", "async_logging", "default_startup_timeout", "unregister_model_timeout",
         "decode_input_request", "initial_worker_port", "model_server_home", "limit_max_image_pixels",
-        "workflow_store", "disable_system_metrics", "system_metrics_cmd", "install_py_dep_per_model",
-        "enable_envvars_config", "use_env_allowed_urls", "blacklist_env_vars", "number_of_gpu", "models",
+        "workflow_store", "system_metrics_cmd", "install_py_dep_per_model", "blacklist_env_vars", "number_of_gpu", "models",
         "metrics_mode", "metrics_config", "vmargs", "plugins_path", "snapshot_store", "enable_metrics_api_for_inference",
     ];
 
@@ -97,10 +123,14 @@ public sealed record TorchServeConfig
         return Parse(File.ReadAllText(path), path);
     }
 
-    /// <summary>Parses config.properties text; <paramref name="source"/> names it in errors.</summary>
+    /// <summary>
+    /// Parses config.properties text; <paramref name="source"/> names it in errors. A value may
+    /// name environment variables as TorchServe allows, <c>$$NAME$$</c>; a variable not set is an error.
+    /// </summary>
     /// <exception cref="ConfigPropertiesException">A value is not what its key needs.</exception>
-    public static TorchServeConfig Parse(string text, string source)
+    public static TorchServeConfig Parse(string text, string source, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
         var config = new TorchServeConfig();
         var ignored = new List<string>();
         List<JavaProperties.Property> properties;
@@ -113,34 +143,118 @@ public sealed record TorchServeConfig
             throw new ConfigPropertiesException($"{source}: {e.Message}");
         }
 
-        foreach (var (key, value, line) in properties)
+        foreach (var (key, raw, line) in properties)
         {
-            ConfigPropertiesException Invalid(string what) => new($"{source} line {line}: {key}={value} is not {what}.");
-
-            config = key switch
-            {
-                "inference_address" => config with { InferenceAddress = Address(value, Invalid) },
-                "management_address" => config with { ManagementAddress = Address(value, Invalid) },
-                "metrics_address" => config with { MetricsAddress = Address(value, Invalid) },
-                "model_store" => config with { ModelStore = value },
-                "load_models" => config with { LoadModels = value.Length == 0 ? null : value },
-                "disable_token_authorization" => config with { DisableTokenAuthorization = Boolean(value, Invalid) },
-                "token_expiration_min" => config with { TokenExpirationMinutes = Positive(value, Invalid) },
-                "enable_model_api" => config with { EnableModelApi = Boolean(value, Invalid) },
-                "enable_metrics_api" => config with { EnableMetricsApi = Boolean(value, Invalid) },
-                "allowed_urls" => config with { AllowedUrls = Patterns(value, Invalid) },
-                "max_request_size" => config with { MaxRequestSize = Count(value, Invalid) },
-                "max_response_size" => config with { MaxResponseSize = Count(value, Invalid) },
-                "max_archive_unpacked_size" => config with { MaxArchiveUnpackedSize = Count(value, Invalid) },
-                "default_workers_per_model" => config with { DefaultWorkersPerModel = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
-                "job_queue_size" => config with { JobQueueSize = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
-                "default_response_timeout" => config with { DefaultResponseTimeout = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
-                _ => Ignore(config, ignored, KnownNotHonoured.Contains(key)
-                    ? $"{key} (line {line}): a TorchServe setting this server does not honour"
-                    : $"{key} (line {line}): not a TorchServe setting"),
-            };
+            var value = Substitute(raw, environment, $"{source} line {line}: {key}");
+            config = Apply(config, key, value, $"{source} line {line}: {key}={value}", ignored, $"{key} (line {line})");
         }
         return config with { Ignored = ignored };
+    }
+
+    /// <summary>
+    /// When <see cref="EnableEnvVarsConfig"/> is on, this config with TorchServe's <c>TS_&lt;KEY&gt;</c>
+    /// environment variables applied over it (ConfigManager.setSystemVars: the variable is named
+    /// <c>TS_</c> and the key in capitals, <c>TS_INFERENCE_ADDRESS</c>; a few keys keep
+    /// TorchServe's own spelling, <c>TS_TOKEN_EXPIRATION_TIME_MIN</c>). As in TorchServe they win
+    /// over the file and the command line, and <c>TS_ALLOWED_URLS</c> counts only with
+    /// <c>use_env_allowed_urls=true</c>. Otherwise this config unchanged.
+    /// </summary>
+    /// <exception cref="ConfigPropertiesException">A variable's value is not what its key needs.</exception>
+    public TorchServeConfig WithEnvironment(Func<string, string?>? environment = null)
+    {
+        if (!EnableEnvVarsConfig)
+        {
+            return this;
+        }
+        environment ??= Environment.GetEnvironmentVariable;
+        var config = this;
+        var ignored = new List<string>(Ignored);
+        foreach (var (variable, key) in EnvironmentVariables)
+        {
+            if (environment(variable) is not { } value || (key == "allowed_urls" && !UseEnvAllowedUrls))
+            {
+                continue;
+            }
+            config = Apply(config, key, value, $"Environment variable {variable}={value}", ignored, $"{key} (environment variable {variable})");
+        }
+        return config with { Ignored = ignored };
+    }
+
+    /// <summary>The TS_ variable of each key TorchServe lets the environment set (its ConfigManager's TS_ fields).</summary>
+    public static IReadOnlyList<(string Variable, string Key)> EnvironmentVariables { get; } = BuildEnvironmentVariables();
+
+    private static (string, string)[] BuildEnvironmentVariables()
+    {
+        string[] keys =
+        [
+            "debug", "inference_address", "management_address", "metrics_address", "load_models", "blacklist_env_vars",
+            "default_workers_per_model", "default_response_timeout", "default_startup_timeout", "unregister_model_timeout",
+            "number_of_netty_threads", "netty_client_threads", "job_queue_size", "number_of_gpu", "metrics_config", "metrics_mode",
+            "model_metrics_auto_detect", "disable_system_metrics", "ipex_enable", "cpu_launcher_enable", "cpu_launcher_args",
+            "ipex_gpu_enable", "async_logging", "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers",
+            "decode_input_request", "keystore", "keystore_pass", "keystore_type", "certificate_file", "private_key_file",
+            "max_request_size", "max_response_size", "limit_max_image_pixels", "default_service_handler", "service_envelope",
+            "model_server_home", "model_store", "prefer_direct_buffer", "allowed_urls", "install_py_dep_per_model",
+            "enable_metrics_api", "grpc_inference_address", "grpc_management_address", "grpc_inference_port",
+            "grpc_management_port", "grpc_inference_max_connection_age_ms", "grpc_management_max_connection_age_ms",
+            "grpc_inference_max_connection_age_grace_ms", "grpc_management_max_connection_age_grace_ms", "enable_grpc_ssl",
+            "initial_worker_port", "initial_distribution_port", "workflow_store", "cpp_log_config", "disable_token_authorization",
+            "enable_model_api",
+        ];
+        return
+        [
+            .. keys.Select(key => ("TS_" + key.ToUpperInvariant(), key)),
+            ("TS_TOKEN_EXPIRATION_TIME_MIN", "token_expiration_min"),
+            ("TS_OPEN_INFERENCE_PROTOCOL", "ts_open_inference_protocol"),
+            ("TS_HEADER_KEY_SEQUENCE_ID", "ts_header_key_sequence_id"),
+            ("TS_HEADER_KEY_SEQUENCE_START", "ts_header_key_sequence_start"),
+            ("TS_HEADER_KEY_SEQUENCE_END", "ts_header_key_sequence_end"),
+        ];
+    }
+
+    /// <summary>TorchServe's <c>$$NAME$$</c> references to environment variables, replaced by their values.</summary>
+    private static string Substitute(string value, Func<string, string?> environment, string where) =>
+        EnvironmentReference().Replace(value, match =>
+            environment(match.Groups[1].Value)
+            ?? throw new ConfigPropertiesException($"{where} names the environment variable {match.Groups[1].Value} ($${match.Groups[1].Value}$$), which is not set."));
+
+    [GeneratedRegex(@"\$\$([^$]+[^$])\$\$")]
+    private static partial Regex EnvironmentReference();
+
+    private static TorchServeConfig Apply(TorchServeConfig config, string key, string value, string where, List<string> ignored, string what)
+    {
+        ConfigPropertiesException Invalid(string expected) => new($"{where} is not {expected}.");
+
+        return key switch
+        {
+            "inference_address" => config with { InferenceAddress = Address(value, Invalid) },
+            "management_address" => config with { ManagementAddress = Address(value, Invalid) },
+            "metrics_address" => config with { MetricsAddress = Address(value, Invalid) },
+            "model_store" => config with { ModelStore = value },
+            "load_models" => config with { LoadModels = value.Length == 0 ? null : value },
+            "disable_token_authorization" => config with { DisableTokenAuthorization = Boolean(value, Invalid) },
+            "token_expiration_min" => config with { TokenExpirationMinutes = Positive(value, Invalid) },
+            "enable_model_api" => config with { EnableModelApi = Boolean(value, Invalid) },
+            "enable_metrics_api" => config with { EnableMetricsApi = Boolean(value, Invalid) },
+            "allowed_urls" => config with { AllowedUrls = Patterns(value, Invalid) },
+            "max_request_size" => config with { MaxRequestSize = Count(value, Invalid) },
+            "max_response_size" => config with { MaxResponseSize = Count(value, Invalid) },
+            "max_archive_unpacked_size" => config with { MaxArchiveUnpackedSize = Count(value, Invalid) },
+            "default_workers_per_model" => config with { DefaultWorkersPerModel = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
+            "job_queue_size" => config with { JobQueueSize = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
+            "default_response_timeout" => config with { DefaultResponseTimeout = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
+            "disable_system_metrics" => config with { DisableSystemMetrics = Boolean(value, Invalid) },
+            "enable_envvars_config" => config with { EnableEnvVarsConfig = Boolean(value, Invalid) },
+            "use_env_allowed_urls" => config with { UseEnvAllowedUrls = Boolean(value, Invalid) },
+            "certificate_file" => config with { CertificateFile = value },
+            "private_key_file" => config with { PrivateKeyFile = value },
+            "keystore" => config with { Keystore = value },
+            "keystore_pass" => config with { KeystorePass = value },
+            "keystore_type" => config with { KeystoreType = string.Equals(value, "PKCS12", StringComparison.OrdinalIgnoreCase) ? value : throw Invalid("PKCS12 (the only keystore type this server reads; convert a JKS keystore with `keytool -importkeystore -deststoretype PKCS12`)") },
+            _ => Ignore(config, ignored, KnownNotHonoured.Contains(key)
+                ? $"{what}: a TorchServe setting this server does not honour"
+                : $"{what}: not a TorchServe setting"),
+        };
     }
 
     private static TorchServeConfig Ignore(TorchServeConfig config, List<string> ignored, string reason)
@@ -154,10 +268,6 @@ public sealed record TorchServeConfig
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")
         {
             throw invalid("an address such as http://127.0.0.1:8080");
-        }
-        if (uri.Scheme == "https")
-        {
-            throw invalid("supported: https listeners are not built yet (terminate TLS in front of the server)");
         }
         return uri;
     }

@@ -3,9 +3,14 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -38,8 +43,10 @@ public static class TorchServeHost
     /// <param name="progress">Told what is being unpacked.</param>
     /// <param name="workDirectory">Where archives are unpacked; a fresh temporary directory when null.</param>
     /// <param name="keyFile">Where the keys are written; key_file.json in the working directory when null.</param>
-    public static WebApplication Build(TorchServeConfig config, IReadOnlyList<ModelToLoad> models, Action<IServiceCollection> addHandlers, TextWriter progress, string? workDirectory = null, string? keyFile = null)
+    /// <param name="accessLog">The file each request is logged to, in TorchServe's access_log.log format; none when null.</param>
+    public static WebApplication Build(TorchServeConfig config, IReadOnlyList<ModelToLoad> models, Action<IServiceCollection> addHandlers, TextWriter progress, string? workDirectory = null, string? keyFile = null, string? accessLog = null)
     {
+        var certificate = config.UsesHttps ? ListenerCertificate.Load(config) : null;
         workDirectory ??= Path.Combine(Path.GetTempPath(), $"serve-{Environment.ProcessId}");
         var start = new List<(ModelOptions Options, string Url)>();
         foreach (var model in models)
@@ -74,19 +81,26 @@ public static class TorchServeHost
         }
 
         var builder = WebApplication.CreateSlimBuilder();
+        // Below every other source, so appsettings.json and Logging__LogLevel__... variables override it:
+        // ASP.NET Core's per-request lines stay off the console (the access log has them).
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+        });
         var ports = new Dictionary<int, ServeApi>();
         builder.WebHost.UseKestrel(kestrel =>
         {
-            Listen(kestrel, config.InferenceAddress, ServeApi.Inference, ports);
-            Listen(kestrel, config.ManagementAddress, ServeApi.Management, ports);
+            Listen(kestrel, config.InferenceAddress, ServeApi.Inference, ports, certificate);
+            Listen(kestrel, config.ManagementAddress, ServeApi.Management, ports, certificate);
             if (config.EnableMetricsApi)
             {
-                Listen(kestrel, config.MetricsAddress, ServeApi.Metrics, ports);
+                Listen(kestrel, config.MetricsAddress, ServeApi.Metrics, ports, certificate);
             }
         });
         builder.Services.AddServe(options =>
         {
             options.MaxRequestSize = config.MaxRequestSize;
+            options.MaxResponseSize = config.MaxResponseSize;
             options.Models.AddRange(start.Select(s => s.Options));
         });
         addHandlers(builder.Services);
@@ -101,8 +115,16 @@ public static class TorchServeHost
         builder.Services.AddSingleton(new ModelWorkDirectory(workDirectory));
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
+        if (!config.DisableSystemMetrics)
+        {
+            builder.Services.AddSingleton(_ => new SystemMetrics());
+        }
+        if (accessLog is not null)
+        {
+            builder.Services.AddSingleton(new AccessLog(accessLog));
+        }
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName)
+            .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName, SystemMetrics.MeterName)
             .AddPrometheusExporter(prometheus =>
             {
                 // TorchServe's names as they are: no unit or _total added by the exporter.
@@ -111,6 +133,13 @@ public static class TorchServeHost
             }));
 
         var app = builder.Build();
+        // Created now, so the gauges exist before the first scrape; disposed with the app.
+        app.Services.GetService<SystemMetrics>();
+        if (app.Services.GetService<AccessLog>() is { } log)
+        {
+            app.Use(log.Write);
+        }
+        app.Use(ApiMetrics.CountStatus);
         app.UseRouting();
         app.Use(listeners.Separate);
         app.Use(app.Services.GetRequiredService<InferenceMetrics>().Measure);
@@ -135,7 +164,10 @@ public static class TorchServeHost
         var inference = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Inference));
         inference.MapTorchServeInference();
         inference.MapOpenInferenceProtocol();
-        app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Management)).MapTorchServeManagement();
+        inference.MapApiDescription(ServeApi.Inference);
+        var management = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Management));
+        management.MapTorchServeManagement();
+        management.MapApiDescription(ServeApi.Management);
         if (config.EnableMetricsApi)
         {
             app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new ServeApiMetadata(ServeApi.Metrics));
@@ -143,19 +175,47 @@ public static class TorchServeHost
         return app;
     }
 
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, Uri address, ServeApi api, Dictionary<int, ServeApi> ports)
+    /// <summary>
+    /// An HTTP handler for asking this server's own inference listener whether it is up: over https
+    /// it trusts exactly the configured certificate (which may be self-issued), and nothing else.
+    /// </summary>
+    public static HttpMessageHandler ReadinessProbeHandler(TorchServeConfig config)
     {
+        if (config.InferenceAddress.Scheme != Uri.UriSchemeHttps)
+        {
+            return new SocketsHttpHandler();
+        }
+        using var expected = ListenerCertificate.Load(config);
+        var thumbprint = expected.GetCertHashString(HashAlgorithmName.SHA256);
+        return new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint },
+        };
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, Uri address, ServeApi api, Dictionary<int, ServeApi> ports, X509Certificate2? certificate)
+    {
+        void Configure(ListenOptions listen)
+        {
+            listen.Use(ApiMetrics.CountSessions);
+            if (address.Scheme == Uri.UriSchemeHttps)
+            {
+                listen.UseHttps(certificate!);
+            }
+        }
+
         if (!ports.TryAdd(address.Port, api))
         {
             throw new ConfigPropertiesException($"The {api} API's address {address} uses port {address.Port}, which the {ports[address.Port]} API already uses: give each API its own port.");
         }
         if (address.Host is "localhost")
         {
-            kestrel.ListenLocalhost(address.Port);
+            kestrel.ListenLocalhost(address.Port, Configure);
         }
         else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
         {
-            kestrel.Listen(ip, address.Port);
+            kestrel.Listen(ip, address.Port, Configure);
         }
         else
         {

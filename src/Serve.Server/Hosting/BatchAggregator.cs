@@ -23,8 +23,8 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
 
     public TimeSpan MaxBatchDelay { get; } = maxBatchDelay;
 
-    /// <summary>Raised for each job taken off the queue (the queue's bound counts waiting jobs).</summary>
-    public event Action? Taken;
+    /// <summary>Raised for each job taken off the queue (the queue's bound counts waiting jobs; queue latency is measured here).</summary>
+    public event Action<InferenceJob>? Taken;
 
     /// <summary>
     /// The next batch, or null when the queue is closed and empty. <paramref name="idle"/> stops
@@ -48,7 +48,7 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
             {
                 if (queue.TryRead(out var job))
                 {
-                    Taken?.Invoke();
+                    Taken?.Invoke(job);
                     if (job.Explain != first.Explain)
                     {
                         _carried = job;
@@ -78,7 +78,7 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
         {
             if (queue.TryRead(out var job))
             {
-                Taken?.Invoke();
+                Taken?.Invoke(job);
                 return job;
             }
             if (!await queue.WaitToReadAsync(idle).ConfigureAwait(false))

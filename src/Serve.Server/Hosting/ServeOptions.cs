@@ -9,6 +9,12 @@ public sealed class ServeOptions
     /// <summary>TorchServe's <c>max_request_size</c>: the largest request body accepted, in bytes.</summary>
     public long MaxRequestSize { get; set; } = 6_553_500;
 
+    /// <summary>
+    /// TorchServe's <c>max_response_size</c>: the largest answer a handler may give one request, in
+    /// bytes. A larger one fails that request alone (500 naming the limit); the worker goes on.
+    /// </summary>
+    public long MaxResponseSize { get; set; } = 6_553_500;
+
     public const int DefaultMaxFormParts = 64;
     public const int DefaultMaxFormPartHeaderSize = 16 * 1024;
 

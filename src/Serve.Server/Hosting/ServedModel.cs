@@ -70,7 +70,8 @@ public sealed partial class ServedModel
         _minWorkers = Math.Max(1, config.MinWorkers);
         _maxWorkers = Math.Max(_minWorkers, config.MaxWorkers);
         var batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
-        batches.Taken += () => Interlocked.Decrement(ref _waiting);
+        batches.Taken += _ => Interlocked.Decrement(ref _waiting);
+        batches.Taken += job => QueueMetrics.RecordTaken(Name, Version, time.GetElapsedTime(job.QueuedAt));
         var workerIds = 0;
         _pool = new WorkerPool(createWorker, nextWorkerId ?? (() => Interlocked.Increment(ref workerIds)), batches, ResponseTimeout(config), time, logger);
     }

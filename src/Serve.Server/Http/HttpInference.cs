@@ -19,6 +19,20 @@ internal static class HttpInference
             new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), httpContext.RequestAborted);
     }
 
+    /// <summary>
+    /// <paramref name="result"/>, or an error in its place when its body exceeds the server's
+    /// <see cref="ServeOptions.MaxResponseSize"/>. TorchServe's frontend refuses such an answer from
+    /// its worker too (and answers 500 "Worker died."); here the message says what happened.
+    /// </summary>
+    public static InferenceResult WithinResponseLimit(HttpContext httpContext, InferenceResult result, string modelName)
+    {
+        var limit = httpContext.RequestServices.GetRequiredService<IOptions<ServeOptions>>().Value.MaxResponseSize;
+        return result.ErrorKind is null && result.Body.Length > limit
+            ? InferenceResult.Error(InferenceErrorKind.Internal,
+                $"Model '{modelName}' answered {result.Body.Length} bytes, more than max_response_size ({limit} bytes); raise max_response_size or make the answer smaller.")
+            : result;
+    }
+
     public static InferenceRequest Request(HttpRequest request, ReadOnlyMemory<byte> body, string? contentType) =>
         new(body, contentType, Headers(request), Query(request));
 

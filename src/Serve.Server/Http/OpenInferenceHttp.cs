@@ -149,7 +149,8 @@ public static class OpenInferenceHttp
         try
         {
             var request = HttpInference.Request(httpContext.Request, parsed.Input, parsed.ContentType);
-            result = await model.InferAsync(request, explain: false, httpContext.RequestAborted).ConfigureAwait(false);
+            result = HttpInference.WithinResponseLimit(httpContext,
+                await model.InferAsync(request, explain: false, httpContext.RequestAborted).ConfigureAwait(false), model.Name);
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
         {

@@ -123,6 +123,7 @@ public static class TorchServeHttp
             {
                 result = await current.InferAsync(request, explain, httpContext.RequestAborted).ConfigureAwait(false);
             }
+            result = HttpInference.WithinResponseLimit(httpContext, result, model.Name);
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
         {

@@ -1,0 +1,36 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Serve.Server;
+
+/// <summary>
+/// How long requests wait in a model's queue, under TorchServe's names (ts/configs/metrics.yaml):
+/// <c>ts_queue_latency_microseconds</c>, a counter of the summed wait labelled model_name,
+/// model_version and hostname, and <c>QueueTime</c>, a gauge of the last wait in milliseconds
+/// labelled Level=Host and Hostname. A wait ends when the batch aggregator takes the request.
+/// </summary>
+public static class QueueMetrics
+{
+    /// <summary>The meter these instruments belong to.</summary>
+    public const string MeterName = "Serve.Server";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<double> Latency = Meter.CreateCounter<double>(
+        "ts_queue_latency_microseconds", "Microseconds", "Cumulative queue duration in microseconds.");
+    private static readonly Gauge<double> QueueTime = Meter.CreateGauge<double>(
+        "QueueTime", "Milliseconds", "Time the last request waited in a queue, in milliseconds.");
+    private static readonly string Hostname = Environment.MachineName;
+
+    internal static void RecordTaken(string modelName, string modelVersion, TimeSpan waited)
+    {
+        Latency.Add(waited.TotalMicroseconds, new TagList
+        {
+            { "model_name", modelName },
+            { "model_version", modelVersion },
+            { "hostname", Hostname },
+        });
+        QueueTime.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("Level", "Host"), new KeyValuePair<string, object?>("Hostname", Hostname));
+    }
+}

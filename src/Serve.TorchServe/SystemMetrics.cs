@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+
+namespace Serve.TorchServe;
+
+/// <summary>
+/// TorchServe's host metrics (ts/metrics/system_metrics.py, ts/configs/metrics.yaml) as gauges
+/// read when scraped, with its names, units and labels (Level=Host, Hostname): CPUUtilization,
+/// MemoryUsed, MemoryAvailable, MemoryUtilization (from /proc, computed as psutil does),
+/// DiskUsage, DiskAvailable, DiskUtilization (of the root file system). The GPU metrics are not
+/// built: this server has no GPU probe (no NVML binding); they would be reported per device only
+/// where a GPU is present. Off with <c>disable_system_metrics=true</c>.
+/// </summary>
+public sealed class SystemMetrics : IDisposable
+{
+    /// <summary>The meter these instruments belong to.</summary>
+    public const string MeterName = "Serve.TorchServe.System";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly KeyValuePair<string, object?>[] _tags = [new("Level", "Host"), new("Hostname", Environment.MachineName)];
+    private readonly Lock _cpuGate = new();
+    private CpuTimes? _lastCpu;
+
+    /// <summary>Creates the gauges; <paramref name="root"/> is the file system the disk metrics describe.</summary>
+    public SystemMetrics(string root = "/")
+    {
+        _lastCpu = CpuTimes.Read();
+        _meter.CreateObservableGauge("CPUUtilization", () => Measure(CpuPercent()), "Percent", "CPU utilization on the host since the last scrape.");
+        _meter.CreateObservableGauge("MemoryUsed", () => Measure(Memory.Read()?.UsedMegabytes), "Megabytes", "Memory used on the host.");
+        _meter.CreateObservableGauge("MemoryAvailable", () => Measure(Memory.Read()?.AvailableMegabytes), "Megabytes", "Memory available on the host.");
+        _meter.CreateObservableGauge("MemoryUtilization", () => Measure(Memory.Read()?.UtilizationPercent), "Percent", "Memory utilization on the host.");
+        _meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
+        _meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
+        _meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
+    }
+
+    private IEnumerable<Measurement<double>> Measure(double? value) =>
+        value is { } v ? [new Measurement<double>(v, _tags)] : [];
+
+    /// <summary>Busy share of all CPU time since the previous reading, as psutil.cpu_percent() gives it.</summary>
+    private double? CpuPercent()
+    {
+        lock (_cpuGate)
+        {
+            var now = CpuTimes.Read();
+            var last = _lastCpu;
+            _lastCpu = now;
+            if (now is null || last is null)
+            {
+                return null;
+            }
+            var total = now.Value.Total - last.Value.Total;
+            var busy = total - (now.Value.Idle - last.Value.Idle);
+            return total <= 0 ? 0 : Math.Clamp(100.0 * busy / total, 0, 100);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _meter.Dispose();
+
+    /// <summary>The host's CPU times from the first line of /proc/stat (idle counts iowait, as psutil does).</summary>
+    private readonly record struct CpuTimes(double Total, double Idle)
+    {
+        public static CpuTimes? Read()
+        {
+            if (!File.Exists("/proc/stat"))
+            {
+                return null;
+            }
+            using var reader = new StreamReader("/proc/stat");
+            var fields = reader.ReadLine()?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields is null || fields.Length < 5 || fields[0] != "cpu")
+            {
+                return null;
+            }
+            // user nice system idle iowait irq softirq steal (guest is already in user).
+            double total = 0;
+            for (var i = 1; i < Math.Min(fields.Length, 9); i++)
+            {
+                total += double.Parse(fields[i], CultureInfo.InvariantCulture);
+            }
+            var idle = double.Parse(fields[4], CultureInfo.InvariantCulture) + (fields.Length > 5 ? double.Parse(fields[5], CultureInfo.InvariantCulture) : 0);
+            return new CpuTimes(total, idle);
+        }
+    }
+
+    /// <summary>psutil.virtual_memory() from /proc/meminfo: used = total - free - buffers - cached.</summary>
+    private sealed record Memory(double UsedMegabytes, double AvailableMegabytes, double UtilizationPercent)
+    {
+        public static Memory? Read()
+        {
+            if (!File.Exists("/proc/meminfo"))
+            {
+                return null;
+            }
+            var kib = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                var colon = line.IndexOf(':');
+                var value = line[(colon + 1)..].Trim().Split(' ')[0];
+                if (colon > 0 && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount))
+                {
+                    kib[line[..colon]] = amount;
+                }
+            }
+            double Get(string key) => kib.GetValueOrDefault(key);
+            var total = Get("MemTotal");
+            if (total <= 0)
+            {
+                return null;
+            }
+            var free = Get("MemFree");
+            var used = total - free - Get("Buffers") - Get("Cached") - Get("SReclaimable");
+            if (used < 0)
+            {
+                used = total - free;
+            }
+            var available = kib.TryGetValue("MemAvailable", out var given) ? given : free;
+            return new Memory(used / 1024, available / 1024, 100 * (total - available) / total);
+        }
+    }
+
+    /// <summary>psutil.disk_usage(root): used counts blocks reserved for root; available does not.</summary>
+    private sealed record Disk(double UsedGigabytes, double AvailableGigabytes, double UtilizationPercent)
+    {
+        private const double Gigabyte = 1024.0 * 1024 * 1024;
+
+        public static Disk? Read(string root)
+        {
+            try
+            {
+                var drive = new DriveInfo(root);
+                double used = drive.TotalSize - drive.TotalFreeSpace;
+                double available = drive.AvailableFreeSpace;
+                return new Disk(used / Gigabyte, available / Gigabyte, used + available <= 0 ? 0 : 100 * used / (used + available));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                return null;
+            }
+        }
+    }
+}
