@@ -15,36 +15,38 @@ namespace Serve.TorchServe;
 /// built: this server has no GPU probe (no NVML binding); they would be reported per device only
 /// where a GPU is present. Off with <c>disable_system_metrics=true</c>.
 /// </summary>
-public sealed class SystemMetrics : IDisposable
+public static class SystemMetrics
 {
-    /// <summary>The meter these instruments belong to.</summary>
-    public const string MeterName = "Serve.TorchServe.System";
+    private const string Root = "/";
+    private static readonly Meter Meter = new("Serve.TorchServe.System");
+    private static readonly KeyValuePair<string, object?>[] Tags = [new("Level", "Host"), new("Hostname", Environment.MachineName)];
+    private static readonly Lock CpuGate = new();
+    private static CpuTimes? _lastCpu = CpuTimes.Read();
 
-    private readonly Meter _meter = new(MeterName);
-    private readonly KeyValuePair<string, object?>[] _tags = [new("Level", "Host"), new("Hostname", Environment.MachineName)];
-    private readonly Lock _cpuGate = new();
-    private CpuTimes? _lastCpu;
+    /// <summary>
+    /// The meter of the gauges, which exist once per process: a metrics pipeline that adds this
+    /// meter exports them (each is read when scraped), one that does not leaves them unread.
+    /// </summary>
+    public static string MeterName => Meter.Name;
 
-    /// <summary>Creates the gauges; <paramref name="root"/> is the file system the disk metrics describe.</summary>
-    public SystemMetrics(string root = "/")
+    static SystemMetrics()
     {
-        _lastCpu = CpuTimes.Read();
-        _meter.CreateObservableGauge("CPUUtilization", () => Measure(CpuPercent()), "Percent", "CPU utilization on the host since the last scrape.");
-        _meter.CreateObservableGauge("MemoryUsed", () => Measure(Memory.Read()?.UsedMegabytes), "Megabytes", "Memory used on the host.");
-        _meter.CreateObservableGauge("MemoryAvailable", () => Measure(Memory.Read()?.AvailableMegabytes), "Megabytes", "Memory available on the host.");
-        _meter.CreateObservableGauge("MemoryUtilization", () => Measure(Memory.Read()?.UtilizationPercent), "Percent", "Memory utilization on the host.");
-        _meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
-        _meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
-        _meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
+        Meter.CreateObservableGauge("CPUUtilization", () => Measure(CpuPercent()), "Percent", "CPU utilization on the host since the last scrape.");
+        Meter.CreateObservableGauge("MemoryUsed", () => Measure(Memory.Read()?.UsedMegabytes), "Megabytes", "Memory used on the host.");
+        Meter.CreateObservableGauge("MemoryAvailable", () => Measure(Memory.Read()?.AvailableMegabytes), "Megabytes", "Memory available on the host.");
+        Meter.CreateObservableGauge("MemoryUtilization", () => Measure(Memory.Read()?.UtilizationPercent), "Percent", "Memory utilization on the host.");
+        Meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(Root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
+        Meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(Root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
+        Meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(Root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
     }
 
-    private IEnumerable<Measurement<double>> Measure(double? value) =>
-        value is { } v ? [new Measurement<double>(v, _tags)] : [];
+    private static IEnumerable<Measurement<double>> Measure(double? value) =>
+        value is { } v ? [new Measurement<double>(v, Tags)] : [];
 
     /// <summary>Busy share of all CPU time since the previous reading, as psutil.cpu_percent() gives it.</summary>
-    private double? CpuPercent()
+    private static double? CpuPercent()
     {
-        lock (_cpuGate)
+        lock (CpuGate)
         {
             var now = CpuTimes.Read();
             var last = _lastCpu;
@@ -58,9 +60,6 @@ public sealed class SystemMetrics : IDisposable
             return total <= 0 ? 0 : Math.Clamp(100.0 * busy / total, 0, 100);
         }
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => _meter.Dispose();
 
     /// <summary>The host's CPU times from the first line of /proc/stat (idle counts iowait, as psutil does).</summary>
     private readonly record struct CpuTimes(double Total, double Idle)

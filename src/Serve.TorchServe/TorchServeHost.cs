@@ -115,16 +115,13 @@ public static class TorchServeHost
         builder.Services.AddSingleton(new ModelWorkDirectory(workDirectory));
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
-        if (!config.DisableSystemMetrics)
-        {
-            builder.Services.AddSingleton(_ => new SystemMetrics());
-        }
         if (accessLog is not null)
         {
             builder.Services.AddSingleton(new AccessLog(accessLog));
         }
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName, SystemMetrics.MeterName)
+            .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName)
+            .AddMeter(config.DisableSystemMetrics ? [] : [SystemMetrics.MeterName])
             .AddPrometheusExporter(prometheus =>
             {
                 // TorchServe's names as they are: no unit or _total added by the exporter.
@@ -133,8 +130,6 @@ public static class TorchServeHost
             }));
 
         var app = builder.Build();
-        // Created now, so the gauges exist before the first scrape; disposed with the app.
-        app.Services.GetService<SystemMetrics>();
         if (app.Services.GetService<AccessLog>() is { } log)
         {
             app.Use(log.Write);
