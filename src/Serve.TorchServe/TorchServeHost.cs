@@ -159,10 +159,8 @@ public static class TorchServeHost
         var inference = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Inference));
         inference.MapTorchServeInference();
         inference.MapOpenInferenceProtocol();
-        inference.MapApiDescription(ServeApi.Inference);
-        var management = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Management));
-        management.MapTorchServeManagement();
-        management.MapApiDescription(ServeApi.Management);
+        app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Management)).MapTorchServeManagement();
+        app.MapApiDescriptions(listeners);
         if (config.EnableMetricsApi)
         {
             app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new ServeApiMetadata(ServeApi.Metrics));

@@ -55,12 +55,27 @@ public static class ApiDescription
         new("PUT", "/models/{model_name}/{model_version}/set-default", "setDefault", "Set the default version of a model.", [], Managed),
     ];
 
-    /// <summary>Maps <c>OPTIONS /</c> and <c>GET /api-description</c> to the description of <paramref name="api"/>.</summary>
-    public static void MapApiDescription(this IEndpointRouteBuilder endpoints, ServeApi api)
+    /// <summary>
+    /// Maps <c>OPTIONS /</c> and <c>GET /api-description</c>: one route for every listener (two
+    /// would be ambiguous), answering with the description of the listener's API, and 404 on the
+    /// metrics listener, which TorchServe does not describe.
+    /// </summary>
+    public static void MapApiDescriptions(this IEndpointRouteBuilder endpoints, ListenerApis listeners)
     {
-        var document = Build(api == ServeApi.Management ? Management : Inference);
+        var inference = Build(Inference);
+        var management = Build(Management);
         RequestDelegate write = context =>
         {
+            var document = listeners.Of(context) switch
+            {
+                ServeApi.Inference => inference,
+                ServeApi.Management => management,
+                _ => null,
+            };
+            if (document is null)
+            {
+                return TorchServeErrors.WriteAsync(context, StatusCodes.Status404NotFound, "ResourceNotFoundException", "Requested resource is not found, please refer to API document.");
+            }
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = document.Length;
             return context.Response.Body.WriteAsync(document, context.RequestAborted).AsTask();
