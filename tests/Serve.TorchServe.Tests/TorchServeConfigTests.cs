@@ -76,7 +76,7 @@ public sealed class TorchServeConfigTests
     [InlineData("max_request_size=-1", "is not a positive whole number")]
     [InlineData("enable_model_api=yes", "enable_model_api=yes is not true or false")]
     [InlineData("inference_address=127.0.0.1:8080", "is not an address such as http://127.0.0.1:8080")]
-    [InlineData("inference_address=https://127.0.0.1:8443", "https listeners are not built yet")]
+    [InlineData("inference_address=ftp://127.0.0.1:8443", "is not an address such as http://127.0.0.1:8080")]
     [InlineData("allowed_urls=https://ok/.*,(unclosed", "'(unclosed'")]
     [InlineData("token_expiration_min=0", "is not a positive number")]
     [InlineData(@"model_store=\u12", @"'\u' must be followed by four hex digits")]
