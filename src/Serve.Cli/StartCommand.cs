@@ -19,6 +19,9 @@ namespace Serve.Cli;
 /// <summary><c>serve start</c>: torchserve --start's flags; serves until <c>serve stop</c> or Ctrl+C.</summary>
 internal static class StartCommand
 {
+    /// <summary>Set for the background server: the log file it writes its console output to.</summary>
+    private const string LogFileVariable = "SERVE_LOG_FILE";
+
     public static Command Create(Action<IServiceCollection> addHandlers)
     {
         var modelStore = new Option<string?>("--model-store") { Description = "The directory holding model archives (overrides model_store)." };
@@ -40,6 +43,14 @@ internal static class StartCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
+            // A background server writes its own log: the `serve start` that started it exits once it answers.
+            if (Environment.GetEnvironmentVariable(LogFileVariable) is { Length: > 0 } logFile)
+            {
+                var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+                Console.SetOut(log);
+                Console.SetError(log);
+                (output, error) = (log, log);
+            }
             TorchServeConfig config;
             IReadOnlyList<ModelToLoad> toLoad;
             try
@@ -132,12 +143,13 @@ internal static class StartCommand
         {
             start.ArgumentList.Add(self[0]);
         }
+        start.Environment[LogFileVariable] = log;
         foreach (var argument in self.Skip(1).Append("--foreground"))
         {
             start.ArgumentList.Add(argument);
         }
         using var child = Process.Start(start)!;
-        var logWriter = new StreamWriter(log, append: true) { AutoFlush = true };
+        var logWriter = new StreamWriter(new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         child.OutputDataReceived += (_, line) => { if (line.Data is not null) { lock (logWriter) { logWriter.WriteLine(line.Data); } } };
         child.ErrorDataReceived += (_, line) => { if (line.Data is not null) { lock (logWriter) { logWriter.WriteLine(line.Data); } } };
         child.BeginOutputReadLine();
