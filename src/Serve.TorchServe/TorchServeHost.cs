@@ -117,7 +117,7 @@ public static class TorchServeHost
         builder.Services.AddSingleton<InferenceMetrics>();
         if (accessLog is not null)
         {
-            builder.Services.AddSingleton(new AccessLog(accessLog));
+            builder.Services.AddSingleton(_ => new AccessLog(accessLog)); // made by the container, so disposed (flushed) with it
         }
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName)
