@@ -94,7 +94,7 @@ public static class ApiDescription
             w.WriteString("openapi", "3.0.1");
             w.WriteStartObject("info");
             w.WriteString("title", "TorchServe APIs");
-            w.WriteString("description", "TorchServe's REST APIs, served by Serve.");
+            w.WriteString("description", "The REST APIs of TorchServe, as Serve answers them.");
             w.WriteString("version", typeof(ApiDescription).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
             w.WriteEndObject();
             w.WriteStartObject("paths");
