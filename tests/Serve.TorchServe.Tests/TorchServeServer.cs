@@ -76,11 +76,25 @@ public sealed class TorchServeServer : IAsyncDisposable
         return new TorchServeServer(app, config, temp, inference, management);
     }
 
+    // Ports handed out in this process: the OS may offer a port again once its probe closed, and
+    // two listeners of one server (or of two servers starting at once) must not get the same one.
+    private static readonly HashSet<int> Given = [];
+
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (Given)
+            {
+                if (Given.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     public Task<HttpResponseMessage> Inference(HttpMethod method, string path, HttpContent? body = null, string? key = "") =>
