@@ -32,11 +32,14 @@ public static class ApiDescription
         new("GET", "/ping", "ping", "Get the server's status: {\"status\": \"Healthy\"} once every start model is loaded.", [], [("200", "Healthy."), ("500", "Unhealthy.")]),
         new("POST", "/predictions/{model_name}", "predictions", "Predictions entry point to get inference using default model version.", [], Predicted),
         new("PUT", "/predictions/{model_name}", "predictions_put", "Predictions entry point (PUT, as curl -T sends).", [], Predicted),
+        new("POST", "/predictions/{model_name}/{model_version}", "version_predictions", "Predictions entry point to get inference using specific model version.", [], Predicted),
         new("POST", "/explanations/{model_name}", "explanations", "Explanations entry point (handlers with an [Explain] stage).", [], Predicted),
+        new("POST", "/explanations/{model_name}/{model_version}", "version_explanations", "Explanations with a specific model version.", [], Predicted),
         new("GET", "/v2/health/ready", "v2_ready", "Open Inference Protocol v2: server readiness.", [], [("200", "Readiness.")]),
         new("GET", "/v2/health/live", "v2_live", "Open Inference Protocol v2: server liveness.", [], [("200", "Liveness.")]),
         new("GET", "/v2/models/{model_name}", "v2_metadata", "Open Inference Protocol v2: model metadata.", [], [("200", "Metadata."), ("404", "Model not found.")]),
         new("POST", "/v2/models/{model_name}/infer", "v2_infer", "Open Inference Protocol v2: inference.", [], Predicted),
+        new("POST", "/v2/models/{model_name}/versions/{model_version}/infer", "v2_version_infer", "Open Inference Protocol v2: inference with a specific model version.", [], Predicted),
     ];
 
     /// <summary>The operations of the management API.</summary>
