@@ -132,7 +132,7 @@ public sealed class FloodTests(ITestOutputHelper output)
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
-                    wrong.Enqueue($"{digit}.png got no answer: {e.GetType().Name} {e.Message}");
+                    wrong.Enqueue($"{digit}.png got no answer ({(fresh ? "new connection" : "kept connection")}, request {i}): {e.GetType().Name} {e.Message} {e.InnerException?.GetType().Name} {e.InnerException?.Message} {e.InnerException?.InnerException?.Message}");
                 }
             }
         }
@@ -216,6 +216,10 @@ public sealed class FloodTests(ITestOutputHelper output)
         var errors = logLines.Count(line => line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal));
         var warnings = logLines.Count(line => line.StartsWith("warn:", StringComparison.Ordinal));
         output.WriteLine($"server log: {logLines.Length} lines, {errors} errors, {warnings} warnings");
+        foreach (var problem in wrong)
+        {
+            output.WriteLine(problem);
+        }
         Assert.Empty(wrong);
         Assert.Equal(sent, answered);
         Assert.Equal(0, errors);
