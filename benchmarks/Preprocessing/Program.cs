@@ -1,11 +1,12 @@
 // Times the image_classifier's preprocessing per image on one thread: the same work as
 // torchvision_preprocess.py (PIL open, exif_transpose, convert("RGB"), Resize(256), CenterCrop(224),
-// ToTensor, Normalize). Usage: dotnet run -c Release --project benchmarks/Preprocessing -- IMAGE...
+// ToTensor, Normalize), whole and stage by stage (decode, resize + crop, to-tensor + normalize).
+// Usage: dotnet run -c Release --project benchmarks/Preprocessing -- IMAGE...
 using System;
 using System.Diagnostics;
 using System.IO;
-using System.Linq;
 using Serve.Handlers;
+using Serve.Handlers.Vision;
 using Serve.Runtime;
 
 var files = args.Length > 0 ? args : throw new ArgumentException("Name one or more image files.");
@@ -13,39 +14,35 @@ var handler = new ImageClassifier();
 foreach (var file in files)
 {
     var request = new InferenceRequest(File.ReadAllBytes(file));
-    for (var i = 0; i < 20; i++)
-    {
-        handler.Preprocess(request).Dispose(); // warm up: JIT, tiering
-    }
-    var times = new double[7];
-    const int Iterations = 50;
-    for (var round = 0; round < times.Length; round++)
-    {
-        var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < Iterations; i++)
-        {
-            handler.Preprocess(request).Dispose();
-        }
-        times[round] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / Iterations;
-    }
-    Array.Sort(times);
-    Console.WriteLine($"{Path.GetFileName(file)}: median {times[times.Length / 2]:F2} ms per image (best {times[0]:F2}, {times.Length} rounds of {Iterations})");
-    var decode = Median(() => Serve.Handlers.Vision.ImageDecoder.Decode(request.Body.Span));
-    Console.WriteLine($"  of which decode (SkiaSharp, EXIF): median {decode:F2} ms");
+    var decoded = ImageDecoder.Decode(request.Body.Span);
+    var cropped = ImageTransforms.ResizeAndCenterCrop(decoded, 256, 224);
+    var (whole, best) = Time(() => handler.Preprocess(request).Dispose());
+    var (decode, _) = Time(() => ImageDecoder.Decode(request.Body.Span));
+    var (resize, _) = Time(() => ImageTransforms.ResizeAndCenterCrop(decoded, 256, 224));
+    var (normalize, _) = Time(() => ImageTransforms.ToNormalizedTensor(cropped, ImageTransforms.ImageNetMean, ImageTransforms.ImageNetStd).Dispose());
+    Console.WriteLine($"{Path.GetFileName(file)} ({decoded.Width}x{decoded.Height}): median {whole:F2} ms per image (best {best:F2}); "
+        + $"decode {decode:F2}, resize+crop {resize:F3}, to-tensor+normalize {normalize:F3} ms (medians of 7 rounds)");
 }
 
-static double Median(Action action)
+// Median and best per call of 7 rounds, after a warm-up (JIT, tiering); rounds sized to ~50 ms.
+static (double Median, double Best) Time(Action action)
 {
+    var warm = Stopwatch.GetTimestamp();
+    for (var i = 0; i < 20; i++)
+    {
+        action();
+    }
+    var iterations = Math.Clamp((int)(50 / Math.Max(Stopwatch.GetElapsedTime(warm).TotalMilliseconds / 20, 1e-3)), 5, 5000);
     var times = new double[7];
     for (var round = 0; round < times.Length; round++)
     {
         var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < 50; i++)
+        for (var i = 0; i < iterations; i++)
         {
             action();
         }
-        times[round] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 50;
+        times[round] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / iterations;
     }
     Array.Sort(times);
-    return times[times.Length / 2];
+    return (times[times.Length / 2], times[0]);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using SkiaSharp;
 
 namespace Serve.Handlers.Vision;
@@ -6,7 +7,8 @@ namespace Serve.Handlers.Vision;
 /// <summary>Turns pixels stored in a camera's orientation upright, as PIL's <c>ImageOps.exif_transpose</c>.</summary>
 internal static class ExifOrientation
 {
-    public static RgbaImage Apply(RgbaImage image, SKEncodedOrigin origin)
+    /// <summary>The upright image: <paramref name="image"/> itself, or a new one of the same kind (pooled or not) after disposing it.</summary>
+    public static RgbaImage Apply(RgbaImage image, SKEncodedOrigin origin, bool pooled)
     {
         if (origin is SKEncodedOrigin.TopLeft or 0)
         {
@@ -15,9 +17,9 @@ internal static class ExifOrientation
         var (w, h) = (image.Width, image.Height);
         var swaps = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var (outW, outH) = swaps ? (h, w) : (w, h);
-        var source = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(image.Pixels.AsSpan());
-        var pixels = new byte[image.Pixels.Length];
-        var target = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(pixels.AsSpan());
+        var upright = pooled ? RgbaImage.Rent(outW, outH) : new RgbaImage(outW, outH, new byte[image.Span.Length]);
+        var source = MemoryMarshal.Cast<byte, uint>(image.Span);
+        var target = MemoryMarshal.Cast<byte, uint>(upright.Span);
         for (var y = 0; y < outH; y++)
         {
             for (var x = 0; x < outW; x++)
@@ -36,6 +38,7 @@ internal static class ExifOrientation
                 target[y * outW + x] = source[sy * w + sx];
             }
         }
-        return new RgbaImage(outW, outH, pixels);
+        image.Dispose();
+        return upright;
     }
 }
