@@ -20,16 +20,11 @@ public static class ImageTransforms
     /// TorchServe's image_classifier and image_segmenter input:
     /// <c>Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(imagenet)])</c> on the request's image.
     /// </summary>
-    /// <param name="request">The request whose body holds the image.</param>
-    /// <param name="scaledJpegDecode">
-    /// Decode large JPEGs at a libjpeg scale (1/2 to 1/8) that keeps the shorter side at least 256:
-    /// faster, but not PIL's pixels (docs/builtins.md has the measured difference). Off: bit-exact.
-    /// </param>
     /// <exception cref="InvalidRequestException">The request holds no usable image.</exception>
-    public static Tensor<float> ImageNetInput(InferenceRequest request, bool scaledJpegDecode = false)
+    public static Tensor<float> ImageNetInput(InferenceRequest request)
     {
         // The decoded and resized images are rented and returned here; only the tensor is allocated.
-        using var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span, pooled: true, jpegShorterSide: scaledJpegDecode ? 256 : 0);
+        using var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span, pooled: true);
         using var cropped = ResizeAndCenterCrop(image, 256, 224, pooled: true);
         return ToNormalizedTensor(cropped, ImageNetMean, ImageNetStd);
     }
