@@ -19,10 +19,10 @@ internal static class Fixtures
 
     public static byte[] Image(string name) => File.ReadAllBytes(Path.Combine(Root, "images", name));
 
-    /// <summary>torchvision's input tensor for an image: Normalize(ToTensor(reference PNG)), in PyTorch's float arithmetic.</summary>
+    /// <summary>torchvision's input tensor for an image: Normalize(ToTensor(reference crop, lossless WebP)), in PyTorch's float arithmetic.</summary>
     public static float[] TorchvisionTensor(string imageName)
     {
-        using var bitmap = SKBitmap.Decode(Path.Combine(Root, "reference", imageName + ".png"));
+        using var bitmap = SKBitmap.Decode(Path.Combine(Root, "reference", imageName + ".webp"));
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
         var plane = bitmap.Width * bitmap.Height;
         var values = new float[3 * plane];
