@@ -124,4 +124,63 @@ public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<Cl
             Assert.All(row.EnumerateArray(), pixel => Assert.InRange(pixel[1].GetDouble(), 0.25, 1.0)); // 4 classes: the best has at least 1/4
         });
     }
+
+    [Theory]
+    [InlineData("onnx")]
+    [InlineData("torchscript")]
+    public async Task KServe_v1_instances_in_one_body_get_one_prediction_each_in_order(string model)
+    {
+        // As KServe's v1 clients and TorchServe's kserve_wrapper send them: {"data": ...}, the v1
+        // binary form {"b64": ...}, and a bare base64 string.
+        string[] names = ["flower.jpg", "china.jpg", "flower_palette.png"];
+        var body = JsonSerializer.Serialize(new
+        {
+            instances = new object[]
+            {
+                new { data = Convert.ToBase64String(Fixtures.Image(names[0])) },
+                new { b64 = Convert.ToBase64String(Fixtures.Image(names[1])) },
+                Convert.ToBase64String(Fixtures.Image(names[2])),
+            },
+        });
+        using var response = await server.Client.PostAsync($"/v1/models/{model}:predict", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var answer = JsonDocument.Parse(text);
+        var predictions = answer.RootElement.GetProperty("predictions").EnumerateArray().ToArray();
+        Assert.Equal(names.Length, predictions.Length);
+        for (var i = 0; i < names.Length; i++)
+        {
+            Assert.Equal(Fixtures.Expected(names[i]).Select(e => e.Label), predictions[i].EnumerateObject().Select(p => p.Name));
+        }
+    }
+
+    [Fact]
+    public async Task KServe_v1_segmenter_answers_one_class_map_per_instance()
+    {
+        var image = Convert.ToBase64String(Fixtures.Image("china.jpg"));
+        var body = JsonSerializer.Serialize(new { instances = new[] { new { data = image }, new { data = image } } });
+        using var response = await server.Client.PostAsync("/v1/models/segmenter_onnx:predict", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text[..Math.Min(text.Length, 300)]);
+        using var answer = JsonDocument.Parse(text);
+        var predictions = answer.RootElement.GetProperty("predictions").EnumerateArray().ToArray();
+        Assert.Equal(2, predictions.Length);
+        Assert.All(predictions, p => Assert.Equal(224, p.GetArrayLength()));
+        Assert.Equal(predictions[0].GetRawText(), predictions[1].GetRawText());
+    }
+
+    [Theory]
+    [InlineData("/v1/models/onnx:predict", "{\"instances\": [{\"data\": \"aGVsbG8=\"}]}", 400, "Instance 0: The body is not an image")]
+    [InlineData("/v1/models/onnx:predict", "{\"inputs\": []}", 400, "\"instances\" array")]
+    [InlineData("/v1/models/onnx:predict", "{\"instances\": []}", 400, "1 to 64")]
+    [InlineData("/v1/models/onnx:predict", "not json", 400, "not valid JSON")]
+    [InlineData("/v1/models/nope:predict", "{\"instances\": [1]}", 404, "Model not found: nope")]
+    [InlineData("/v1/models/onnx:train", "{\"instances\": [1]}", 404, ":predict and :explain")]
+    public async Task KServe_v1_bad_requests_get_the_status_and_reason(string path, string body, int status, string message)
+    {
+        using var response = await server.Client.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(status, (int)response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(message, error.RootElement.GetProperty("message").GetString());
+    }
 }

@@ -8,7 +8,8 @@ namespace Serve.Handlers.Vision;
 /// <summary>
 /// The image bytes a request carries, in the forms TorchServe's VisionHandler takes: the raw
 /// image as the body, or a base64 string, alone as a JSON string or as the "data" (or "body")
-/// member of a JSON object.
+/// member of a JSON object; also KServe v1's binary form <c>{"b64": ...}</c>, which arrives here
+/// as one instance of <c>{"instances": [...]}</c> (the server's KServe v1 endpoint splits them).
 /// </summary>
 public static class ImageRequest
 {
@@ -30,8 +31,9 @@ public static class ImageRequest
                 JsonValueKind.String => root.GetString(),
                 JsonValueKind.Object when Member(root, "data") is { } data => data,
                 JsonValueKind.Object when Member(root, "body") is { } inner => inner,
+                JsonValueKind.Object when Member(root, "b64") is { } b64 => b64,
                 _ => throw new InvalidRequestException(
-                    "The JSON body has no image: send {\"data\": \"<base64 image>\"}, a base64 JSON string, or the image bytes themselves."),
+                    "The JSON body has no image: send {\"data\": \"<base64 image>\"} (or \"b64\"), a base64 JSON string, or the image bytes themselves."),
             };
         }
         catch (JsonException e)

@@ -25,7 +25,10 @@ public static class TorchServeHttp
     // HEAD too: load balancers probe health with it.
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
 
-    /// <summary>Maps /ping and the general /predictions/{model} and /explanations/{model} routes.</summary>
+    /// <summary>
+    /// Maps /ping, the general /predictions/{model} and /explanations/{model} routes, and KServe v1's
+    /// /v1/models/{model}:predict and :explain, which TorchServe's inference API serves too (<see cref="KServeV1Http"/>).
+    /// </summary>
     public static IEndpointRouteBuilder MapTorchServeInference(this IEndpointRouteBuilder endpoints)
     {
         var models = endpoints.ServiceProvider.GetRequiredService<ModelManager>();
@@ -35,6 +38,7 @@ public static class TorchServeHttp
         endpoints.MapMethods("/explanations/{model}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: true)));
         endpoints.MapMethods("/predictions/{model}/{version}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: false)));
         endpoints.MapMethods("/explanations/{model}/{version}", PostOrPut, new RequestDelegate(httpContext => InferByNameAsync(httpContext, models, explain: true)));
+        KServeV1Http.Map(endpoints, models);
         return endpoints;
     }
 
@@ -157,7 +161,7 @@ public static class TorchServeHttp
     }
 
     /// <summary>TorchServe's exception names, which its clients match on.</summary>
-    private static string TypeName(InferenceErrorKind kind) => kind switch
+    internal static string TypeName(InferenceErrorKind kind) => kind switch
     {
         InferenceErrorKind.InvalidRequest => "InvalidRequestException",
         InferenceErrorKind.RequestTooLarge => "RequestTooLargeException",
