@@ -68,6 +68,7 @@ public static class ImageTransforms
     {
         var plane = image.Width * image.Height;
         var values = new float[3 * plane];
+        // One pixel a uint: R in the low byte (little-endian, as every platform .NET runs on here).
         var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(image.Span);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
