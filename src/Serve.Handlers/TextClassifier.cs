@@ -40,7 +40,11 @@ public partial class TextClassifier
     [Preprocess]
     public virtual TextTokens Preprocess(InferenceRequest request) => TextInputs.Tokenize(TextRequest.Text(request));
 
-    /// <summary>The batch as the model's named inputs, run; the logits (the only output, or the one named "logits").</summary>
+    /// <summary>
+    /// The batch as the model's named inputs, run; the logits: the only output (ONNX's one output,
+    /// TorchScript's one tensor, "output"), else the one named "logits" (ONNX), else "output0", the first
+    /// of the tuple a TorchScript model returns (as Hugging Face's traced models return (logits, ...)).
+    /// </summary>
     [Inference]
     public virtual async ValueTask<Tensor<float>> Inference(IReadOnlyList<TextTokens> texts, HandlerContext context, CancellationToken cancellationToken)
     {
@@ -58,7 +62,7 @@ public partial class TextClassifier
                 input.Dispose();
             }
         }
-        Tensor? logits = outputs.Count == 1 ? FirstValue(outputs) : outputs.GetValueOrDefault("logits");
+        Tensor? logits = outputs.Count == 1 ? FirstValue(outputs) : outputs.GetValueOrDefault("logits") ?? outputs.GetValueOrDefault("output0");
         foreach (var output in outputs.Values)
         {
             if (!ReferenceEquals(output, logits))
@@ -67,7 +71,7 @@ public partial class TextClassifier
             }
         }
         return logits as Tensor<float> ?? throw new InvalidOperationException(logits is null
-            ? $"text_classifier reads the model's logits, but it returns {outputs.Count} outputs ({string.Join(", ", outputs.Keys)}) and none is named 'logits'."
+            ? $"text_classifier reads the model's logits, but it returns {outputs.Count} outputs ({string.Join(", ", outputs.Keys)}) and none is named 'logits' (ONNX) or 'output0' (the first of a TorchScript tuple)."
             : $"text_classifier reads float logits, but the model's output is {logits}.");
     }
 

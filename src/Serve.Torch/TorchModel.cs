@@ -77,19 +77,43 @@ public abstract class TorchModel :
 /// <summary>
 /// A TorchScript model (<c>torch.jit.save</c>), loaded by libtorch. Besides one tensor, it can
 /// return every output of a model that returns a tuple or list of tensors (a detector's boxes,
-/// labels and scores), in order.
+/// labels and scores), in order, and it runs named inputs of any element type Serve's tensors
+/// hold (a text model's int64 token ids): each is passed as the <c>forward</c> argument of that
+/// name, read from the file's code (<see cref="IModelSignature.Inputs"/>: names only, as
+/// TorchScript declares no element types or shapes). TorchScript outputs have no names: named
+/// runs return one tensor as <see cref="OutputName"/>, and a tuple or list as
+/// <c>output0</c>, <c>output1</c>, ... in order (<see cref="TupleOutputName"/>).
 /// </summary>
-public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOnlyList<Tensor>>
+public sealed class TorchScriptModel : TorchModel,
+    IModel<Tensor<float>, IReadOnlyList<Tensor>>,
+    IModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>,
+    IModelSignature
 {
+    /// <summary>The name of the output of a model that returns one tensor, in a named run.</summary>
+    public const string OutputName = "output";
+
     private readonly torch.jit.ScriptModule _module;
+    private readonly Lazy<IReadOnlyList<ForwardArgument>> _forward;
 
     public TorchScriptModel(string path, string modelName, torch.Device device) : base(modelName, device)
     {
         _module = torch.jit.load(path, device);
         _module.eval();
+        _forward = new(() => TorchScriptSignature.Read(path, modelName));
     }
 
     public torch.jit.ScriptModule Module => _module;
+
+    /// <summary>The name of output <paramref name="index"/> of a model that returns a tuple or list, in a named run: output0, output1, ...</summary>
+    public static string TupleOutputName(int index) => OutputName + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The forward's leading tensor arguments, by name, with no element type or shape (TorchScript
+    /// records neither). Read from the file on first use.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The file's code cannot be read for the forward's arguments.</exception>
+    public IReadOnlyList<TensorDescription> Inputs =>
+        [.. _forward.Value.TakeWhile(a => a.IsTensor).Select(a => new TensorDescription(a.Name, null, null))];
 
     public override torch.Tensor Forward(torch.Tensor input) => _module.call(input) switch
     {
@@ -102,6 +126,78 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
     ValueTask<IReadOnlyList<Tensor>> IModel<Tensor<float>, IReadOnlyList<Tensor>>.RunAsync(Tensor<float> input, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<IReadOnlyList<Tensor>>(Run(() => [ToDevice(input)], out _));
+    }
+
+    /// <summary>
+    /// Runs the model on named inputs, each given to the forward argument of its name; returns
+    /// <c>output</c>, or <c>output0..n</c> for a tuple or list; the caller disposes the outputs.
+    /// </summary>
+    /// <exception cref="ArgumentException">A missing or unknown input, an element type the backend does not take, or inputs libtorch refuses (a wrong element type or shape); the message names them.</exception>
+    public ValueTask<IReadOnlyDictionary<string, Tensor>> RunAsync(IReadOnlyDictionary<string, Tensor> inputs, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var names = Bind(inputs);
+        Tensor[] outputs;
+        try
+        {
+            outputs = Run(() => [.. names.Select(name => ToDevice(inputs[name]))], out var single);
+            if (single)
+            {
+                return ValueTask.FromResult<IReadOnlyDictionary<string, Tensor>>(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputName] = outputs[0] });
+            }
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            throw new ArgumentException(
+                $"The TorchScript model '{ModelName}' refused its inputs ({string.Join(", ", names.Select(name => $"{name}: {inputs[name]}"))}): {Reason(e.Message)}", e);
+        }
+        var named = new Dictionary<string, Tensor>(outputs.Length, StringComparer.Ordinal);
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            named[TupleOutputName(i)] = outputs[i];
+        }
+        return ValueTask.FromResult<IReadOnlyDictionary<string, Tensor>>(named);
+    }
+
+    /// <summary>The forward's tensor argument names, in order, each of which <paramref name="inputs"/> holds, and nothing else.</summary>
+    private string[] Bind(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        var arguments = _forward.Value;
+        var tensors = arguments.TakeWhile(a => a.IsTensor).Select(a => a.Name).ToArray();
+        if (arguments.Skip(tensors.Length).FirstOrDefault(a => !a.HasDefault) is { } unbindable)
+        {
+            throw new ArgumentException(
+                $"The TorchScript model '{ModelName}''s forward takes '{unbindable.Name}: {unbindable.Type}' after its tensors {string.Join(", ", tensors)}, with no default; " +
+                "named inputs are given to the forward's leading Tensor arguments only.");
+        }
+        var missing = tensors.Where(name => !inputs.ContainsKey(name)).ToArray();
+        var unknown = inputs.Keys.Where(name => !tensors.Contains(name, StringComparer.Ordinal)).ToArray();
+        if (missing.Length + unknown.Length > 0)
+        {
+            throw new ArgumentException(
+                $"The TorchScript model '{ModelName}' takes inputs {string.Join(", ", tensors)} (its forward's arguments)" +
+                (missing.Length > 0 ? $"; missing: {string.Join(", ", missing)}" : "") +
+                (unknown.Length > 0 ? $"; unknown: {string.Join(", ", unknown)}" : "") + ".");
+        }
+        return tensors;
+    }
+
+    /// <summary>The input as a TorchSharp tensor of its element type on <see cref="TorchModel.Device"/>, inside the caller's dispose scope.</summary>
+    private torch.Tensor ToDevice(Tensor input)
+    {
+        var value = TorchTensors.ToTorchOfAnyType(input, ModelName);
+        if (Device.type != TorchDeviceType.CPU)
+        {
+            TensorCopies.Record(ModelName, Backend, "cpu to device", value.numel() * value.ElementSize);
+            value = value.to(Device);
+        }
+        return value;
+    }
+
+    /// <summary>Calls the module on the arguments <paramref name="arguments"/> makes and converts each tensor it returns; <paramref name="single"/> when it returned one tensor.</summary>
+    private Tensor[] Run(Func<object[]> arguments, out bool single)
+    {
         var outputs = new List<torch.Tensor>();
         using (torch.NewDisposeScope())
         using (torch.inference_mode())
@@ -109,7 +205,7 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
             object? result;
             try
             {
-                result = _module.call(ToDevice(input));
+                result = _module.call(arguments());
             }
             catch (NotImplementedException e)
             {
@@ -119,6 +215,7 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
                     $"The TorchScript model '{ModelName}' returned a value TorchSharp cannot read ({e.Message}); " +
                     "it reads tensors, and tuples and lists of tensors, but no dicts: return a tuple of tensors.", e);
             }
+            single = result is torch.Tensor;
             foreach (var tensor in Tensors(result))
             {
                 outputs.Add(tensor.MoveToOuterDisposeScope());
@@ -149,7 +246,7 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
             }
             throw;
         }
-        return ValueTask.FromResult<IReadOnlyList<Tensor>>(converted);
+        return converted;
     }
 
     private IEnumerable<torch.Tensor> Tensors(object? result)
@@ -167,6 +264,9 @@ public sealed class TorchScriptModel : TorchModel, IModel<Tensor<float>, IReadOn
                     $"The TorchScript model '{ModelName}' returned {result?.GetType().Name ?? "None"}; return one tensor, or a tuple or list of tensors.");
         }
     }
+
+    /// <summary>libtorch's reason: the last line of its message, after the TorchScript traceback ("RuntimeError: Expected tensor ...").</summary>
+    private static string Reason(string message) => message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? message;
 
     public override void Dispose() => _module.Dispose();
 }

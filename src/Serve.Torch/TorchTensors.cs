@@ -34,6 +34,35 @@ public static class TorchTensors
     }
 
     /// <summary>
+    /// As <see cref="ToTorch"/>, for the element types a model's named inputs hold besides float32
+    /// (token ids): float64, int64, int32, uint8 and bool; a whole array is wrapped, other memory copied.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another element type (float16, string); the message names it.</exception>
+    public static torch.Tensor ToTorchOfAnyType(Tensor tensor, string modelName) => tensor switch
+    {
+        Tensor<float> t => ToTorch(t, modelName),
+        Tensor<double> t => Shared(t, modelName, sizeof(double), a => torch.from_array(a), (a, s) => torch.tensor(a, s)),
+        Tensor<long> t => Shared(t, modelName, sizeof(long), a => torch.from_array(a), (a, s) => torch.tensor(a, s)),
+        Tensor<int> t => Shared(t, modelName, sizeof(int), a => torch.from_array(a), (a, s) => torch.tensor(a, s)),
+        Tensor<byte> t => Shared(t, modelName, sizeof(byte), a => torch.from_array(a), (a, s) => torch.tensor(a, s)),
+        Tensor<bool> t => Shared(t, modelName, sizeof(bool), a => torch.from_array(a), (a, s) => torch.tensor(a, s)),
+        _ => throw new ArgumentException(
+            $"Model '{modelName}' was given a {tensor.ElementType} tensor; the TorchSharp backend takes float32, float64, int64, int32, uint8 and bool."),
+    };
+
+    private static torch.Tensor Shared<T>(Tensor<T> tensor, string modelName, int elementSize, Func<T[], torch.Tensor> wrap, Func<T[], long[], torch.Tensor> copy)
+        where T : unmanaged
+    {
+        if (MemoryMarshal.TryGetArray<T>(tensor.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length)
+        {
+            using var flat = wrap(segment.Array);
+            return flat.reshape(tensor.ShapeArray());
+        }
+        TensorCopies.Record(modelName, TorchModelLoader.BackendName, "not a whole array", tensor.Length * elementSize);
+        return copy(tensor.Memory.ToArray(), tensor.ShapeArray());
+    }
+
+    /// <summary>
     /// A Serve tensor over a TorchSharp output's memory; it owns <paramref name="tensor"/> (or the
     /// CPU copy it had to make) and disposes it when disposed.
     /// </summary>

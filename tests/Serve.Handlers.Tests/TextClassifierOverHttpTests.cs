@@ -18,12 +18,15 @@ namespace Serve.Handlers.Tests;
 
 /// <summary>
 /// Real Kestrel on 127.0.0.1 serving both text_classifier paths with no handler code: a BERT-style
-/// ONNX model with vocab.txt, and TorchServe's EmbeddingBag example as ONNX with source_vocab.txt.
+/// model with vocab.txt, and TorchServe's EmbeddingBag example with source_vocab.txt, each as ONNX
+/// and as TorchScript (bert_ts, news_ts).
 /// </summary>
 public sealed class TextServer : IAsyncLifetime
 {
     private readonly string _bert = TextFixtures.ModelDirectory("bert", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
     private readonly string _bag = TextFixtures.ModelDirectory("embedding_bag", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
+    private readonly string _bertTorchScript = TextFixtures.ModelDirectory("bert", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\nhandler:\n  max_length: 32\n");
+    private readonly string _bagTorchScript = TextFixtures.ModelDirectory("embedding_bag", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\n");
     private WebApplication? _app;
 
     public HttpClient Client { get; private set; } = null!;
@@ -38,8 +41,11 @@ public sealed class TextServer : IAsyncLifetime
             {
                 options.Models.Add(new ModelOptions { Name = "bert", Path = _bert });
                 options.Models.Add(new ModelOptions { Name = "news", Path = _bag });
+                options.Models.Add(new ModelOptions { Name = "bert_ts", Path = _bertTorchScript });
+                options.Models.Add(new ModelOptions { Name = "news_ts", Path = _bagTorchScript });
             })
             .AddOnnxRuntime()
+            .AddTorchSharp()
             .AddServeBuiltInHandlers();
         _app = builder.Build();
         _app.MapTorchServeInference();
@@ -57,6 +63,8 @@ public sealed class TextServer : IAsyncLifetime
         }
         Directory.Delete(_bert, recursive: true);
         Directory.Delete(_bag, recursive: true);
+        Directory.Delete(_bertTorchScript, recursive: true);
+        Directory.Delete(_bagTorchScript, recursive: true);
     }
 }
 
@@ -65,14 +73,17 @@ public class TextClassifierOverHttpTests(TextServer server) : IClassFixture<Text
     [Theory]
     [InlineData("bert")]
     [InlineData("news")]
+    [InlineData("bert_ts")]
+    [InlineData("news_ts")]
     public async Task Every_text_gets_pythons_probabilities_over_http(string model)
     {
-        var labels = TextFixtures.Labels(model == "bert" ? "bert" : "embedding_bag");
+        var bert = model.StartsWith("bert", StringComparison.Ordinal);
+        var labels = TextFixtures.Labels(bert ? "bert" : "embedding_bag");
         await Task.WhenAll(TextFixtures.Cases.Select(async c =>
         {
             using var response = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent(Encoding.UTF8.GetBytes(c.Text)));
             var body = await response.Content.ReadAsStringAsync();
-            var expected = model == "bert" ? c.BertProbabilities : c.TorchServeProbabilities;
+            var expected = bert ? c.BertProbabilities : c.TorchServeProbabilities;
             if (expected is null)
             {
                 Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -99,6 +110,7 @@ public class TextClassifierOverHttpTests(TextServer server) : IClassFixture<Text
     [Theory]
     [InlineData("bert")]
     [InlineData("news")]
+    [InlineData("news_ts")]
     public async Task Invalid_utf8_and_empty_text_get_400_with_the_reason(string model)
     {
         using var invalid = await server.Client.PostAsync($"/predictions/{model}", new ByteArrayContent([0x68, 0x69, 0xC3, 0x28]));

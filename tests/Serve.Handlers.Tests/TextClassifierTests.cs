@@ -91,11 +91,14 @@ public class TextClassifierTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("bert")]
-    [InlineData("embedding_bag")]
-    public async Task Every_text_of_one_batch_gets_pythons_probabilities_under_index_to_name_labels(string fixture)
+    [InlineData("bert", "model.onnx", "")]
+    [InlineData("embedding_bag", "model.onnx", "")]
+    // TorchScript declares no sequence length: max_length gives the traced model's 32 positions.
+    [InlineData("bert", "model.pt", "handler:\n  max_length: 32\n")]
+    [InlineData("embedding_bag", "model.pt", "")]
+    public async Task Every_text_of_one_batch_gets_pythons_probabilities_under_index_to_name_labels(string fixture, string modelFile, string config)
     {
-        var directory = TextFixtures.ModelDirectory(fixture, "model.onnx", "batchSize: 32\n");
+        var directory = TextFixtures.ModelDirectory(fixture, modelFile, "batchSize: 32\n" + config);
         try
         {
             var (handler, context) = await TextFixtures.Load(directory);
@@ -118,7 +121,7 @@ public class TextClassifierTests(ITestOutputHelper output)
                     worst = Math.Max(worst, Math.Abs(answer[k].Probability - expected[k]));
                 }
             }
-            output.WriteLine($"{fixture}: largest probability difference from PyTorch {worst:E2} over {results.Count} texts");
+            output.WriteLine($"{fixture} {modelFile}: largest probability difference from PyTorch {worst:E2} over {results.Count} texts");
             Assert.InRange(worst, 0, Tolerance);
             context.Model?.Dispose();
         }
@@ -161,7 +164,30 @@ public class TextClassifierTests(ITestOutputHelper output)
             var inputs = ((IModelSignature)context.Model!).Inputs;
             Assert.Equal(
                 ["input_ids Int64[-1, -1]", "attention_mask Int64[-1, -1]", "token_type_ids Int64[-1, -1]"],
-                inputs.Select(i => $"{i.Name} {i.ElementType}{Tensor.FormatShape(i.Shape)}"));
+                inputs.Select(i => $"{i.Name} {i.ElementType}{Tensor.FormatShape(i.Shape!)}"));
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_torchscript_model_declares_its_forwards_argument_names_and_a_bert_one_reads_512_tokens_unless_max_length_says_less()
+    {
+        var directory = TextFixtures.ModelDirectory("bert", "model.pt");
+        try
+        {
+            var (handler, context) = await TextFixtures.Load(directory);
+            var inputs = ((IModelSignature)context.Model!).Inputs;
+            Assert.Equal(
+                ["input_ids ? ?", "attention_mask ? ?", "token_type_ids ? ?"],
+                inputs.Select(i => $"{i.Name} {i.ElementType?.ToString() ?? "?"} {(i.Shape is null ? "?" : Tensor.FormatShape(i.Shape))}"));
+            Assert.Equal(WordPieceInputs.DefaultMaxLength, ((WordPieceInputs)handler.TextInputs).MaxLength);
+            var batch = handler.TextInputs.Batch([handler.Preprocess(Request("a")), handler.Preprocess(Request("the movie"))]);
+            Assert.All(batch.Values, t => Assert.IsType<Tensor<long>>(t)); // TorchScript declares no type: token ids are int64
+            Assert.Equal([2L, 4L], batch["input_ids"].Shape); // padded to the longest text
             context.Model?.Dispose();
         }
         finally
@@ -246,8 +272,8 @@ public class TextClassifierTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("model.pt", null, "export the model to ONNX")]                       // TorchScript: not served yet
     [InlineData("model.onnx", new[] { "index_to_name.json" }, "needs a vocabulary")]
+    [InlineData("model.pt", new[] { "index_to_name.json" }, "needs a vocabulary")]
     [InlineData("model.onnx", new[] { "source_vocab.pt" }, "pickled torchtext Vocab")]
     [InlineData("model.onnx", new[] { "source_vocab.txt", "vocab.txt" }, "holds both vocab.txt")]
     public async Task A_model_text_classifier_cannot_serve_fails_to_load_saying_why(string modelFile, string[]? files, string message)
@@ -266,6 +292,23 @@ public class TextClassifierTests(ITestOutputHelper output)
             var error = await Assert.ThrowsAsync<HandlerStageException>(() => TextFixtures.Load(directory));
             Assert.IsType<ModelLoadException>(error.InnerException); // the server reports it as the model's load failure
             Assert.Contains(message, error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_torchscript_model_whose_forward_does_not_fit_the_vocabulary_fails_to_load_naming_its_arguments()
+    {
+        var directory = TextFixtures.ModelDirectory("embedding_bag", "model.pt");
+        try
+        {
+            File.Copy(Path.Combine(TextFixtures.Root, "bert", "model.pt"), Path.Combine(directory, "model.pt"), overwrite: true);
+            var error = await Assert.ThrowsAsync<HandlerStageException>(() => TextFixtures.Load(directory));
+            Assert.IsType<ModelLoadException>(error.InnerException);
+            Assert.Contains("takes 3 inputs (input_ids, attention_mask, token_type_ids); with source_vocab.txt", error.Message);
         }
         finally
         {

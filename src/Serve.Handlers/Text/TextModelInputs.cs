@@ -62,20 +62,26 @@ public abstract class TextModelInputs
         {
             throw new ModelLoadException(
                 $"Model '{context.ModelName}': text_classifier feeds a model integer token tensors by input name, which the {context.Model?.Backend ?? "(no)"} backend does not take; " +
-                "export the model to ONNX (torch.onnx.export with named inputs). TorchScript text models are not served yet: the TorchSharp backend runs one float tensor.");
+                "serve it as ONNX (torch.onnx.export with named inputs) or TorchScript (torch.jit.trace or torch.jit.script: forward's argument names are the input names).");
         }
         return signature.Inputs;
     }
 
-    /// <summary>A model input that holds token ids: 64- or 32-bit integers.</summary>
+    /// <summary>
+    /// A model input that holds token ids: 64- or 32-bit integers of <paramref name="rank"/> dimensions.
+    /// An input that declares no element type or shape (TorchScript) is given int64 and checked by the model as it runs.
+    /// </summary>
     private protected static void RequireIntegers(HandlerContext context, TensorDescription input, int rank)
     {
-        if (input.ElementType is not (TensorElementType.Int64 or TensorElementType.Int32) || input.Shape.Count != rank)
+        if (input.ElementType is not (null or TensorElementType.Int64 or TensorElementType.Int32) || (input.Shape is { } shape && shape.Count != rank))
         {
             throw new ModelLoadException(
-                $"Model '{context.ModelName}': input '{input.Name}' is {input.ElementType}{Tensor.FormatShape(input.Shape)}; text_classifier gives it {rank}-D int64 or int32 token data.");
+                $"Model '{context.ModelName}': input '{input.Name}' is {input.ElementType}{Tensor.FormatShape(input.Shape ?? [])}; text_classifier gives it {rank}-D int64 or int32 token data.");
         }
     }
+
+    /// <summary>The size the input declares for dimension <paramref name="index"/>; -1 when any size fits or the model declares no shape.</summary>
+    private protected static long DeclaredSize(TensorDescription input, int index) => input.Shape is { } shape ? shape[index] : -1;
 
     /// <summary>A tensor of the input's integer type over <paramref name="values"/>.</summary>
     private protected static Tensor IntegerTensor(TensorDescription input, long[] values, params long[] shape) =>

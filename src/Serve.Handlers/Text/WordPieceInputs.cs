@@ -66,12 +66,12 @@ public sealed class WordPieceInputs : TextModelInputs
         foreach (var input in inputs)
         {
             RequireIntegers(context, input, rank: 2);
-            if (input.Shape[1] != inputIds.Shape[1])
+            if (DeclaredSize(input, 1) != DeclaredSize(inputIds, 1))
             {
-                throw new ModelLoadException($"Model '{context.ModelName}': input '{input.Name}' has sequence length {input.Shape[1]} but input_ids has {inputIds.Shape[1]}.");
+                throw new ModelLoadException($"Model '{context.ModelName}': input '{input.Name}' has sequence length {DeclaredSize(input, 1)} but input_ids has {DeclaredSize(inputIds, 1)}.");
             }
         }
-        int? fixedLength = inputIds.Shape[1] > 0 ? checked((int)inputIds.Shape[1]) : null;
+        int? fixedLength = DeclaredSize(inputIds, 1) > 0 ? checked((int)DeclaredSize(inputIds, 1)) : null;
         var maxLength = HandlerSettings.PositiveInt(context, "max_length", fixedLength ?? DefaultMaxLength);
         if (maxLength < 3 || maxLength > fixedLength)
         {
