@@ -197,6 +197,29 @@ public class TextClassifierTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_text_past_a_torchscript_bert_s_positions_without_max_length_fails_naming_the_inputs_and_libtorchs_reason()
+    {
+        var longCase = TextFixtures.Cases.Single(c => c.Text.StartsWith("the great movie", StringComparison.Ordinal));
+        var directory = TextFixtures.ModelDirectory("bert", "model.pt");
+        try
+        {
+            var (handler, context) = await TextFixtures.Load(directory);
+            // The batch fails as a whole (a 500 over HTTP), as any model failure does.
+            var error = await Assert.ThrowsAsync<HandlerStageException>(async () => await ((IHandler)handler).HandleAsync([Request(longCase.Text)], context, CancellationToken.None));
+            Assert.IsType<ArgumentException>(error.InnerException);
+            Assert.Equal(
+                "The TorchScript model 'bert' refused its inputs (input_ids: Int64[1, 63], attention_mask: Int64[1, 63], token_type_ids: Int64[1, 63]): RuntimeError: index out of range in self",
+                error.InnerException.Message);
+            Assert.True((await ((IHandler)handler).HandleAsync([Request("a")], context, CancellationToken.None))[0].IsSuccess); // the model serves on
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_model_of_any_sequence_length_pads_each_batch_to_its_longest_text_and_gives_the_same_probabilities()
     {
         // The dynamic export has 32 positions, so max_length says so; without it the limit is 512.
