@@ -11,7 +11,8 @@ namespace Serve.Torch.Tests;
 /// <summary>
 /// TorchScript models run by input name (fixtures/make_text.py's EmbeddingBag, forward(text, offsets),
 /// and tiny BERT, forward(input_ids, attention_mask, token_type_ids)): names read from the file's
-/// code, int64 and int32 inputs, one output named "output", and precise errors for wrong inputs.
+/// code, int64 and int32 inputs, one output named "output" (a tuple: output0, output1, ...), and precise
+/// errors for wrong inputs.
 /// </summary>
 public class NamedInputsTests
 {
@@ -48,6 +49,29 @@ public class NamedInputsTests
         var exp = logits.Span.ToArray().Select(v => Math.Exp(v)).ToArray();
         var probabilities = exp.Select(e => e / exp.Sum());
         Assert.All(probabilities.Zip(reference.Probabilities), p => Assert.InRange(Math.Abs(p.First - p.Second), 0, 1e-4));
+    }
+
+    [Fact]
+    public async Task A_tuple_is_output0_output1_and_so_on_in_order()
+    {
+        using var detector = new TorchScriptModel(Path.Combine(AppContext.BaseDirectory, "fixtures", "vision", "detector.pt"), "detector", TorchSharp.torch.CPU);
+        // forward(self, image: Tensor) -> Tuple[Tensor, Tensor, Tensor]: boxes, labels, scores
+        Assert.Equal("image", Assert.Single(detector.Inputs).Name);
+        var image = new float[3 * 32 * 32];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = i % 7 / 7f;
+        }
+
+        var outputs = await detector.RunAsync(new Dictionary<string, Tensor> { ["image"] = new Tensor<float>(image, 3, 32, 32) }, default);
+
+        Assert.Equal(["output0", "output1", "output2"], outputs.Keys.Order());
+        Assert.Equal([TensorElementType.Float, TensorElementType.Int64, TensorElementType.Float], new[] { "output0", "output1", "output2" }.Select(k => outputs[k].ElementType));
+        Assert.Equal(4, outputs["output0"].Shape[1]); // boxes: n x 4
+        foreach (var output in outputs.Values)
+        {
+            output.Dispose();
+        }
     }
 
     [Fact]
