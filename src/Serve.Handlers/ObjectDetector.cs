@@ -30,10 +30,34 @@ public partial class ObjectDetector
     /// <summary>TorchServe's <c>ObjectDetector.threshold</c>.</summary>
     public const double DefaultThreshold = 0.5;
 
+    /// <summary>
+    /// The most pixels an image may have by default (16 megapixels): the model takes the image at
+    /// full size as float32, 12 bytes a pixel (192 MB here), where the classifier's input is 224 x 224.
+    /// </summary>
+    public const long DefaultMaxPixels = 16L * 1024 * 1024;
+
     /// <summary>One image as <c>ToTensor()</c> gives it: 3 x H x W, values byte / 255.</summary>
     [Preprocess]
-    public virtual Tensor<float> Preprocess(InferenceRequest request) =>
-        ImageTransforms.ToTensor(ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span));
+    public virtual Tensor<float> Preprocess(InferenceRequest request, HandlerContext context)
+    {
+        using var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span, pooled: true, MaxPixels(context), " by this object detector (handler.max_pixels in model-config.yaml)");
+        return ImageTransforms.ToTensor(image);
+    }
+
+    /// <summary><c>handler: {max_pixels: n}</c> in model-config.yaml, from 64 up to the decoder's 64 megapixels; <see cref="DefaultMaxPixels"/> without it.</summary>
+    public static long MaxPixels(HandlerContext context)
+    {
+        if (!context.ModelConfig.Handler.TryGetValue("max_pixels", out var text))
+        {
+            return DefaultMaxPixels;
+        }
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pixels) || pixels < ImageDecoder.MinSide * ImageDecoder.MinSide || pixels > ImageDecoder.MaxPixels)
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': handler.max_pixels in model-config.yaml is '{text}'; it must be a whole number from {ImageDecoder.MinSide * ImageDecoder.MinSide} to {ImageDecoder.MaxPixels}.");
+        }
+        return pixels;
+    }
 
     /// <summary>Runs the model on each image by itself: torchvision's detectors take images of any size, not a stacked batch.</summary>
     [Inference]

@@ -77,6 +77,9 @@ public static class TorchServeHost
                 Name = name,
                 Path = archive.Directory,
                 Handler = ManifestHandler.RegisteredName(archive.Manifest.Handler ?? name),
+                // As TorchServe's initModelStore: the defaults apply where the archive's model-config is silent.
+                ResponseTimeout = config.DefaultResponseTimeout,
+                InitialWorkers = config.DefaultWorkersPerModel is > 0 and var workers ? workers : null,
             }, Path.GetFileName(model.Path)));
         }
 

@@ -103,6 +103,30 @@ public class DetectorTests(ITestOutputHelper output)
         Assert.Equal([1.0, 2, 3, 4], kept.Box);
     }
 
+    [Fact]
+    public async Task An_image_over_max_pixels_is_refused_from_its_header_and_the_next_is_answered()
+    {
+        // china.jpg is 640x427 (273,280 pixels); flower_palette.png 320x213 (68,160).
+        var directory = Fixtures.ModelDirectory("detector", "detector.onnx", "object_detector", "handler:\n  max_pixels: 100000\n");
+        IReadOnlyList<InferenceResult> answers;
+        try
+        {
+            var (handler, context) = await ClassifierParityTests.Load(directory);
+            answers = await handler.HandleAsync([new InferenceRequest(Fixtures.Image("china.jpg")), new InferenceRequest(Fixtures.Image("flower_palette.png"))], context, CancellationToken.None);
+            context.Model?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        Assert.False(answers[0].IsSuccess);
+        Assert.Equal(InferenceErrorKind.InvalidRequest, answers[0].ErrorKind);
+        Assert.Contains("The image is 640x427 pixels", answers[0].ErrorMessage);
+        Assert.Contains("by this object detector (handler.max_pixels in model-config.yaml)", answers[0].ErrorMessage);
+        Assert.True(answers[1].IsSuccess);
+    }
+
     [Theory]
     [InlineData("1.5")]
     [InlineData("high")]
@@ -127,7 +151,8 @@ public class DetectorTests(ITestOutputHelper output)
     [MemberData(nameof(BadImageTests.BadImages), MemberType = typeof(BadImageTests))]
     public void Each_bad_image_is_refused_with_a_clear_message(string what, byte[] body, string message)
     {
-        var error = Assert.Throws<InvalidRequestException>(() => new ObjectDetector().Preprocess(new InferenceRequest(body)));
+        var context = new HandlerContext(new ModelManifest { ModelName = "detector" }, AppContext.BaseDirectory);
+        var error = Assert.Throws<InvalidRequestException>(() => new ObjectDetector().Preprocess(new InferenceRequest(body), context));
         Assert.True(error.Message.Contains(message, StringComparison.Ordinal), $"{what}: {error.Message}");
     }
 

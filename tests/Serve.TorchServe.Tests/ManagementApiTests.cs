@@ -443,4 +443,17 @@ public sealed class RegisterDefaultsTests : IAsyncLifetime
         var model = (await described.Json())[0];
         Assert.Equal((2, 45), (model.GetProperty("workers").GetArrayLength(), model.GetProperty("responseTimeout").GetInt32()));
     }
+
+    [Fact]
+    public async Task Models_loaded_at_start_take_default_workers_per_model_unless_their_model_config_sets_workers()
+    {
+        // digits.mar's model-config sets batchSize and jobQueueSize only; scalable.mar's sets minWorkers 1, maxWorkers 4.
+        using var digits = await _server.Management(HttpMethod.Get, "/models/digits");
+        using var scalable = await _server.Management(HttpMethod.Get, "/models/scalable");
+
+        var digitsModel = (await digits.Json())[0];
+        var scalableModel = (await scalable.Json())[0];
+        Assert.Equal((2, 2, 2), (digitsModel.GetProperty("workers").GetArrayLength(), digitsModel.GetProperty("minWorkers").GetInt32(), digitsModel.GetProperty("maxWorkers").GetInt32()));
+        Assert.Equal((1, 1, 4), (scalableModel.GetProperty("workers").GetArrayLength(), scalableModel.GetProperty("minWorkers").GetInt32(), scalableModel.GetProperty("maxWorkers").GetInt32()));
+    }
 }

@@ -34,7 +34,13 @@ public static class ImageDecoder
     /// the model's input by up to 0.25 and reorders the top-5 (ScaledJpegDecodeTests,
     /// docs/builtins.md), beyond the parity bound of 0.02, so it is not offered.
     /// </summary>
-    internal static unsafe RgbaImage Decode(ReadOnlySpan<byte> encoded, bool pooled)
+    internal static unsafe RgbaImage Decode(ReadOnlySpan<byte> encoded, bool pooled) => Decode(encoded, pooled, MaxPixels, "");
+
+    /// <summary>
+    /// As <see cref="Decode(ReadOnlySpan{byte}, bool)"/>, refusing from the header images over
+    /// <paramref name="maxPixels"/>; <paramref name="limitSource"/> says where that limit is set.
+    /// </summary>
+    internal static unsafe RgbaImage Decode(ReadOnlySpan<byte> encoded, bool pooled, long maxPixels, string limitSource)
     {
         if (encoded.IsEmpty)
         {
@@ -61,10 +67,10 @@ public static class ImageDecoder
             {
                 throw new InvalidRequestException($"The image is {width}x{height} pixels; images must be at least {MinSide}x{MinSide}.");
             }
-            if ((long)width * height > MaxPixels)
+            if ((long)width * height > maxPixels)
             {
                 throw new InvalidRequestException(
-                    $"The image is {width}x{height} pixels ({(long)width * height / 1_000_000} megapixels); images up to {MaxPixels / (1024 * 1024)} megapixels are accepted.");
+                    $"The image is {width}x{height} pixels ({(long)width * height / 1_000_000} megapixels); images up to {maxPixels / (1024 * 1024)} megapixels are accepted{limitSource}.");
             }
 
             var image = pooled ? RgbaImage.Rent(width, height) : new RgbaImage(width, height, GC.AllocateUninitializedArray<byte>(checked(width * height * 4)));
