@@ -119,7 +119,8 @@ public sealed class HandlerContext
         var backends = ModelLoaders.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", Backends());
         throw new ModelLoadException(
             $"Model '{ModelName}': no backend can load '{Path.GetFileName(path)}' ({backends}). " +
-            "Register one, e.g. services.AddOnnxRuntime().");
+            "Register one: services.AddOnnxRuntime() for .onnx, services.AddTorchSharp() for TorchScript and weights " +
+            "(TorchSharp cannot run in a native AOT build, so the AOT `serve` binary serves ONNX only).");
     }
 
     /// <summary>

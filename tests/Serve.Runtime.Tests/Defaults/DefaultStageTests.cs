@@ -69,6 +69,7 @@ public sealed class DefaultStageTests : IDisposable
         var context = Context("model.onnx", new FakeLoader(new EchoModel()));
         var error = await Assert.ThrowsAsync<ModelLoadException>(async () => await ((IHandler)new LengthsHandler()).InitializeAsync(context, CancellationToken.None));
         Assert.Contains("no backend can load 'model.onnx' (registered: fake)", error.Message);
+        Assert.Contains("services.AddOnnxRuntime() for .onnx, services.AddTorchSharp() for TorchScript", error.Message);
     }
 
     [Fact]
