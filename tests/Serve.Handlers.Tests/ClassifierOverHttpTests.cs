@@ -1,16 +1,9 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Serve.Server;
-using Serve.Server.Http;
 
 namespace Serve.Handlers.Tests;
 
@@ -18,52 +11,11 @@ namespace Serve.Handlers.Tests;
 /// Real Kestrel on 127.0.0.1 serving the classifier as ONNX and as TorchScript with no handler
 /// code: each model directory's manifest names the built-in "image_classifier".
 /// </summary>
-public sealed class ClassifierServer : IAsyncLifetime
-{
-    private readonly string _onnx = Fixtures.ClassifierDirectory("classifier.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
-    private readonly string _torchScript = Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 20\n");
-    private readonly string _segmenterOnnx = Fixtures.ModelDirectory("segmenter", "segmenter.onnx", "image_segmenter");
-    private readonly string _segmenterTorchScript = Fixtures.ModelDirectory("segmenter", "segmenter.pt", "image_segmenter");
-    private WebApplication? _app;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services
-            .AddServe(options =>
-            {
-                options.Models.Add(new ModelOptions { Name = "onnx", Path = _onnx });
-                options.Models.Add(new ModelOptions { Name = "torchscript", Path = _torchScript });
-                options.Models.Add(new ModelOptions { Name = "segmenter_onnx", Path = _segmenterOnnx });
-                options.Models.Add(new ModelOptions { Name = "segmenter_torchscript", Path = _segmenterTorchScript });
-            })
-            .AddOnnxRuntime()
-            .AddTorchSharp()
-            .AddServeBuiltInHandlers(); // generated, public, in Serve.BuiltInHandlers
-        _app = builder.Build();
-        _app.MapTorchServeInference();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-        Directory.Delete(_onnx, recursive: true);
-        Directory.Delete(_torchScript, recursive: true);
-        Directory.Delete(_segmenterOnnx, recursive: true);
-        Directory.Delete(_segmenterTorchScript, recursive: true);
-    }
-}
+public sealed class ClassifierServer() : BuiltInServer(
+    ("onnx", Fixtures.ClassifierDirectory("classifier.onnx", "batchSize: 4\nmaxBatchDelay: 20\n")),
+    ("torchscript", Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 20\n")),
+    ("segmenter_onnx", Fixtures.ModelDirectory("segmenter", "segmenter.onnx", "image_segmenter")),
+    ("segmenter_torchscript", Fixtures.ModelDirectory("segmenter", "segmenter.pt", "image_segmenter")));
 
 public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<ClassifierServer>
 {

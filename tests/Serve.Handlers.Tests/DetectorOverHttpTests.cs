@@ -1,16 +1,9 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Serve.Server;
-using Serve.Server.Http;
 
 namespace Serve.Handlers.Tests;
 
@@ -18,46 +11,11 @@ namespace Serve.Handlers.Tests;
 /// Real Kestrel on 127.0.0.1 serving the detector as ONNX and as TorchScript with no handler code:
 /// each model directory's manifest names the built-in "object_detector"; batches of up to 4.
 /// </summary>
-public sealed class DetectorServer : IAsyncLifetime
+public sealed class DetectorServer() : BuiltInServer(
+    ("detector_onnx", Fixtures.ModelDirectory("detector", "detector.onnx", "object_detector", BatchConfig)),
+    ("detector_torchscript", Fixtures.ModelDirectory("detector", "detector.pt", "object_detector", BatchConfig)))
 {
     private const string BatchConfig = "batchSize: 4\nmaxBatchDelay: 50\n";
-    private readonly string _onnx = Fixtures.ModelDirectory("detector", "detector.onnx", "object_detector", BatchConfig);
-    private readonly string _torchScript = Fixtures.ModelDirectory("detector", "detector.pt", "object_detector", BatchConfig);
-    private WebApplication? _app;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services
-            .AddServe(options =>
-            {
-                options.Models.Add(new ModelOptions { Name = "detector_onnx", Path = _onnx });
-                options.Models.Add(new ModelOptions { Name = "detector_torchscript", Path = _torchScript });
-            })
-            .AddOnnxRuntime()
-            .AddTorchSharp()
-            .AddServeBuiltInHandlers();
-        _app = builder.Build();
-        _app.MapTorchServeInference();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()), Timeout = TimeSpan.FromMinutes(2) };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-        Directory.Delete(_onnx, recursive: true);
-        Directory.Delete(_torchScript, recursive: true);
-    }
 }
 
 public class DetectorOverHttpTests(DetectorServer server) : IClassFixture<DetectorServer>

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -7,12 +6,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Serve.Server;
-using Serve.Server.Http;
 
 namespace Serve.Handlers.Tests;
 
@@ -21,52 +14,11 @@ namespace Serve.Handlers.Tests;
 /// model with vocab.txt, and TorchServe's EmbeddingBag example with source_vocab.txt, each as ONNX
 /// and as TorchScript (bert_ts, news_ts).
 /// </summary>
-public sealed class TextServer : IAsyncLifetime
-{
-    private readonly string _bert = TextFixtures.ModelDirectory("bert", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
-    private readonly string _bag = TextFixtures.ModelDirectory("embedding_bag", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n");
-    private readonly string _bertTorchScript = TextFixtures.ModelDirectory("bert", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\nhandler:\n  max_length: 32\n");
-    private readonly string _bagTorchScript = TextFixtures.ModelDirectory("embedding_bag", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\n");
-    private WebApplication? _app;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services
-            .AddServe(options =>
-            {
-                options.Models.Add(new ModelOptions { Name = "bert", Path = _bert });
-                options.Models.Add(new ModelOptions { Name = "news", Path = _bag });
-                options.Models.Add(new ModelOptions { Name = "bert_ts", Path = _bertTorchScript });
-                options.Models.Add(new ModelOptions { Name = "news_ts", Path = _bagTorchScript });
-            })
-            .AddOnnxRuntime()
-            .AddTorchSharp()
-            .AddServeBuiltInHandlers();
-        _app = builder.Build();
-        _app.MapTorchServeInference();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-        Directory.Delete(_bert, recursive: true);
-        Directory.Delete(_bag, recursive: true);
-        Directory.Delete(_bertTorchScript, recursive: true);
-        Directory.Delete(_bagTorchScript, recursive: true);
-    }
-}
+public sealed class TextServer() : BuiltInServer(
+    ("bert", TextFixtures.ModelDirectory("bert", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n")),
+    ("news", TextFixtures.ModelDirectory("embedding_bag", "model.onnx", "batchSize: 4\nmaxBatchDelay: 20\n")),
+    ("bert_ts", TextFixtures.ModelDirectory("bert", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\nhandler:\n  max_length: 32\n")),
+    ("news_ts", TextFixtures.ModelDirectory("embedding_bag", "model.pt", "batchSize: 4\nmaxBatchDelay: 20\n")));
 
 public class TextClassifierOverHttpTests(TextServer server) : IClassFixture<TextServer>
 {
