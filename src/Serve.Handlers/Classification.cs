@@ -49,10 +49,17 @@ public static class Classification
     /// k classes, most probable first. As in Python's dict, a label that repeats keeps its first
     /// position and its last probability.
     /// </summary>
-    public static InferenceResult TopKJson(ReadOnlySpan<float> probabilities, int k, LabelMap? labels)
+    public static InferenceResult TopKJson(ReadOnlySpan<float> probabilities, int k, LabelMap? labels) =>
+        LabelledJson(probabilities, TopK(probabilities, k), labels);
+
+    /// <summary>
+    /// TorchServe's <c>map_class_to_label</c> for one row, over the classes at <paramref name="indices"/>
+    /// in that order: a Python dict, so a label that repeats keeps its first position and its last probability.
+    /// </summary>
+    public static InferenceResult LabelledJson(ReadOnlySpan<float> probabilities, IReadOnlyList<int> indices, LabelMap? labels)
     {
-        var entries = new List<(string Label, float Probability)>(k);
-        foreach (var index in TopK(probabilities, k))
+        var entries = new List<(string Label, float Probability)>(indices.Count);
+        foreach (var index in indices)
         {
             var label = labels is null ? index.ToString(System.Globalization.CultureInfo.InvariantCulture) : labels[index];
             var existing = entries.FindIndex(e => e.Label == label);
@@ -65,13 +72,13 @@ public static class Classification
                 entries.Add((label, probabilities[index]));
             }
         }
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var buffer = new ArrayBufferWriter<byte>(32 * entries.Count + 2);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             foreach (var (label, probability) in entries)
             {
-                // The float's value as a double, as Python's float(tensor.item()) prints it.
+                // The float's value as a double, as Python's float(tensor.item()) and tolist() print it.
                 writer.WriteNumber(label, (double)probability);
             }
             writer.WriteEndObject();

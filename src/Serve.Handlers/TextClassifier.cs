@@ -1,8 +1,6 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
-using System.Globalization;
-using System.Text.Json;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Handlers.Text;
@@ -94,38 +92,9 @@ public partial class TextClassifier
         }
     }
 
-    /// <summary>
-    /// TorchServe's <c>map_class_to_label</c> for one row: a Python dict built in class order, so
-    /// a label that repeats keeps its first position and its last probability.
-    /// </summary>
-    public static InferenceResult ClassProbabilities(ReadOnlySpan<float> probabilities, LabelMap? labels)
-    {
-        var entries = new List<(string Label, float Probability)>(probabilities.Length);
-        for (var index = 0; index < probabilities.Length; index++)
-        {
-            var label = labels is null ? index.ToString(CultureInfo.InvariantCulture) : labels[index];
-            var existing = entries.FindIndex(e => e.Label == label);
-            if (existing >= 0)
-            {
-                entries[existing] = (label, probabilities[index]);
-            }
-            else
-            {
-                entries.Add((label, probabilities[index]));
-            }
-        }
-        var buffer = new ArrayBufferWriter<byte>(32 * entries.Count + 2);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (label, probability) in entries)
-            {
-                writer.WriteNumber(label, (double)probability); // the float as a double, as Python's tolist() gives it
-            }
-            writer.WriteEndObject();
-        }
-        return InferenceResult.Json(buffer.WrittenMemory);
-    }
+    /// <summary>TorchServe's <c>map_class_to_label</c> for one row: every class, in class order.</summary>
+    public static InferenceResult ClassProbabilities(ReadOnlySpan<float> probabilities, LabelMap? labels) =>
+        Classification.LabelledJson(probabilities, [.. Enumerable.Range(0, probabilities.Length)], labels);
 
     private static Tensor? FirstValue(IReadOnlyDictionary<string, Tensor> outputs)
     {
