@@ -91,8 +91,23 @@ public sealed partial record TorchServeConfig
     /// <summary><c>keystore_type</c>: only PKCS12 (TorchServe's default) is read.</summary>
     public string KeystoreType { get; init; } = "PKCS12";
 
+    /// <summary><c>grpc_inference_address</c>: the IP address (or localhost) the gRPC inference listener binds.</summary>
+    public string GrpcInferenceAddress { get; init; } = "127.0.0.1";
+
+    /// <summary><c>grpc_management_address</c>: the IP address (or localhost) the gRPC management listener binds.</summary>
+    public string GrpcManagementAddress { get; init; } = "127.0.0.1";
+
+    /// <summary><c>grpc_inference_port</c>: TorchServe's gRPC inference API and KServe's GRPCInferenceService; 0 takes any free port.</summary>
+    public int GrpcInferencePort { get; init; } = 7070;
+
+    /// <summary><c>grpc_management_port</c>: TorchServe's gRPC management API; 0 takes any free port.</summary>
+    public int GrpcManagementPort { get; init; } = 7071;
+
+    /// <summary><c>enable_grpc_ssl</c>: the gRPC listeners use TLS with the certificate of the https listeners.</summary>
+    public bool EnableGrpcSsl { get; init; }
+
     /// <summary>True when any listener's address is https.</summary>
-    public bool UsesHttps => new[] { InferenceAddress, ManagementAddress, MetricsAddress }.Any(address => address.Scheme == Uri.UriSchemeHttps);
+    public bool UsesHttps => EnableGrpcSsl || new[] { InferenceAddress, ManagementAddress, MetricsAddress }.Any(address => address.Scheme == Uri.UriSchemeHttps);
 
     /// <summary>Keys present in the file that this server does not honour, with the reason.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
@@ -103,8 +118,8 @@ public sealed partial record TorchServeConfig
     // Keys TorchServe documents that this server does not act on (docs/configuration.md).
     private static readonly HashSet<string> KnownNotHonoured =
     [
-        "grpc_inference_address", "grpc_management_address", "grpc_inference_port", "grpc_management_port",
-        "enable_grpc_ssl",
+        "grpc_inference_max_connection_age_ms", "grpc_management_max_connection_age_ms",
+        "grpc_inference_max_connection_age_grace_ms", "grpc_management_max_connection_age_grace_ms",
         "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers", "number_of_netty_threads",
         "netty_client_threads", "async_logging", "default_startup_timeout", "unregister_model_timeout",
         "decode_input_request", "initial_worker_port", "model_server_home", "limit_max_image_pixels",
@@ -246,6 +261,11 @@ public sealed partial record TorchServeConfig
             "disable_system_metrics" => config with { DisableSystemMetrics = Boolean(value, Invalid) },
             "enable_envvars_config" => config with { EnableEnvVarsConfig = Boolean(value, Invalid) },
             "use_env_allowed_urls" => config with { UseEnvAllowedUrls = Boolean(value, Invalid) },
+            "grpc_inference_address" => config with { GrpcInferenceAddress = GrpcAddress(value, Invalid) },
+            "grpc_management_address" => config with { GrpcManagementAddress = GrpcAddress(value, Invalid) },
+            "grpc_inference_port" => config with { GrpcInferencePort = Port(value, Invalid) },
+            "grpc_management_port" => config with { GrpcManagementPort = Port(value, Invalid) },
+            "enable_grpc_ssl" => config with { EnableGrpcSsl = Boolean(value, Invalid) },
             "certificate_file" => config with { CertificateFile = value },
             "private_key_file" => config with { PrivateKeyFile = value },
             "keystore" => config with { Keystore = value },
@@ -271,6 +291,14 @@ public sealed partial record TorchServeConfig
         }
         return uri;
     }
+
+    private static string GrpcAddress(string value, Func<string, ConfigPropertiesException> invalid) =>
+        value == "localhost" || System.Net.IPAddress.TryParse(value, out _) ? value : throw invalid("an IP address (127.0.0.1, 0.0.0.0) or localhost");
+
+    private static int Port(string value, Func<string, ConfigPropertiesException> invalid) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+            ? port
+            : throw invalid("a port number from 0 (any free port) to 65535");
 
     private static bool Boolean(string value, Func<string, ConfigPropertiesException> invalid) =>
         bool.TryParse(value, out var result) ? result : throw invalid("true or false");

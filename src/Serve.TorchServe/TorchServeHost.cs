@@ -132,6 +132,13 @@ public static class TorchServeHost
                 prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
             }));
 
+        // In the container too: other listeners of this server (gRPC, Serve.Grpc) check the same keys.
+        var keys = config.DisableTokenAuthorization ? null : new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
+        if (keys is not null)
+        {
+            builder.Services.AddSingleton(keys);
+        }
+
         var app = builder.Build();
         if (app.Services.GetService<AccessLog>() is { } log)
         {
@@ -141,9 +148,8 @@ public static class TorchServeHost
         app.UseRouting();
         app.Use(listeners.Separate);
         app.Use(app.Services.GetRequiredService<InferenceMetrics>().Measure);
-        if (!config.DisableTokenAuthorization)
+        if (keys is not null)
         {
-            var keys = new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
             keyFile = Path.GetFullPath(keyFile ?? KeyFileName);
             keys.WriteKeyFile(keyFile);
             progress.WriteLine($"Token authorization is on: the keys are in {keyFile}.");
