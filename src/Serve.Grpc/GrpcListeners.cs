@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -19,11 +20,12 @@ namespace Serve.Grpc;
 
 /// <summary>
 /// TorchServe's two gRPC listeners, started with the server once its models are loaded:
-/// <c>grpc_inference_port</c> (TorchServe's InferenceAPIsService and the Open Inference
-/// Protocol's GRPCInferenceService) and <c>grpc_management_port</c> (ManagementAPIsService), on
-/// <c>grpc_inference_address</c> / <c>grpc_management_address</c>, HTTP/2, TLS with
-/// <c>enable_grpc_ssl</c>. They run as a Kestrel server of their own, so that the REST listeners'
-/// middleware (its 401 JSON bodies, its routes) never sees a gRPC call; both serve the same models.
+/// <c>grpc_inference_port</c> (TorchServe's InferenceAPIsService, and the Open Inference
+/// Protocol's GRPCInferenceService under TorchServe's package name and KServe's) and
+/// <c>grpc_management_port</c> (ManagementAPIsService), on <c>grpc_inference_address</c> /
+/// <c>grpc_management_address</c>, HTTP/2, TLS with <c>enable_grpc_ssl</c>. They run as a Kestrel
+/// server of their own, so that the REST listeners' middleware (its 401 JSON bodies, its routes)
+/// never sees a gRPC call; both serve the same models.
 /// </summary>
 public sealed class GrpcListeners(IServiceProvider services) : IHostedService, IAsyncDisposable
 {
@@ -67,6 +69,7 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         builder.Services.AddSingleton<TorchServeInferenceService>();
         builder.Services.AddSingleton<TorchServeManagementService>();
         builder.Services.AddSingleton<OpenInferenceService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<OpenInferenceService>, KServePackageMethods>();
         builder.Services.AddGrpc(grpc =>
         {
             // TorchServe's maxInboundMessageSize: a larger request is RESOURCE_EXHAUSTED. Answers are

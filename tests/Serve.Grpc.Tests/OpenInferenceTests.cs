@@ -130,6 +130,31 @@ public sealed class OpenInferenceTests(GrpcServer server)
         Assert.Equal(0.977295458316803, top.Value.GetDouble(), 1e-5);
     }
 
+    [Fact]
+    public async Task The_service_answers_under_KServes_package_name_too_as_clients_generated_from_grpc_predict_v2_call_it()
+    {
+        // KServe's grpc_predict_v2.proto declares the same messages in package "inference".
+        static Method<TRequest, TResponse> KServe<TRequest, TResponse>(string name, MessageParser<TRequest> requests, MessageParser<TResponse> responses)
+            where TRequest : class, IMessage<TRequest> where TResponse : class, IMessage<TResponse> =>
+            new(MethodType.Unary, "inference.GRPCInferenceService", name,
+                Marshallers.Create(m => m.ToByteArray(), requests.ParseFrom), Marshallers.Create(m => m.ToByteArray(), responses.ParseFrom));
+        var invoker = server.Inference.CreateCallInvoker();
+        var request = new ModelInferRequest
+        {
+            ModelName = "digits",
+            Inputs = { new InferInputTensor { Name = "image", Datatype = "BYTES", Shape = { 1 }, Contents = new() { BytesContents = { ByteString.CopyFrom(Png(6)) } } } },
+        };
+
+        var live = await invoker.AsyncUnaryCall(KServe("ServerLive", ServerLiveRequest.Parser, ServerLiveResponse.Parser), null, Key, new ServerLiveRequest());
+        var inferred = await invoker.AsyncUnaryCall(KServe("ModelInfer", ModelInferRequest.Parser, ModelInferResponse.Parser), null, Key, request);
+        var unauthenticated = await Assert.ThrowsAsync<RpcException>(() =>
+            invoker.AsyncUnaryCall(KServe("ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser), null, GrpcServer.With(null), new ModelReadyRequest { Name = "digits" }).ResponseAsync);
+
+        Assert.True(live.Live);
+        Assert.Equal(6, Digit(inferred));
+        Assert.Equal(StatusCode.Unauthenticated, unauthenticated.StatusCode);
+    }
+
     public static TheoryData<string, ModelInferRequest, StatusCode, string> Refused => new()
     {
         { "unknown model", new ModelInferRequest { ModelName = "nope" }, StatusCode.NotFound, "Model not found: nope" },
