@@ -66,7 +66,7 @@ internal sealed class ListenerGate(TokenKeys? keys) : Interceptor
         var authorization = http.Request.Headers.Authorization.ToString();
         if (keys.Refusal(api, authorization.Length == 0 ? null : authorization) is { } refusal)
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, refusal.Replace("send 'Authorization: Bearer <key>'", "send the metadata 'authorization: Bearer <key>'", StringComparison.Ordinal)));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, refusal));
         }
     }
 }

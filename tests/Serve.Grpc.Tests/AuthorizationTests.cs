@@ -77,7 +77,7 @@ public sealed class AuthorizationTests(GrpcServer server)
             var api = key == server.InferenceKey ? "inference" : "management";
             foreach (var (presented, expected) in new[]
             {
-                ((string?)null, $"This API needs the {api} key from key_file.json: send the metadata 'authorization: Bearer <key>'."),
+                ((string?)null, $"This API needs the {api} key from key_file.json: send 'Authorization: Bearer <key>'."),
                 ("not-a-key", $"The key is not the current {api} key in key_file.json."),
                 (other, $"The key is not the current {api} key in key_file.json."),
             })
