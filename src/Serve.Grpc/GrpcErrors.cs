@@ -36,7 +36,8 @@ internal static class GrpcErrors
     {
         InferenceErrorKind.InvalidRequest => 400,
         InferenceErrorKind.RequestTooLarge => 413,
-        InferenceErrorKind.ModelNotFound => 404,
+        InferenceErrorKind.ModelNotFound or InferenceErrorKind.VersionNotFound => 404,
+        InferenceErrorKind.RequestTimeout => 408,
         InferenceErrorKind.NotSupported => 501,
         InferenceErrorKind.Unavailable => 503,
         InferenceErrorKind.Timeout => 504,

@@ -14,7 +14,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serve.Server;
 using Serve.TorchServe;
-using Serve.TorchServe.Http;
 
 namespace Serve.Grpc;
 
@@ -62,10 +61,9 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(services.GetRequiredService<ModelManager>());
-        builder.Services.AddSingleton(services.GetRequiredService<ModelRegistrations>());
-        builder.Services.AddSingleton(services.GetRequiredService<ModelWorkDirectory>());
+        builder.Services.AddSingleton(services.GetRequiredService<InferencePipeline>());
+        builder.Services.AddSingleton(services.GetRequiredService<ModelProvisioning>());
         builder.Services.AddSingleton(new ListenerGate(services.GetService<TokenKeys>()));
-        builder.Services.AddSingleton<ModelCalls>();
         builder.Services.AddSingleton<TorchServeInferenceService>();
         builder.Services.AddSingleton<TorchServeManagementService>();
         builder.Services.AddSingleton<OpenInferenceService>();
@@ -73,7 +71,7 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         builder.Services.AddGrpc(grpc =>
         {
             // TorchServe's maxInboundMessageSize: a larger request is RESOURCE_EXHAUSTED. Answers are
-            // bounded by max_response_size in ModelCalls, with the REST APIs' message.
+            // bounded by max_response_size in the pipeline, with the REST APIs' message.
             grpc.MaxReceiveMessageSize = (int)Math.Min(options.Value.MaxRequestSize, int.MaxValue);
             grpc.Interceptors.Add<ListenerGate>();
         });

@@ -1,10 +1,7 @@
-using System;
 using System.Linq;
 using System.Threading.Tasks;
-using Google.Protobuf;
 using Grpc.Core;
 using Org.Pytorch.Serve.Grpc.Openinference;
-using Serve.Runtime;
 using Serve.Server;
 
 namespace Serve.Grpc;
@@ -12,22 +9,21 @@ namespace Serve.Grpc;
 /// <summary>
 /// The Open Inference Protocol's gRPC service (KServe's GRPCInferenceService, as TorchServe's
 /// open_inference_grpc.proto declares it), over the same models and with the same answers as
-/// the REST adapter (Serve.Server's OpenInferenceHttp): a handler takes one input and answers one
-/// BYTES output, <c>output-0</c>, holding its body, with the body's content type in the output's
-/// <c>content_type</c> parameter.
+/// the REST adapter (Serve.Server's OpenInferenceHttp); ModelInfer runs on the shared
+/// <see cref="InferencePipeline"/> through <see cref="OpenInferenceGrpcCodec"/>.
 /// </summary>
-internal sealed class OpenInferenceService(ModelCalls calls) : GRPCInferenceService.GRPCInferenceServiceBase
+internal sealed class OpenInferenceService(InferencePipeline pipeline, ModelManager models) : GRPCInferenceService.GRPCInferenceServiceBase
 {
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
     /// <summary>Ready once every model configured at start is loaded, as REST's /v2/health/ready.</summary>
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerReadyResponse { Ready = calls.Models.IsReady });
+        Task.FromResult(new ServerReadyResponse { Ready = models.IsReady });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
-        var model = calls.Find(request.Name, request.Version);
+        var model = Find(request.Name, request.Version);
         return Task.FromResult(new ModelReadyResponse { Ready = model.Status == ModelStatus.Ready && model.WorkerCount > 0 });
     }
 
@@ -40,46 +36,27 @@ internal sealed class OpenInferenceService(ModelCalls calls) : GRPCInferenceServ
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        var model = calls.Find(request.Name, request.Version);
+        var model = Find(request.Name, request.Version);
         var metadata = new ModelMetadataResponse { Name = model.Name, Platform = "serve" };
-        metadata.Versions.AddRange(calls.Models.Versions(model.Name).Select(version => version.Version));
+        metadata.Versions.AddRange(models.Versions(model.Name).Select(version => version.Version));
         metadata.Inputs.Add(new ModelMetadataResponse.Types.TensorMetadata { Name = "input-0", Datatype = "BYTES", Shape = { -1 } });
         metadata.Outputs.Add(new ModelMetadataResponse.Types.TensorMetadata { Name = "output-0", Datatype = "BYTES", Shape = { -1 } });
         return Task.FromResult(metadata);
     }
 
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
-    {
-        var model = calls.Find(request.ModelName, request.ModelVersion);
-        if (request.Inputs.Count != 1)
-        {
-            throw GrpcErrors.InvalidArgument($"This model takes one input, a BYTES tensor holding the request body; the request has {request.Inputs.Count}.");
-        }
-        if (request.RawInputContents.Count > 1)
-        {
-            throw GrpcErrors.InvalidArgument($"raw_input_contents holds {request.RawInputContents.Count} tensors for the request's one input.");
-        }
-        ReadOnlyMemory<byte> body;
-        string? contentType;
-        try
-        {
-            (body, contentType) = OpenInferenceTensors.Read(request.Inputs[0], request.RawInputContents.Count == 1 ? request.RawInputContents[0] : null);
-        }
-        catch (InvalidRequestException e)
-        {
-            throw GrpcErrors.InvalidArgument(e.Message);
-        }
+    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
+        request.ModelName.Length == 0
+            ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
+            : new GrpcCall<ModelInferRequest, ModelInferResponse>(request, context).RunAsync(pipeline, OpenInferenceGrpcCodec.Instance);
 
-        var result = await calls.InferAsync(model, request.ModelVersion, new InferenceRequest(body, contentType, ModelCalls.Headers(context)), context.CancellationToken).ConfigureAwait(false);
-        if (result.ErrorKind is { } kind)
+    /// <exception cref="RpcException">INVALID_ARGUMENT without a name; NOT_FOUND for a model or version not served.</exception>
+    private ServedModel Find(string name, string version)
+    {
+        if (name.Length == 0)
         {
-            throw GrpcErrors.Failure(kind, result.ErrorMessage ?? "");
+            throw GrpcErrors.InvalidArgument("Parameter name is required.");
         }
-        var output = new ModelInferResponse.Types.InferOutputTensor { Name = "output-0", Datatype = "BYTES", Shape = { 1 } };
-        output.Parameters["content_type"] = new InferParameter { StringParam = result.ContentType };
-        output.Contents = new InferTensorContents { BytesContents = { UnsafeByteOperations.UnsafeWrap(result.Body) } };
-        var response = new ModelInferResponse { ModelName = model.Name, ModelVersion = model.Version, Id = request.Id };
-        response.Outputs.Add(output);
-        return response;
+        var (model, missing) = pipeline.Find(new InferenceTarget(name, version.Length == 0 ? null : version, Explain: false));
+        return model ?? throw GrpcErrors.Failure(missing!.ErrorKind!.Value, missing.ErrorMessage ?? "");
     }
 }

@@ -1,30 +1,24 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Text;
 using System.Threading.Tasks;
 using Google.Protobuf;
-using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Org.Pytorch.Serve.Grpc.Inference;
-using Serve.Runtime;
+using Serve.Server;
 
 namespace Serve.Grpc;
 
 /// <summary>
 /// TorchServe's gRPC inference API (inference.proto): Ping, Predictions, StreamPredictions and
-/// StreamPredictions2. The model's input is the <c>input</c> map's "data" (or "body") entry, or
-/// its only entry, as TorchServe's handlers read it; the other entries reach the handler as
-/// parameters, as a REST request's query parameters do, and the call's metadata as its headers.
+/// StreamPredictions2, over the shared <see cref="InferencePipeline"/> through
+/// <see cref="TorchServeGrpcCodec"/>.
 /// </summary>
-internal sealed class TorchServeInferenceService(ModelCalls calls) : InferenceAPIsService.InferenceAPIsServiceBase
+internal sealed class TorchServeInferenceService(InferencePipeline pipeline, ModelManager models) : InferenceAPIsService.InferenceAPIsServiceBase
 {
     /// <summary>TorchServe's health answer: its REST body <c>{"status": "Healthy"}</c> as a string.</summary>
     public override Task<TorchServeHealthResponse> Ping(Empty request, ServerCallContext context) =>
         Task.FromResult(new TorchServeHealthResponse
         {
-            Health = $"{{\n  \"status\": \"{(calls.Models.IsReady ? "Healthy" : "Unhealthy")}\"\n}}",
+            Health = $"{{\n  \"status\": \"{(models.IsReady ? "Healthy" : "Unhealthy")}\"\n}}",
         });
 
     public override async Task<PredictionResponse> Predictions(PredictionsRequest request, ServerCallContext context) =>
@@ -59,7 +53,7 @@ internal sealed class TorchServeInferenceService(ModelCalls calls) : InferenceAP
                 }
                 response.Prediction = await PredictAsync(request, context).ConfigureAwait(false);
             }
-            catch (RpcException e)
+            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
             {
                 response.Status = new Google.Rpc.Status { Code = (int)e.StatusCode, Message = e.Status.Detail };
             }
@@ -67,41 +61,8 @@ internal sealed class TorchServeInferenceService(ModelCalls calls) : InferenceAP
         }
     }
 
-    private async Task<ByteString> PredictAsync(PredictionsRequest request, ServerCallContext context)
-    {
-        var model = calls.Find(request.ModelName, request.ModelVersion);
-        var (body, parameters) = Input(request.Input);
-        var result = await calls.InferAsync(model, request.ModelVersion, new InferenceRequest(body, null, ModelCalls.Headers(context), parameters), context.CancellationToken).ConfigureAwait(false);
-        if (result.ErrorKind is { } kind)
-        {
-            throw GrpcErrors.Failure(kind, result.ErrorMessage ?? "");
-        }
-        return UnsafeByteOperations.UnsafeWrap(result.Body);
-    }
-
-    /// <exception cref="RpcException">INVALID_ARGUMENT when no entry is the input, or it is empty.</exception>
-    private static (ReadOnlyMemory<byte> Body, Dictionary<string, string> Parameters) Input(MapField<string, ByteString> input)
-    {
-        var key = input.ContainsKey("data") ? "data" : input.ContainsKey("body") ? "body" : input.Count == 1 ? input.Keys.First() : null;
-        if (key is null)
-        {
-            throw GrpcErrors.InvalidArgument(input.Count == 0
-                ? "The request's input map is empty; put the model's input under \"data\"."
-                : $"The request's input map has {string.Join(", ", input.Keys.Order(StringComparer.Ordinal).Select(k => $"\"{k}\""))}; put the model's input under \"data\".");
-        }
-        var body = input[key].Memory;
-        if (body.IsEmpty)
-        {
-            throw GrpcErrors.InvalidArgument($"The input \"{key}\" is empty; send the model's input, e.g. an image's bytes.");
-        }
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, value) in input)
-        {
-            if (name != key)
-            {
-                parameters[name] = Encoding.UTF8.GetString(value.Span);
-            }
-        }
-        return (body, parameters);
-    }
+    private Task<ByteString> PredictAsync(PredictionsRequest request, ServerCallContext context) =>
+        request.ModelName.Length == 0
+            ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
+            : new GrpcCall<PredictionsRequest, ByteString>(request, context).RunAsync(pipeline, TorchServeGrpcCodec.Instance);
 }

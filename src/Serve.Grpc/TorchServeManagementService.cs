@@ -3,13 +3,11 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Net.Http;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Grpc.Core;
 using Org.Pytorch.Serve.Grpc.Management;
-using Serve.Archives;
 using Serve.Runtime;
 using Serve.Server;
 using Serve.TorchServe;
@@ -23,10 +21,12 @@ namespace Serve.Grpc;
 /// REST API's message and the status for its HTTP code (<see cref="GrpcErrors"/>). As in
 /// TorchServe's ManagementImpl, a number left 0 (proto3's "not set") takes its default.
 /// </summary>
-internal sealed class TorchServeManagementService(ModelManager models, TorchServeConfig config, ModelRegistrations registrations, ModelWorkDirectory workDirectory)
+internal sealed class TorchServeManagementService(ModelManager models, TorchServeConfig config, ModelProvisioning provisioning)
     : ManagementAPIsService.ManagementAPIsServiceBase
 {
     private const int MaxPageSize = 100;
+
+    private ModelRegistrations Registrations => provisioning.Registrations;
 
     /// <summary>
     /// describe's JSON array: the default version, the one named, or every version (<c>all</c>).
@@ -46,7 +46,7 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
             json.WriteStartArray();
             foreach (var model in described)
             {
-                ModelDescription.Write(json, model, registrations);
+                ModelDescription.Write(json, model, Registrations);
             }
             json.WriteEndArray();
         }));
@@ -74,7 +74,7 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
             {
                 json.WriteStartObject();
                 json.WriteString("modelName", model.Name);
-                json.WriteString("modelUrl", registrations.UrlOf(model.Name, model.Version));
+                json.WriteString("modelUrl", Registrations.UrlOf(model.Name, model.Version));
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -82,78 +82,34 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
         }));
     }
 
-    /// <summary>Registers an archive from <c>url</c> as REST's <c>POST /models</c> does (enable_model_api, allowed_urls, limits).</summary>
+    /// <summary>Registers an archive from <c>url</c> as REST's <c>POST /models</c> does (<see cref="ModelProvisioning"/>: enable_model_api, allowed_urls, limits).</summary>
     public override async Task<ManagementResponse> RegisterModel(RegisterModelRequest request, ServerCallContext context)
     {
         ModelApiEnabled();
         var url = Required(request.Url, "url");
-        ModelSource source;
-        try
-        {
-            source = new ModelUrlPolicy(config.AllowedUrls, config.ModelStore).Check(url);
-        }
-        catch (ModelUrlRefusedException e)
-        {
-            throw GrpcErrors.InvalidArgument(e.Message);
-        }
-        // A directory of its own: unpacking must never replace the files of a model being served.
-        var directory = Path.Combine(workDirectory.Path, Guid.NewGuid().ToString("N"));
-        var location = source.Location;
-        if (source.IsRemote)
-        {
-            try
-            {
-                location = await ArchiveDownload.FetchAsync(url, Path.Combine(directory, "download"), config.MaxArchiveUnpackedSize, context.CancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ModelArchiveException or HttpRequestException)
-            {
-                throw GrpcErrors.InvalidArgument(e is HttpRequestException ? $"Downloading '{url}' failed: {e.Message}" : e.Message);
-            }
-        }
-        if (!File.Exists(location) && !Directory.Exists(location))
-        {
-            throw GrpcErrors.NotFound($"Model not found at: {url}");
-        }
-        UnpackedArchive archive;
-        try
-        {
-            archive = ModelArchiveReader.Open(location, directory, config.ExtractionLimits);
-        }
-        catch (ModelArchiveException e)
-        {
-            throw GrpcErrors.InvalidArgument(e.Message);
-        }
-
-        var name = request.ModelName.Length > 0 ? request.ModelName : archive.Manifest.ModelName;
-        var handler = request.Handler.Length > 0 ? request.Handler : archive.Manifest.Handler ?? name;
-        var options = new ModelOptions
-        {
-            Name = name,
-            Path = archive.Directory,
-            Handler = ManifestHandler.RegisteredName(handler),
-            BatchSize = Positive(request.BatchSize),
-            MaxBatchDelay = Positive(request.MaxBatchDelay),
-            ResponseTimeout = Positive(request.ResponseTimeout) ?? config.DefaultResponseTimeout,
-            InitialWorkers = Positive(request.InitialWorkers) ?? (config.DefaultWorkersPerModel is > 0 and var byDefault ? byDefault : null),
-        };
+        var settings = new ModelRequest(
+            ModelName: request.ModelName.Length > 0 ? request.ModelName : null,
+            Handler: request.Handler.Length > 0 ? request.Handler : null,
+            BatchSize: Positive(request.BatchSize),
+            MaxBatchDelay: Positive(request.MaxBatchDelay),
+            ResponseTimeout: Positive(request.ResponseTimeout),
+            InitialWorkers: Positive(request.InitialWorkers));
         ServedModel model;
         try
         {
-            model = request.Synchronous
-                ? await models.LoadAsync(options, context.CancellationToken).ConfigureAwait(false)
-                : models.LoadInBackground(options);
+            model = await provisioning.RegisterAsync(models, url, settings, request.Synchronous, context.CancellationToken).ConfigureAwait(false);
         }
-        catch (ModelLoadException e)
+        catch (ProvisioningException e)
         {
-            throw GrpcErrors.InvalidArgument(e.Message);
+            throw GrpcErrors.Failure(e.Failure switch
+            {
+                ProvisioningFailure.NotFound => 404,
+                ProvisioningFailure.Conflict => 409,
+                _ => 400,
+            }, e.Message);
         }
-        catch (InvalidOperationException e)
-        {
-            throw GrpcErrors.Failure(409, e.Message);
-        }
-        registrations.Add(name, model.Version, url);
         return await Answer(request.Synchronous
-            ? $"Model \"{name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers"
+            ? $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers"
             : "Processing worker updates...").ConfigureAwait(false);
     }
 
@@ -221,7 +177,7 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
             case UnregisterOutcome.IsDefaultVersion:
                 throw GrpcErrors.Failure(403, $"Cannot remove default version for model {name}");
         }
-        registrations.Remove(name, removing?.Version ?? version ?? "", lastVersion: models.Versions(name).Count == 0);
+        Registrations.Remove(name, removing?.Version ?? version ?? "", lastVersion: models.Versions(name).Count == 0);
         return await Answer($"Model \"{name}\" unregistered").ConfigureAwait(false);
     }
 

@@ -136,7 +136,7 @@ public sealed class TorchServeInferenceTests(GrpcServer server)
 
         Assert.Equal(1, JsonDocument.Parse(served.Prediction.Memory).RootElement.GetProperty("digit").GetInt32());
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
-        Assert.Equal("Model version: 9.9 does not exist for model: digits", missing.Status.Detail);
+        Assert.Equal("Model version: 9.9 does not exist for model: digits (it serves 1.0)", missing.Status.Detail);
     }
 
     public static TheoryData<string, PredictionsRequest, StatusCode, string> Refused => new()
