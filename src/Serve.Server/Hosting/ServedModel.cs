@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -159,7 +160,7 @@ public sealed partial class ServedModel
                 }
                 request = preprocessed.Request!;
             }
-            var job = new InferenceJob(request, explain, _time.GetTimestamp());
+            var job = new InferenceJob(request, explain, _time.GetTimestamp(), Activity.Current?.Context ?? default);
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
@@ -183,6 +184,9 @@ public sealed partial class ServedModel
     private async ValueTask<(InferenceRequest? Request, InferenceResult? Error)> PreprocessAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         await _requestStages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var span = ServeTracing.Source.StartActivity("serve.preprocess");
+        span?.SetTag(ServeTracing.ModelTag, Name);
+        span?.SetTag(ServeTracing.VersionTag, Version);
         try
         {
             var input = await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false);
