@@ -45,7 +45,7 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
                 }
                 return;
             }
-            var state = new CompilationState(HasInternalsVisibleTo(start.Compilation));
+            var state = new CompilationState(HasInternalsVisibleTo(start.Compilation), IsApp(start.Compilation));
             start.RegisterSymbolAction(symbol => AnalyzeType(symbol, known, state), SymbolKind.NamedType);
             start.RegisterCompilationEndAction(end =>
             {
@@ -57,9 +57,11 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
     }
 
     /// <summary>What the symbol actions gather for the end of the compilation.</summary>
-    private sealed class CompilationState(bool hasInternalsVisibleTo)
+    private sealed class CompilationState(bool hasInternalsVisibleTo, bool isApp)
     {
         public bool HasInternalsVisibleTo { get; } = hasInternalsVisibleTo;
+        /// <summary>An executable, or a host (it references Serve.Server): no other assembly derives from its classes.</summary>
+        public bool IsApp { get; } = isApp;
         public ConcurrentBag<(string Name, INamedTypeSymbol Type, Location Location)> Names { get; } = new();
         /// <summary>Diagnostics at a base class's member, which every handler deriving from it finds: reported once.</summary>
         public ConcurrentBag<(string Handler, Diagnostic Diagnostic)> Shared { get; } = new();
@@ -134,9 +136,9 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
             .SelectMany(method => method.GetAttributes().Select(a => Stages.Of(a.AttributeClass)).Where(s => s is not null).Select(s => (method, s!.Value)));
 
     /// <summary>
-    /// SERVE002: a stage on a type no handler can inherit it from (an interface, a struct, a
-    /// static or sealed class), or on a class that is neither a handler, nor a base of one here,
-    /// nor abstract (a base for handlers in other assemblies).
+    /// SERVE002: a stage on a type no handler can inherit it from: an interface, a struct, a
+    /// static or sealed class, or a class that is not a handler, nor abstract, nor a base of a
+    /// handler here, nor (in a library) one that other assemblies can derive from.
     /// </summary>
     private static void ReportStagesOutsideHandlers(CompilationAnalysisContext context, CompilationState state)
     {
@@ -147,8 +149,9 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
                 TypeKind.Interface => $"'{type.Name}' is an interface, and stages are read from a handler and its base classes only; mark the method of the class that implements it",
                 not TypeKind.Class => $"'{type.Name}' is a {type.TypeKind.ToString().ToLowerInvariant()}, which no handler can derive from",
                 _ when type.IsStatic || type.IsSealed => $"class '{type.Name}' is {(type.IsStatic ? "static" : "sealed")} and not a [Handler], so no handler can derive from it",
-                _ when type.IsAbstract || state.HandlerBases.ContainsKey(type.OriginalDefinition) => null,
-                _ => $"class '{type.Name}' has no [Handler] attribute and no handler derives from it (mark it [Handler], or make it abstract if it is a base for handlers elsewhere)",
+                _ when type.IsAbstract || state.HandlerBases.ContainsKey(type.OriginalDefinition)
+                    || (!state.IsApp && DerivableElsewhere(type, state.HasInternalsVisibleTo)) => null,
+                _ => $"class '{type.Name}' has no [Handler] attribute and no handler {(state.IsApp ? "" : "here or elsewhere ")}can derive from it (mark it [Handler], or derive a handler from it)",
             };
             if (why is null)
             {
@@ -169,7 +172,7 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
     /// </summary>
     private static void ReportHiddenFromOtherAssemblies(SymbolAnalysisContext context, INamedTypeSymbol type, CompilationState state)
     {
-        if (state.HasInternalsVisibleTo || !DerivableElsewhere(type, hasInternalsVisibleTo: false))
+        if (state.IsApp || state.HasInternalsVisibleTo || !DerivableElsewhere(type, hasInternalsVisibleTo: false))
         {
             return;
         }
@@ -201,6 +204,10 @@ public sealed class HandlerAnalyzer : DiagnosticAnalyzer
         return type.InstanceConstructors.Any(c => c.DeclaredAccessibility is Accessibility.Public or Accessibility.Protected or Accessibility.ProtectedOrInternal
             || (hasInternalsVisibleTo && c.DeclaredAccessibility is Accessibility.Internal or Accessibility.ProtectedAndInternal));
     }
+
+    private static bool IsApp(Compilation compilation) =>
+        compilation.Options.OutputKind is not (OutputKind.DynamicallyLinkedLibrary or OutputKind.NetModule)
+        || compilation.GetTypeByMetadataName("Serve.Server.Http.TorchServeHttp") is not null;
 
     private static bool HasInternalsVisibleTo(Compilation compilation) =>
         compilation.Assembly.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.Runtime.CompilerServices.InternalsVisibleToAttribute");
