@@ -174,6 +174,44 @@ public class InheritanceTests
         Assert.Equal((Base + derived).IndexOf("Format(float[] outputs) => new string", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
     }
 
+    /// <summary>
+    /// Another assembly does not even import an internal member without InternalsVisibleTo, so a
+    /// handler deriving from this base there would run without the stage and could not be told:
+    /// the library's own build says so, at the stage.
+    /// </summary>
+    [Theory]
+    [InlineData("internal", "", true)]
+    [InlineData("private protected", "", true)]
+    [InlineData("internal", "[assembly: System.Runtime.CompilerServices.InternalsVisibleTo(\"App\")]", false)]
+    [InlineData("protected internal", "", false)]
+    [InlineData("protected", "", false)]
+    public async Task An_internal_stage_in_a_library_base_is_SERVE005_in_the_library(string access, string attribute, bool reported)
+    {
+        var source = attribute + $$"""
+
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class LibraryBase
+            {
+                [Inference]
+                {{access}} string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """;
+        var compilation = GeneratorHarness.Compile([source], References.Library, GeneratorHarness.ParseOptions, "Library");
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation);
+        if (!reported)
+        {
+            Assert.Empty(diagnostics);
+            return;
+        }
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("a handler there cannot see it and would run without it; make it protected or protected internal", diagnostic.GetMessage());
+        Assert.Equal(source.IndexOf("Run(", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
     [Fact]
     public void Editing_a_base_in_another_file_regenerates_the_derived_handler()
     {
