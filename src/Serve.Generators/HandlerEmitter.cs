@@ -229,6 +229,11 @@ internal static class HandlerEmitter
         w.Open("try");
         w.Line($"input = {Call(preprocess, "request")};");
         w.Close();
+        w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
+        w.Line("// A refused request took preprocess time too, as it does in a batch.");
+        w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+        w.Line($"throw new global::Serve.Runtime.HandlerStageException({Literal(handler.HandlerName)}, {Stage}.Preprocess, rejection);");
+        w.Close();
         EmitCatch(w, handler, $"{Stage}.Preprocess");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
         w.Line(preprocess.IsAwaitable ? "return input;" : "return new global::System.Threading.Tasks.ValueTask<object?>(input);");

@@ -67,6 +67,21 @@ public class InheritanceTests
             """, "InheritPostprocess", "Shapes.UpperHandler", "Shapes.RoundedHandler");
     }
 
+    /// <summary>Issue 21, defect 1: the derived handler states that it preprocesses whole batches, or the base's per-request preprocess would still be the one the server runs.</summary>
+    [Fact]
+    public void A_batch_preprocess_replacing_a_per_request_one()
+    {
+        MatchDerived(Base + """
+
+            [Handler("batched")]
+            public partial class BatchedHandler : ScoresHandler
+            {
+                [Preprocess]
+                public IReadOnlyList<float> ParseAll(IReadOnlyList<InferenceRequest> batch) => batch.Select(r => (float)r.Body.Length).ToArray();
+            }
+            """, "InheritBatchPreprocess", "Shapes.BatchedHandler");
+    }
+
     [Fact]
     public void A_base_in_another_assembly()
     {

@@ -96,6 +96,12 @@ namespace Shapes
             {
                 input = this.Parse(request);
             }
+            catch (global::Serve.Runtime.InvalidRequestException rejection)
+            {
+                // A refused request took preprocess time too, as it does in a batch.
+                context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+                throw new global::Serve.Runtime.HandlerStageException("doubled", global::Serve.Runtime.HandlerStage.Preprocess, rejection);
+            }
             catch (global::System.Exception exception) when (exception is not global::System.OperationCanceledException)
             {
                 throw new global::Serve.Runtime.HandlerStageException("doubled", global::Serve.Runtime.HandlerStage.Preprocess, exception);

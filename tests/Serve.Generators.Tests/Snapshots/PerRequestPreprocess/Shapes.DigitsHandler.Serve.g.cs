@@ -97,6 +97,12 @@ namespace Shapes
             {
                 input = global::Shapes.DigitsHandler.Preprocess(request);
             }
+            catch (global::Serve.Runtime.InvalidRequestException rejection)
+            {
+                // A refused request took preprocess time too, as it does in a batch.
+                context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+                throw new global::Serve.Runtime.HandlerStageException("digits", global::Serve.Runtime.HandlerStage.Preprocess, rejection);
+            }
             catch (global::System.Exception exception) when (exception is not global::System.OperationCanceledException)
             {
                 throw new global::Serve.Runtime.HandlerStageException("digits", global::Serve.Runtime.HandlerStage.Preprocess, exception);
