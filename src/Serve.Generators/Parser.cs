@@ -79,6 +79,10 @@ internal sealed partial class Parser
             Report(DiagnosticDescriptors.LanguageVersionTooOld, AttributeLocation(handlerAttribute, type), version.ToDisplayString());
         }
         CheckClass(type);
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            _compilerError |= current.TypeKind == TypeKind.Error; // An unknown base class: its stages are unknown too (CS0246 says why).
+        }
 
         var stages = FindStages(type, handlerName ?? type.Name);
         _cancellationToken.ThrowIfCancellationRequested();
