@@ -45,6 +45,9 @@ public sealed class OnnxModel :
 
     public string Backend => OnnxModelLoader.BackendName;
 
+    /// <summary>True: an ONNX Runtime session runs concurrent calls, so a model's workers on one device share it.</summary>
+    public bool IsThreadSafe => true;
+
     public string ModelName { get; }
 
     /// <summary>The session, for handlers that run it themselves.</summary>

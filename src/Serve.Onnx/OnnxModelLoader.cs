@@ -40,6 +40,10 @@ public sealed partial class OnnxModelLoader : IModelLoader
 
         using var options = settings.ToSessionOptions();
         var provider = AddProvider(options, context);
+        // After the provider: a fallback to the CPU changes the budget.
+        var threads = context.Threads;
+        OnnxSessionSettings.ApplyThreads(options, threads);
+        LogThreads(context.Logger, context.ModelName, context.Device.ToString(), threads.Reason);
         var modelPath = path;
         if (settings.CacheOptimizedModel)
         {
@@ -123,6 +127,9 @@ public sealed partial class OnnxModelLoader : IModelLoader
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: ONNX Runtime option {Applied}")]
     private static partial void LogApplied(ILogger logger, string modelName, string applied);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} on {Device}: threads {Reason}")]
+    private static partial void LogThreads(ILogger logger, string modelName, string device, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: cannot run on {Device}, running on the CPU: {Reason}")]
     private static partial void LogFallback(ILogger logger, string modelName, string device, string reason);

@@ -104,6 +104,14 @@ public sealed class TorchScriptModel : TorchModel,
 
     public torch.jit.ScriptModule Module => _module;
 
+    /// <summary>
+    /// True: libtorch runs a script module's forward from several threads at once, and each run
+    /// keeps its tensors in a dispose scope of the calling thread without awaiting, so a model's
+    /// workers on one device share the module. A C# module (<see cref="TorchModuleModel"/>) is
+    /// the user's code and may keep state between calls: each worker loads its own.
+    /// </summary>
+    public bool IsThreadSafe => true;
+
     /// <summary>The name of output <paramref name="index"/> of a model that returns a tuple or list, in a named run: output0, output1, ...</summary>
     public static string TupleOutputName(int index) => OutputName + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
