@@ -13,7 +13,7 @@ public partial class ZerosHandler
 {
     [Preprocess]
     public static Tensor<float> Preprocess(InferenceRequest request) =>
-        new(new float[3 * Side * Side], [1, 3, Side, Side]);
+        new(new float[3 * Side * Side], [3, Side, Side]);
 
     [Postprocess]
     public static int[] Postprocess(Tensor<float> logits) => new int[logits.Shape[0]];
