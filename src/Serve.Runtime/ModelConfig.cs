@@ -72,47 +72,10 @@ public sealed record ModelConfig
 
     /// <summary>
     /// Triton's preferred batch sizes: a batch is padded up to the next one, so the model sees few
-    /// distinct shapes, and each is warmed up before the model is ready. Empty: batches run at the
-    /// size they have. Every size is at most <see cref="BatchSize"/>; <see cref="BatchShapes"/> adds it.
+    /// distinct shapes, and each is warmed up before the model is ready. Empty: the server's default
+    /// for the device (<see cref="BatchShapes.Decide"/>). Every size is at most <see cref="BatchSize"/>.
     /// </summary>
     public IReadOnlyList<int> PreferredBatchSizes { get; init; } = [];
-
-    /// <summary>
-    /// The batch sizes a model runs: the preferred ones up to <see cref="BatchSize"/> (registration
-    /// may lower it) and <see cref="BatchSize"/> itself, ascending; empty without preferred sizes.
-    /// </summary>
-    public IReadOnlyList<int> BatchShapes
-    {
-        get
-        {
-            if (PreferredBatchSizes.Count == 0)
-            {
-                return [];
-            }
-            var sizes = new SortedSet<int> { BatchSize };
-            foreach (var size in PreferredBatchSizes)
-            {
-                if (size <= BatchSize)
-                {
-                    sizes.Add(size);
-                }
-            }
-            return [.. sizes];
-        }
-    }
-
-    /// <summary>The size a batch of <paramref name="count"/> requests is padded to: the next of <see cref="BatchShapes"/>, or itself without them.</summary>
-    public int PaddedBatchSize(int count)
-    {
-        foreach (var size in BatchShapes)
-        {
-            if (size >= count)
-            {
-                return size;
-            }
-        }
-        return count;
-    }
 
     // TorchServe keys a config may hold that Serve does not act on yet: refused, never ignored.
     private static readonly HashSet<string> NotYetSupported = new(StringComparer.Ordinal)

@@ -42,10 +42,19 @@ public abstract class TorchModel :
         return ValueTask.FromResult(Run(input));
     }
 
+    /// <summary>
+    /// The sizes batches stacked here are padded to (<see cref="Runtime.BatchShapes"/>), set by
+    /// the loader; the model must give one output row per input row. TorchScript declares no
+    /// input shapes, so these shapes are not warmed up before the model is ready.
+    /// </summary>
+    public BatchShapes BatchShapes { get; init; } = BatchShapes.None;
+
+    /// <summary>Stacks per-request tensors into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Run(TensorBatch.Stack(inputs, ModelName, Backend)));
+        var size = BatchShapes.Pad(inputs.Count);
+        return ValueTask.FromResult(TensorBatch.TakeRows(Run(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count));
     }
 
     private Tensor<float> Run(Tensor<float> input)

@@ -104,7 +104,7 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
             {
                 case TorchFileFormat.TorchScript:
                     TorchScriptOperators.RefuseUnavailable(path, context.ModelName);
-                    return new TorchScriptModel(path, context.ModelName, device);
+                    return new TorchScriptModel(path, context.ModelName, device) { BatchShapes = Shapes(context) };
                 case TorchFileFormat.LegacyPickle:
                     throw new ModelLoadException(
                         $"Model '{context.ModelName}': '{file}' is a torch.save file in the pre-1.6 format (a bare pickle); re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or later.");
@@ -119,7 +119,7 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
                     TorchWeights.Load(module, path);
                     module.to(device);
                     module.eval();
-                    return new TorchModuleModel(module, context.ModelName, device);
+                    return new TorchModuleModel(module, context.ModelName, device) { BatchShapes = Shapes(context) };
                 default:
                     throw new ModelLoadException($"Model '{context.ModelName}': '{file}' is not a TorchScript, state_dict or safetensors file.");
             }
@@ -132,6 +132,13 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         {
             throw new ModelLoadException($"Model '{context.ModelName}': TorchSharp cannot load '{file}': {e.Message}", e);
         }
+    }
+
+    private static BatchShapes Shapes(HandlerContext context)
+    {
+        var shapes = BatchShapes.Decide(context.ModelConfig, context.Device);
+        LogBatchShapes(context.Logger, context.ModelName, shapes.Reason);
+        return shapes;
     }
 
     /// <summary>Checks the model-config's torch section; returns torch.profilingExecutor (default false).</summary>
@@ -166,6 +173,9 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         Runtime.DeviceType.Mps => new torch.Device(TorchDeviceType.MPS),
         _ => torch.CPU,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {BatchShapes}; no warm-up (TorchScript declares no input shapes)")]
+    private static partial void LogBatchShapes(ILogger logger, string modelName, string batchShapes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} on {Device}: threads {Reason}")]
     private static partial void LogThreads(ILogger logger, string modelName, string device, string reason);
