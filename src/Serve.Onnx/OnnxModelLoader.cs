@@ -32,6 +32,11 @@ public sealed partial class OnnxModelLoader : IModelLoader
     public IModel Load(HandlerContext context)
     {
         var path = context.SerializedFilePath!;
+        foreach (var key in context.ModelConfig.Torch.Keys)
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': model-config sets torch.{key.Replace(':', '.')}, but '{Path.GetFileName(path)}' is an ONNX model; the torch section applies to TorchSharp models. Remove it.");
+        }
         var settings = OnnxSessionSettings.From(context.ModelConfig, context.ModelName);
         foreach (var applied in settings.Applied)
         {

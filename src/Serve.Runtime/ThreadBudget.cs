@@ -23,8 +23,10 @@ public readonly record struct ThreadBudgetInputs(int Cores, Device Device, int W
 /// preprocess (one thread per core, across models), so inference gets half of them; otherwise
 /// all. The workers share one session and each caller runs on its own thread besides the pool's,
 /// so the pool gets what is left after the workers: max(1, inference cores - workers + 1).
-/// A spinning pool burns a core while it waits, taking it from the preprocess, so it may spin
-/// only when inference has the cores to itself. On a GPU the host threads only launch kernels
+/// A spinning pool burns a core while it waits, taking it from the preprocess, the worker's own
+/// stages, other models and the server, so it does not spin unless model-config says so
+/// (measured with benchmarks/image-bench.sh: a batch-preprocess handler served fewer requests
+/// per CPU-second with a spinning pool). On a GPU the host threads only launch kernels
 /// and copy: one intra-op thread, no spinning, and every core for the per-request stages.
 /// Inter-op threads serve ONNX Runtime's parallel execution mode only, which Serve does not
 /// use: one. libtorch's pool is process-wide, so the last model loaded sets it.
@@ -63,18 +65,15 @@ public sealed record ThreadBudget
         var workers = Math.Max(1, inputs.Workers);
         var reasons = new List<string>();
         int intra;
-        bool spin;
         if (inputs.Device.Type != DeviceType.Cpu)
         {
             intra = 1;
-            spin = false;
             reasons.Add($"{inputs.Device} runs the model: 1 host thread each for ONNX Runtime and libtorch, no spinning, {cores} per-request stage threads");
         }
         else
         {
             var inference = inputs.PreprocessesEachRequest ? Math.Max(1, cores / 2) : cores;
             intra = Math.Max(1, inference - workers + 1);
-            spin = !inputs.PreprocessesEachRequest;
             reasons.Add(inputs.PreprocessesEachRequest
                 ? $"{cores} cores shared with the per-request preprocess ({cores} threads): {inference} for inference"
                 : $"{cores} cores, all for inference (preprocess runs on the workers)");
@@ -86,7 +85,7 @@ public sealed record ThreadBudget
             RequestStageThreads = cores,
             IntraOpThreads = intra,
             InterOpThreads = 1,
-            AllowSpinning = spin,
+            AllowSpinning = false,
             TorchThreads = intra,
             Reason = "",
         };
@@ -105,16 +104,11 @@ public sealed record ThreadBudget
             budget = budget with { AllowSpinning = Bool("onnx.allowSpinning", text) };
             reasons.Add($"onnx.allowSpinning: {text} in model-config");
         }
-        else if (spin)
-        {
-            // Only a pool that has the cores to itself may spin: one thread has no pool, and more callers than cores leave none idle.
-            spin = budget.IntraOpThreads > 1 && workers + budget.IntraOpThreads - 1 <= cores;
-            budget = budget with { AllowSpinning = spin };
-            reasons.Add(spin ? "the pool may spin (nothing else wants the cores)" : "the pool does not spin (it has no spare core)");
-        }
         else if (inputs.Device.Type == DeviceType.Cpu)
         {
-            reasons.Add("the pool does not spin (a spinning thread would take a core from the preprocess)");
+            reasons.Add(inputs.PreprocessesEachRequest
+                ? "the pool does not spin (a spinning thread would take a core from the preprocess)"
+                : "the pool does not spin (a waiting thread would burn a core that the worker's own preprocess, other models and the server need; onnx.allowSpinning: true trades that for latency)");
         }
         if (config.Torch.TryGetValue(TorchThreadsKey, out text))
         {

@@ -6,12 +6,12 @@ namespace Serve.Torch;
 /// <summary>
 /// Switches TorchScript's graph executor between its default (the profiling executor, which
 /// records the shapes of the first runs and compiles a graph specialised to them, again for every
-/// new shape, keeping each) and plain interpretation of the optimised graph. A detector fed images
+/// new shape, keeping each) and the simple executor, which optimises the graph once. A detector fed images
 /// of assorted sizes makes a new shape per request: the profiling executor then spends most of
 /// each request re-specialising and holds every specialised graph (measured with
 /// benchmarks/torchscript-shapes.sh). TorchSharp does not expose these switches, so they are
 /// called in libtorch directly, as Python's <c>torch._C._jit_set_profiling_executor</c> and
-/// <c>torch._C._get_graph_executor_optimize</c> do. The settings are process-wide.
+/// <c>torch._C._jit_set_profiling_mode</c> do. The settings are process-wide.
 /// </summary>
 internal static partial class TorchScriptExecutor
 {
@@ -36,26 +36,9 @@ internal static partial class TorchScriptExecutor
         }
     }
 
-    /// <summary>Turns the graph executor's optimisation passes (fusion included) on or off; false where libtorch lacks the entry point.</summary>
-    public static bool SetOptimize(bool enabled)
-    {
-        try
-        {
-            SetGraphExecutorOptimize(enabled);
-            return true;
-        }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
-        {
-            return false;
-        }
-    }
-
     [LibraryImport(Library, EntryPoint = "_ZN5torch3jit16getProfilingModeEv")]
     private static partial IntPtr GetProfilingMode();
 
     [LibraryImport(Library, EntryPoint = "_ZN5torch3jit15getExecutorModeEv")]
     private static partial IntPtr GetExecutorMode();
-
-    [LibraryImport(Library, EntryPoint = "_ZN5torch3jit24setGraphExecutorOptimizeEb")]
-    private static partial void SetGraphExecutorOptimize([MarshalAs(UnmanagedType.U1)] bool enabled);
 }

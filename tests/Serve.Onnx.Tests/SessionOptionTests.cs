@@ -46,6 +46,8 @@ public class SessionOptionTests
 
     [Theory]
     [InlineData("onnx:\n  intraOpThreads: 2", "unknown model-config option 'onnx.intraOpThreads'")]
+    [InlineData("torch:\n  numThreads: 2", "model-config sets torch.numThreads, but 'tiny.onnx' is an ONNX model")]
+    [InlineData("onnx:\n  allowSpinning: often", "'onnx.allowSpinning' must be true or false, not 'often'.")]
     [InlineData("onnx:\n  intraOpNumThreads: many", "'onnx.intraOpNumThreads' must be a whole number of threads")]
     [InlineData("onnx:\n  graphOptimizationLevel: max", "'onnx.graphOptimizationLevel' must be disabled, basic, extended, layout or all, not 'max'.")]
     [InlineData("onnx:\n  cacheOptimizedModel: sometimes", "'onnx.cacheOptimizedModel' must be true or false, not 'sometimes'.")]
