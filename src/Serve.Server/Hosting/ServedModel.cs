@@ -118,6 +118,9 @@ public sealed partial class ServedModel
     /// <summary>The workers running and starting, for describe.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _pool.Describe();
 
+    /// <summary>The model's loaded copies (one per device where workers share it), for describe's memory figures.</summary>
+    public ModelCopies Copies { get; init; } = new();
+
     /// <summary>Stuck workers replaced so far.</summary>
     public int WorkersReplaced => _pool.Replaced;
 
@@ -309,7 +312,7 @@ public sealed partial class ServedModel
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
         }
-        _requestStageContext?.Model?.Dispose();
+        _requestStageContext?.ReleaseModel();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]
