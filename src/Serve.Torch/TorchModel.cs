@@ -102,7 +102,7 @@ public sealed class TorchScriptModel : TorchModel,
     /// </summary>
     public TorchScriptModel(string path, string modelName, torch.Device device) : base(modelName, device)
     {
-        var withTensorMethod = TorchScriptDictOutput.WithTensorMethod(path);
+        var withTensorMethod = TorchScriptDictOutput.WithTensorMethod(path, modelName);
         _method = withTensorMethod is null ? null : TorchScriptDictOutput.MethodName;
         _module = withTensorMethod is null ? torch.jit.load(path, device) : torch.jit.load(withTensorMethod, device);
         _module.eval();
@@ -217,7 +217,7 @@ public sealed class TorchScriptModel : TorchModel,
             {
                 result = Call(arguments());
             }
-            catch (NotImplementedException e)
+            catch (Exception e) when (e is NotImplementedException or IndexOutOfRangeException)
             {
                 // TorchSharp 0.107 converts tensors, scalars, and tuples and lists of them; a dict (as in
                 // torchvision's scripted detectors' (losses, detections)) ends here, after the model ran.

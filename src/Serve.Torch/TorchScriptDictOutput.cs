@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
+using Serve.Runtime;
 
 namespace Serve.Torch;
 
@@ -25,7 +26,8 @@ internal static partial class TorchScriptDictOutput
     public const string Key = "out";
 
     /// <summary>The file with <see cref="MethodName"/> added when its forward returns <c>Dict[str, Tensor]</c>; else null.</summary>
-    public static byte[]? WithTensorMethod(string path)
+    /// <exception cref="ModelLoadException">The forward returns another type holding a dict, which TorchSharp cannot return: refused at load, not at every request.</exception>
+    public static byte[]? WithTensorMethod(string path, string modelName)
     {
         using var zip = ZipFile.OpenRead(path);
         var rootClass = TorchScriptSignature.RootClass(zip);
@@ -33,7 +35,7 @@ internal static partial class TorchScriptDictOutput
         {
             return null;
         }
-        var forward = new Regex(@"^(?<indent>[ \t]*)def forward\(self: " + Regex.Escape(rootClass) + @"(?<arguments>[^)]*)\) -> Dict\[str, Tensor\]:", RegexOptions.Multiline);
+        var forward = new Regex(@"^(?<indent>[ \t]*)def forward\(self: " + Regex.Escape(rootClass) + @"(?<arguments>[^)]*)\) -> (?<returns>[^\n]+):[ \t]*$", RegexOptions.Multiline);
         foreach (var entry in zip.Entries.Where(e => e.FullName.Contains("/code/", StringComparison.Ordinal) && e.FullName.EndsWith(".py", StringComparison.Ordinal)))
         {
             string code;
@@ -43,6 +45,15 @@ internal static partial class TorchScriptDictOutput
             }
             if (forward.Match(code) is { Success: true } match)
             {
+                var returns = match.Groups["returns"].Value.Trim();
+                if (returns != "Dict[str, Tensor]")
+                {
+                    return returns.Contains("Dict[", StringComparison.Ordinal)
+                        ? throw new ModelLoadException(
+                            $"Model '{modelName}': the forward of '{Path.GetFileName(path)}' returns {returns}, and TorchSharp 0.107 cannot return dicts, so every request would fail. " +
+                            "Return a tensor or a tuple of tensors (a torchvision detector: scripts/export_torchserve_detector.py); a forward returning Dict[str, Tensor] alone is served by its \"out\".")
+                        : null;
+                }
                 var indent = match.Groups["indent"].Value;
                 var arguments = match.Groups["arguments"].Value;
                 var names = string.Join(", ", TorchScriptSignature.Arguments(arguments).Select(a => a.Name));
