@@ -31,7 +31,7 @@ internal sealed record Detection(string Label, double[] Box, double Score)
     public static readonly string[] Images = ["china.jpg", "flower.jpg", "flower_palette.png"];
 }
 
-/// <summary>object_detector against TorchServe's Python ObjectDetector on a torchvision SSD, as ONNX and as TorchScript.</summary>
+/// <summary>object_detector against TorchServe's ObjectDetector postprocess on the eager torchvision SSD's output (make_detection.py), as ONNX and as TorchScript.</summary>
 public class DetectorTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Formats => ["detector.onnx", "detector.pt"];
