@@ -36,7 +36,6 @@ public static class TorchServeHost
     /// Unpacks <paramref name="models"/> (telling <paramref name="progress"/> as it goes) and builds
     /// the app; <paramref name="addHandlers"/> adds the handlers and backends compiled into the app.
     /// </summary>
-    /// <exception cref="ModelArchiveException">An archive cannot be opened.</exception>
     /// <param name="config">The settings.</param>
     /// <param name="models">The archives to serve from the start.</param>
     /// <param name="addHandlers">Adds the app's handlers and backends.</param>
@@ -58,15 +57,27 @@ public static class TorchServeHost
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var lastReported = 0L;
             var written = 0L;
-            var archive = ModelArchiveReader.Open(model.Path, workDirectory, config.ExtractionLimits, new InlineProgress(bytes =>
+            UnpackedArchive archive;
+            try
             {
-                written = bytes;
-                if (bytes - lastReported >= 64L << 20)
+                archive = ModelArchiveReader.Open(model.Path, workDirectory, config.ExtractionLimits, new InlineProgress(bytes =>
                 {
-                    lastReported = bytes;
-                    progress.WriteLine($"  {file}: {Megabytes(bytes)}{of} MB unpacked");
-                }
-            }));
+                    written = bytes;
+                    if (bytes - lastReported >= 64L << 20)
+                    {
+                        lastReported = bytes;
+                        progress.WriteLine($"  {file}: {Megabytes(bytes)}{of} MB unpacked");
+                    }
+                }));
+            }
+            catch (ModelArchiveException e)
+            {
+                // One broken archive must not keep the others from serving: the model manager reports it as failed.
+                progress.WriteLine($"{file} cannot be served: {e.Message}");
+                var failed = model.Name ?? ArchiveStem(file);
+                start.Add((new ModelOptions { Name = failed, Path = model.Path, Failure = e.Message }, file));
+                continue;
+            }
             if (written > 0)
             {
                 progress.WriteLine($"Unpacked {file}: {Megabytes(written)} MB in {(long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds} ms");
@@ -218,6 +229,10 @@ public static class TorchServeHost
             throw new ConfigPropertiesException($"The {api} API's address {address} names a host; give an IP address (127.0.0.1, 0.0.0.0) or localhost.");
         }
     }
+
+    /// <summary>The name a broken archive is reported under: its file name without .mar, .tar.gz or .tgz.</summary>
+    private static string ArchiveStem(string file) =>
+        file.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) ? file[..^7] : Path.GetFileNameWithoutExtension(file);
 
     private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
