@@ -81,7 +81,7 @@ public sealed class PostmanServer : IAsyncDisposable
             enable_model_api=true
             """, "postman config.properties");
         var app = TorchServeHost.Build(config, [],
-            services => services.AddOnnxRuntime().AddDigitsHandlers().AddServeBuiltInHandlers(),
+            services => services.AddOnnxRuntime().AddTorchSharp().AddDigitsHandlers().AddServeBuiltInHandlers(),
             TextWriter.Null, temp["work"], temp["key_file.json"]);
         await app.StartAsync();
         return new PostmanServer(app, fileServer, config, temp, filesAddress);
