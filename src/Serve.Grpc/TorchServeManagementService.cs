@@ -24,8 +24,6 @@ namespace Serve.Grpc;
 internal sealed class TorchServeManagementService(ModelManager models, TorchServeConfig config, ModelProvisioning provisioning)
     : ManagementAPIsService.ManagementAPIsServiceBase
 {
-    private const int MaxPageSize = 100;
-
     private ModelRegistrations Registrations => provisioning.Registrations;
 
     /// <summary>
@@ -36,6 +34,16 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
     public override Task<ManagementResponse> DescribeModel(DescribeModelRequest request, ServerCallContext context)
     {
         var name = Required(request.ModelName, "model_name");
+        if (models.Versions(name).Count == 0 && models.TryGetFailure(name, out var failure))
+        {
+            // Failed at start, before it could be served: what is known of it, and why (as REST's describe).
+            return Answer(Json(json =>
+            {
+                json.WriteStartArray();
+                ModelDescription.WriteFailure(json, failure, Registrations);
+                json.WriteEndArray();
+            }));
+        }
         IReadOnlyList<ServedModel> described = request.ModelVersion == "all" ? models.Versions(name) : [Find(name, request.ModelVersion)];
         if (described.Count == 0)
         {
@@ -52,41 +60,24 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
         }));
     }
 
-    /// <summary>The default version of each model, by name, a page at a time (limit 1 to 100; 0 takes 100).</summary>
-    public override Task<ManagementResponse> ListModels(ListModelsRequest request, ServerCallContext context)
-    {
-        if (request.Limit < 0 || request.NextPageToken < 0)
-        {
-            throw GrpcErrors.InvalidArgument($"limit ({request.Limit}) and next_page_token ({request.NextPageToken}) must not be negative.");
-        }
-        var limit = request.Limit == 0 ? MaxPageSize : Math.Min(request.Limit, MaxPageSize);
-        var start = request.NextPageToken;
-        var all = models.Models.OrderBy(m => m.Name, StringComparer.Ordinal).ToArray();
-        return Answer(Json(json =>
+    /// <summary>REST's list (the default version of each name and the models that failed at start), a page at a time; a limit of 0 takes 100.</summary>
+    public override Task<ManagementResponse> ListModels(ListModelsRequest request, ServerCallContext context) =>
+        Answer(Json(json =>
         {
             json.WriteStartObject();
-            if ((long)start + limit < all.Length)
-            {
-                json.WriteString("nextPageToken", (start + limit).ToString(CultureInfo.InvariantCulture));
-            }
-            json.WriteStartArray("models");
-            foreach (var model in all.Skip(start).Take(limit))
-            {
-                json.WriteStartObject();
-                json.WriteString("modelName", model.Name);
-                json.WriteString("modelUrl", Registrations.UrlOf(model.Name, model.Version));
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
+            ModelList.Write(json, models, Registrations, request.Limit == 0 ? null : request.Limit, request.NextPageToken);
             json.WriteEndObject();
         }));
-    }
 
     /// <summary>Registers an archive from <c>url</c> as REST's <c>POST /models</c> does (<see cref="ModelProvisioning"/>: enable_model_api, allowed_urls, limits).</summary>
     public override async Task<ManagementResponse> RegisterModel(RegisterModelRequest request, ServerCallContext context)
     {
         ModelApiEnabled();
         var url = Required(request.Url, "url");
+        if (request.Runtime.Length > 0 && request.Runtime is not ("python" or "python3" or "LSP"))
+        {
+            throw GrpcErrors.InvalidArgument($"Invalid RuntimeType value: {request.Runtime} (runtime is python, python3 or LSP).");
+        }
         var settings = new ModelRequest(
             ModelName: request.ModelName.Length > 0 ? request.ModelName : null,
             Handler: request.Handler.Length > 0 ? request.Handler : null,
@@ -105,12 +96,13 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
             {
                 ProvisioningFailure.NotFound => 404,
                 ProvisioningFailure.Conflict => 409,
+                ProvisioningFailure.WorkersFailed => 500,
                 _ => 400,
             }, e.Message);
         }
-        return await Answer(request.Synchronous
-            ? $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers"
-            : "Processing worker updates...").ConfigureAwait(false);
+        return await Answer(!request.Synchronous ? "Processing worker updates..."
+            : model.WorkerCount == 0 ? $"Model \"{model.Name}\" Version: {model.Version} registered with 0 initial workers. Use scale workers API to add workers for the model."
+            : $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers").ConfigureAwait(false);
     }
 
     /// <summary>REST's <c>PUT /models/{m}[/{v}]</c>: min_worker (0 takes 1), max_worker (0 takes min_worker); asynchronous unless <c>synchronous</c>.</summary>
@@ -140,7 +132,7 @@ internal sealed class TorchServeManagementService(ModelManager models, TorchServ
         {
             await model.ScaleAsync(minWorkers, maxWorkers, context.CancellationToken).ConfigureAwait(false);
         }
-        catch (ModelLoadException e)
+        catch (Exception e) when (e is ModelLoadException or ModelStartException)
         {
             throw GrpcErrors.Failure(500, $"Failed to start workers for model {model.Name} version: {model.Version}: {e.Message}");
         }

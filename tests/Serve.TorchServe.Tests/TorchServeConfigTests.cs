@@ -104,12 +104,20 @@ public sealed class TorchServeConfigTests
     [InlineData("grpc_management_port=-1", "is not a port number")]
     [InlineData("grpc_inference_address=example.com", "is not an IP address (127.0.0.1, 0.0.0.0) or localhost")]
     [InlineData("enable_grpc_ssl=1", "enable_grpc_ssl=1 is not true or false")]
+    [InlineData("otlp_endpoint=collector:4317", "is not an OTLP endpoint such as http://127.0.0.1:4317")]
     public void A_bad_value_names_the_file_line_and_key(string line, string expected)
     {
         var e = Assert.Throws<ConfigPropertiesException>(() => TorchServeConfig.Parse("# first\n" + line, "ts.properties"));
 
         Assert.StartsWith("ts.properties", e.Message);
         Assert.Contains(expected.Replace("line 1", "line 2"), e.Message);
+    }
+
+    [Fact]
+    public void An_otlp_endpoint_turns_traces_on()
+    {
+        Assert.Null(TorchServeConfig.Parse("", "c").OtlpEndpoint);
+        Assert.Equal(new Uri("http://127.0.0.1:4318/v1/traces"), TorchServeConfig.Parse("otlp_endpoint=http://127.0.0.1:4318/v1/traces", "c").OtlpEndpoint);
     }
 
     [Fact]
