@@ -96,6 +96,22 @@ public sealed class GrpcListenerTests : IDisposable
         Assert.Contains("\"models\": []", models.Msg);
     }
 
+    [Fact]
+    public async Task Without_enable_model_api_register_and_unregister_are_FAILED_PRECONDITION_as_RESTs_405()
+    {
+        await using var app = Build($"{RestAddresses()}\ngrpc_inference_port=0\ngrpc_management_port=0\ndisable_token_authorization=true");
+        await app.StartAsync();
+        using var management = GrpcChannel.ForAddress($"http://{app.Services.GetRequiredService<GrpcListeners>().ManagementEndPoint}");
+        var client = new ManagementAPIsService.ManagementAPIsServiceClient(management);
+
+        var register = await Assert.ThrowsAsync<RpcException>(() => client.RegisterModelAsync(new RegisterModelRequest { Url = "a.mar" }).ResponseAsync);
+        var unregister = await Assert.ThrowsAsync<RpcException>(() => client.UnregisterModelAsync(new UnregisterModelRequest { ModelName = "a" }).ResponseAsync);
+        await app.StopAsync();
+
+        Assert.All([register, unregister], e => Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode));
+        Assert.Equal("Registering and unregistering models is off; set enable_model_api=true.", register.Status.Detail);
+    }
+
     [Theory]
     [InlineData("grpc_inference_port={inference}", "grpc_inference_port={inference} is also the port of inference_address (http://127.0.0.1:{inference}/): give each API its own port.")]
     [InlineData("grpc_inference_port={free}\ngrpc_management_port={free}", "grpc_inference_port and grpc_management_port are both {free}: give each API its own port.")]

@@ -129,6 +129,15 @@ public sealed class TorchServeManagementTests(GrpcServer server)
     }
 
     [Fact]
+    public async Task RegisterModel_refuses_a_runtime_TorchServe_does_not_know_as_REST_does()
+    {
+        var refused = await Assert.ThrowsAsync<RpcException>(() => _client.RegisterModelAsync(new RegisterModelRequest { Url = "digits.mar", Runtime = "python4", Synchronous = true }, Key).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Equal("Invalid RuntimeType value: python4 (runtime is python, python3 or LSP).", refused.Status.Detail);
+    }
+
+    [Fact]
     public async Task The_calls_on_a_model_that_is_not_served_are_NOT_FOUND_and_a_missing_name_INVALID_ARGUMENT()
     {
         async Task<RpcException> Refused<T>(AsyncUnaryCall<T> call) => await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
