@@ -80,7 +80,15 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         app.MapGrpcService<TorchServeInferenceService>();
         app.MapGrpcService<OpenInferenceService>();
         app.MapGrpcService<TorchServeManagementService>();
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         _app = app;
     }
 
