@@ -42,10 +42,19 @@ public abstract class TorchModel :
         return ValueTask.FromResult(Run(input));
     }
 
+    /// <summary>
+    /// The sizes batches stacked here are padded to (<see cref="Runtime.BatchShapes"/>), set by
+    /// the loader; the model must give one output row per input row. TorchScript declares no
+    /// input shapes, so these shapes are not warmed up before the model is ready.
+    /// </summary>
+    public BatchShapes BatchShapes { get; init; } = BatchShapes.None;
+
+    /// <summary>Stacks per-request tensors into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Run(TensorBatch.Stack(inputs, ModelName, Backend)));
+        var size = BatchShapes.Pad(inputs.Count);
+        return ValueTask.FromResult(TensorBatch.TakeRows(Run(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count));
     }
 
     private Tensor<float> Run(Tensor<float> input)
@@ -110,6 +119,14 @@ public sealed class TorchScriptModel : TorchModel,
     }
 
     public torch.jit.ScriptModule Module => _module;
+
+    /// <summary>
+    /// True: libtorch runs a script module's forward from several threads at once, and each run
+    /// keeps its tensors in a dispose scope of the calling thread without awaiting, so a model's
+    /// workers on one device share the module. A C# module (<see cref="TorchModuleModel"/>) is
+    /// the user's code and may keep state between calls: each worker loads its own.
+    /// </summary>
+    public bool IsThreadSafe => true;
 
     /// <summary>The name of output <paramref name="index"/> of a model that returns a tuple or list, in a named run: output0, output1, ...</summary>
     public static string TupleOutputName(int index) => OutputName + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
