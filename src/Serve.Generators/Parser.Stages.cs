@@ -357,7 +357,9 @@ internal sealed partial class Parser
         var arguments = string.Join(", ", parameters.Select(p => $"default({p.Type})"));
         var text = $"{speculativeReceiver}.{Identifier(methodName)}({arguments})";
         var expression = SyntaxFactory.ParseExpression(text);
-        var model = _known.Compilation.GetSemanticModel(declaration.SyntaxTree);
+        var model = _semanticModel is { } known && known.SyntaxTree == declaration.SyntaxTree
+            ? known
+            : _semanticModel = _known.Compilation.GetSemanticModel(declaration.SyntaxTree);
         var info = model.GetSpeculativeSymbolInfo(declaration.OpenBraceToken.Span.End, expression, SpeculativeBindingOption.BindAsExpression);
         var shown = $"{(receiver == "this" ? "this" : receiver)}.{methodName}(...)";
         if (info.Symbol is IMethodSymbol bound)
