@@ -250,6 +250,7 @@ internal sealed partial class Parser
     /// <c>((Base)this).Run</c>, <c>Base.Run</c> for a static, <c>((IStage)this).Run</c> for an
     /// explicit interface implementation. A protected method is reached through <c>this</c>
     /// (C# allows no other qualifier), and <see cref="CheckBinding"/> proves that call binds to it.
+    /// Where the plain <c>this.</c> call binds to the stage as well, <see cref="Simplest"/> keeps that.
     /// </summary>
     private (IMethodSymbol Target, string Receiver, string Name, string? Unreachable) CallTarget(INamedTypeSymbol type, IMethodSymbol method)
     {
