@@ -8,7 +8,7 @@ namespace Serve.Runtime;
 /// <summary>What describe tells of one loaded copy of a model.</summary>
 /// <param name="Device">The device it runs on ("cpu", "cuda:0").</param>
 /// <param name="Backend">The backend that loaded it.</param>
-/// <param name="Users">The workers (and per-request stage handler) that hold it.</param>
+/// <param name="Users">How many hold it: workers, and the per-request stage handler, which is given a worker's copy.</param>
 /// <param name="ResidentBytes">How much the process's resident memory grew while it loaded (an estimate: other work in the process at the time counts too; device memory is not included).</param>
 /// <param name="FileBytes">The size of the model file it was loaded from.</param>
 public readonly record struct ModelCopyInfo(string Device, string Backend, int Users, long ResidentBytes, long FileBytes);
