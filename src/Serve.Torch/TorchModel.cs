@@ -103,10 +103,17 @@ public sealed class TorchScriptModel : TorchModel,
 
     private readonly torch.jit.ScriptModule _module;
     private readonly Lazy<IReadOnlyList<ForwardArgument>> _forward;
+    private readonly string? _method;
 
+    /// <summary>
+    /// Loads the file; a module whose forward returns <c>Dict[str, Tensor]</c> (torchvision's
+    /// segmentation models) is run through a method that returns its "out" (<see cref="TorchScriptDictOutput"/>).
+    /// </summary>
     public TorchScriptModel(string path, string modelName, torch.Device device) : base(modelName, device)
     {
-        _module = torch.jit.load(path, device);
+        var withTensorMethod = TorchScriptDictOutput.WithTensorMethod(path, modelName);
+        _method = withTensorMethod is null ? null : TorchScriptDictOutput.MethodName;
+        _module = withTensorMethod is null ? torch.jit.load(path, device) : torch.jit.load(withTensorMethod, device);
         _module.eval();
         _forward = new(() => TorchScriptSignature.Read(path, modelName));
     }
@@ -132,7 +139,10 @@ public sealed class TorchScriptModel : TorchModel,
     public IReadOnlyList<TensorDescription> Inputs =>
         [.. _forward.Value.TakeWhile(a => a.IsTensor).Select(a => new TensorDescription(a.Name, null, null))];
 
-    public override torch.Tensor Forward(torch.Tensor input) => _module.call(input) switch
+    /// <summary>The forward, or for a dict-returning module its "out" (<see cref="TorchScriptDictOutput"/>).</summary>
+    private object Call(object[] arguments) => _method is null ? _module.call(arguments) : _module.invoke(_method, arguments);
+
+    public override torch.Tensor Forward(torch.Tensor input) => Call([input]) switch
     {
         torch.Tensor tensor => tensor,
         var other => throw new InvalidOperationException(
@@ -222,9 +232,9 @@ public sealed class TorchScriptModel : TorchModel,
             object? result;
             try
             {
-                result = _module.call(arguments());
+                result = Call(arguments());
             }
-            catch (NotImplementedException e)
+            catch (Exception e) when (e is NotImplementedException or IndexOutOfRangeException)
             {
                 // TorchSharp 0.107 converts tensors, scalars, and tuples and lists of them; a dict (as in
                 // torchvision's scripted detectors' (losses, detections)) ends here, after the model ran.

@@ -76,4 +76,10 @@ public sealed class ModelOptions
     /// TorchServe, a model-config that sets minWorkers (and maxWorkers no smaller) wins.
     /// </summary>
     public int? InitialWorkers { get; set; }
+
+    /// <summary>
+    /// Why the model could not be made ready for loading (an archive that failed to unpack): the
+    /// manager then reports it as failed, with this reason, instead of loading it.
+    /// </summary>
+    public string? Failure { get; set; }
 }

@@ -77,4 +77,24 @@ internal static class ModelDescription
         json.WriteEndArray();
         json.WriteEndObject();
     }
+
+    /// <summary>A model that failed at start before it could be served: its name, what is known, <c>"status": "FAILED"</c> and the reason.</summary>
+    public static void WriteFailure(Utf8JsonWriter json, ModelFailure failure, ModelRegistrations registrations)
+    {
+        json.WriteStartObject();
+        json.WriteString("modelName", failure.Name);
+        if (failure.Version is { } version)
+        {
+            json.WriteString("modelVersion", version);
+        }
+        json.WriteString("modelUrl", registrations.UrlOf(failure.Name));
+        json.WriteNumber("minWorkers", 0);
+        json.WriteNumber("maxWorkers", 0);
+        json.WriteString("status", ModelStatus.Failed.ToString().ToUpperInvariant());
+        json.WriteString("error", failure.Reason);
+        json.WriteBoolean("loadedAtStartup", registrations.LoadedAtStartup(failure.Name));
+        json.WriteStartArray("workers");
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
 }
