@@ -289,6 +289,10 @@ public sealed partial class ModelManager : IHostedService
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
         var workerIndexes = 0;
+        // One copy of the model per device, shared by the workers (where the backend's model is thread-safe).
+        var copies = new ModelCopies();
+        // Made to ask whether preprocess runs per request; then it runs those stages, off the workers.
+        var first = registration.Create();
         async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
         {
             var context = new HandlerContext(manifest, path)
@@ -297,6 +301,9 @@ public sealed partial class ModelManager : IHostedService
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
                 WorkerIndex = workerIndex,
+                Copies = copies,
+                RunsPerRequestStagesOnly = role is not null,
+                PreprocessesEachRequest = first.PreprocessesEachRequest,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
@@ -307,18 +314,18 @@ public sealed partial class ModelManager : IHostedService
             }
             catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 throw StartupTimedOut(e);
             }
             catch (Exception e) when (e is not ModelLoadException)
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 throw new ModelLoadException($"Model '{manifest.ModelName}': handler '{handlerName}' failed to initialize: {e.Message}", e);
             }
             // A handler that does not watch the token is held to the timeout all the same (TorchServe fails such a worker).
             if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(config.StartupTimeout))
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 throw StartupTimedOut(null);
             }
             LogHandlerInitialized(modelLogger, manifest.ModelName, manifest.ModelVersion, role ?? $"worker {workerIndex}", context.Device.ToString(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -328,8 +335,6 @@ public sealed partial class ModelManager : IHostedService
         ModelStartException StartupTimedOut(Exception? inner) => new(
             $"Model '{manifest.ModelName}': handler '{handlerName}' did not initialize within the startup timeout of {config.StartupTimeout} s (startup_timeout, model-config's startupTimeout).", inner);
 
-        // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
-        var first = registration.Create();
         WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token, "the per-request preprocess handler") : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
         var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
@@ -337,6 +342,7 @@ public sealed partial class ModelManager : IHostedService
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
+            Copies = copies,
         };
         return (model, slot, model.MinWorkers);
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -118,6 +119,9 @@ public sealed partial class ServedModel
     /// <summary>The workers running and starting, for describe.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _pool.Describe();
 
+    /// <summary>The model's loaded copies (one per device where workers share it), for describe's memory figures.</summary>
+    public ModelCopies Copies { get; init; } = new();
+
     /// <summary>Stuck workers replaced so far.</summary>
     public int WorkersReplaced => _pool.Replaced;
 
@@ -164,7 +168,7 @@ public sealed partial class ServedModel
                 }
                 request = preprocessed.Request!;
             }
-            var job = new InferenceJob(request, explain, _time.GetTimestamp());
+            var job = new InferenceJob(request, explain, _time.GetTimestamp(), Activity.Current?.Context ?? default);
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
@@ -190,6 +194,9 @@ public sealed partial class ServedModel
     private async ValueTask<(InferenceRequest? Request, InferenceResult? Error)> PreprocessAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         await _requestStages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var span = ServeTracing.Source.StartActivity("serve.preprocess");
+        span?.SetTag(ServeTracing.ModelTag, Name);
+        span?.SetTag(ServeTracing.VersionTag, Version);
         try
         {
             var input = await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false);
@@ -333,7 +340,7 @@ public sealed partial class ServedModel
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
         }
-        _requestStageContext?.Model?.Dispose();
+        _requestStageContext?.ReleaseModel();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]

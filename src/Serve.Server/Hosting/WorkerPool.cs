@@ -131,7 +131,7 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> n
             _starting.Remove(starting);
             if (_stopping)
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 return;
             }
             _workers.Add(worker);

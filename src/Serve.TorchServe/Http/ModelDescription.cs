@@ -60,6 +60,21 @@ internal static class ModelDescription
         json.WriteNumber("remainingCapacity", Math.Max(0, model.Config.JobQueueSize - model.QueueLength));
         json.WriteNumber("pendingRequests", model.QueueLength);
         json.WriteEndObject();
+        // Ours: the model's loaded copies (one per device, shared by its workers, where the backend
+        // allows) with the resident memory each added at load; modelLoads counts loads over its life.
+        json.WriteNumber("modelLoads", model.Copies.Loads);
+        json.WriteStartArray("modelCopies");
+        foreach (var copy in model.Copies.Describe())
+        {
+            json.WriteStartObject();
+            json.WriteString("device", copy.Device);
+            json.WriteString("backend", copy.Backend);
+            json.WriteNumber("workers", copy.Users);
+            json.WriteNumber("residentBytes", copy.ResidentBytes);
+            json.WriteNumber("fileBytes", copy.FileBytes);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
         json.WriteEndObject();
     }
 
