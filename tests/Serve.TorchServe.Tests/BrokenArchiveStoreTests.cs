@@ -105,15 +105,15 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
         Assert.Equal("2.0", badModel.GetProperty("modelVersion").GetString());
         Assert.StartsWith("Model 'badmodel': ONNX Runtime cannot load", badModel.GetProperty("error").GetString());
 
-        // Workers that failed: 503 naming the reason; an archive that never became a model: not found.
-        using (var failed = await Predict("badmodel"))
+        // Predictions: 503 naming the reason, whether the workers failed or the archive never became a model.
+        foreach (var (name, reason) in new[] { ("badmodel", "ONNX Runtime cannot load"), ("corrupt", "corrupt.mar"), ("nohandler", "no_such_handler") })
         {
+            using var failed = await Predict(name);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
-            Assert.Contains("failed to load", (await failed.Json()).GetProperty("message").GetString());
-        }
-        using (var missing = await Predict("corrupt"))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            var message = (await failed.Json()).GetProperty("message").GetString();
+            Assert.Contains($"Model '{name}'", message);
+            Assert.Contains("failed to load", message);
+            Assert.Contains(reason, message);
         }
 
         Assert.Contains("corrupt.mar cannot be served:", _progress.ToString());
