@@ -262,6 +262,9 @@ public sealed class ModelManagement(ModelManager models, TorchServeConfig config
             : ManagementAnswer.Error(ManagementStatus.NotFound, "ModelVersionNotFoundException", $"Model version {version} does not exist for model {name}");
     }
 
+    /// <summary>TorchServe's 404 for a model or version not served; null when it is.</summary>
+    public ManagementAnswer? Missing(string name, string? version) => Find(name, version, out _);
+
     /// <summary>The default version, or the one named; null when found, else TorchServe's 404.</summary>
     private ManagementAnswer? Find(string name, string? version, out ServedModel? model)
     {

@@ -143,6 +143,24 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
     }
 
+    [Fact]
+    public async Task The_management_operations_answer_without_HTTP_for_another_protocol_to_carry()
+    {
+        var management = _app.Services.GetRequiredService<ModelManagement>();
+
+        var described = management.Describe("corrupt", null);
+        Assert.Equal((ManagementStatus.Ok, false), (described.Status, described.IsError));
+        Assert.Equal("FAILED", System.Text.Json.JsonDocument.Parse(described.Json!).RootElement[0].GetProperty("status").GetString());
+
+        var scaled = await management.ScaleAsync("good", "1.0", 0, null, synchronous: true, default);
+        Assert.Equal((ManagementStatus.Ok, "Workers scaled to 0 for model: good, version: 1.0"), (scaled.Status, scaled.Message));
+
+        var missing = await management.UnregisterAsync("nope", null, default);
+        Assert.Equal((ManagementStatus.NotFound, "ModelNotFoundException", "Model not found: nope"), (missing.Status, missing.ErrorType, missing.Message));
+        var refused = await management.RegisterAsync("good.mar", new ModelRequest(ModelName: "again"), synchronous: true, runtime: "python4", default);
+        Assert.Equal((ManagementStatus.BadRequest, "BadRequestException"), (refused.Status, refused.ErrorType));
+    }
+
     private async Task<System.Text.Json.JsonElement> Describe(string name)
     {
         var (status, json) = await Management(HttpMethod.Get, $"/models/{name}");

@@ -73,8 +73,7 @@ public static class ManagementHttp
             || !TryBool(query, "synchronous", false, out var synchronous, out refusal))
         {
             // An unknown model is told first, as TorchServe does.
-            var unknown = management.Describe(Model(http), Version(http));
-            await WriteAsync(http, unknown.IsError ? unknown : BadRequest(refusal));
+            await WriteAsync(http, management.Missing(Model(http), Version(http)) ?? BadRequest(refusal));
             return;
         }
         await WriteAsync(http, await management.ScaleAsync(Model(http), Version(http), minWorkers, maxWorkers, synchronous, http.RequestAborted));
