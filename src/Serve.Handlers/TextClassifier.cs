@@ -31,6 +31,12 @@ public partial class TextClassifier
     public virtual async ValueTask Initialize(HandlerContext context, CancellationToken cancellationToken)
     {
         await DefaultStages.InitializeAsync(context, cancellationToken).ConfigureAwait(false);
+        // The per-request instance loads no model of its own, but tokenizes for the model's input
+        // names: it takes the workers' shared copy.
+        if (context.Model is null && context.RunsPerRequestStagesOnly && context.SerializedFilePath is not null)
+        {
+            context.Model = context.LoadModel();
+        }
         _inputs = TextModelInputs.Load(context);
     }
 
