@@ -186,7 +186,7 @@ internal static class HandlerEmitter
         w.Open("for (int i = 0; i < batch.Count; i++)");
         w.Open("try");
         w.Line("// The server may have run it already, as the request arrived.");
-        w.Line($"prepared.Add(batch[i].IsPreprocessed ? ({preprocess.ResultType})batch[i].PreprocessedInput! : {Call(preprocess, "batch[i]")});");
+        w.Line($"prepared.Add(batch[i].TryGetPreprocessed(out {preprocess.ResultType} preprocessed) ? preprocessed : {Call(preprocess, "batch[i]")});");
         w.Close();
         w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
         w.Line("prepared.Reject(i, rejection);");
@@ -208,16 +208,18 @@ internal static class HandlerEmitter
         w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;");
         w.Line();
         w.Line(Attribute);
-        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(");
         w.Open($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken)");
         w.Line($"long stageStart = {Timestamp};");
-        w.Line("object? input;");
+        w.Line($"{preprocess.ResultType} input;");
         w.Open("try");
         w.Line($"input = {Call(preprocess, "request")};");
         w.Close();
         EmitCatch(w, handler, $"{Stage}.Preprocess");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
-        w.Line(preprocess.IsAwaitable ? "return input;" : "return new global::System.Threading.Tasks.ValueTask<object?>(input);");
+        w.Line(preprocess.IsAwaitable
+            ? $"return request.WithPreprocessed<{preprocess.ResultType}>(input);"
+            : $"return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<{preprocess.ResultType}>(input));");
         w.Close();
     }
 

@@ -32,7 +32,7 @@ namespace Shapes
                     try
                     {
                         // The server may have run it already, as the request arrived.
-                        prepared.Add(batch[i].IsPreprocessed ? (global::Shapes.Tensor)batch[i].PreprocessedInput! : global::Shapes.DigitsHandler.Preprocess(batch[i]));
+                        prepared.Add(batch[i].TryGetPreprocessed(out global::Shapes.Tensor preprocessed) ? preprocessed : global::Shapes.DigitsHandler.Preprocess(batch[i]));
                     }
                     catch (global::Serve.Runtime.InvalidRequestException rejection)
                     {
@@ -77,11 +77,11 @@ namespace Shapes
         bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            object? input;
+            global::Shapes.Tensor input;
             try
             {
                 input = global::Shapes.DigitsHandler.Preprocess(request);
@@ -91,7 +91,7 @@ namespace Shapes
                 throw new global::Serve.Runtime.HandlerStageException("digits", global::Serve.Runtime.HandlerStage.Preprocess, exception);
             }
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
-            return new global::System.Threading.Tasks.ValueTask<object?>(input);
+            return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<global::Shapes.Tensor>(input));
         }
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>
