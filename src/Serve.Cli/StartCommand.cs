@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serve.Archives;
 using Serve.Runtime;
+using Serve.Server;
 using Serve.TorchServe;
 
 namespace Serve.Cli;
@@ -122,8 +123,21 @@ internal static class StartCommand
                     error.WriteLine($"serve start: {e.Message}");
                     return 1;
                 }
+                // A model that failed to load does not stop the start while others serve: say which, and why
+                // (describe, the log and the ts_model_failed gauge say it too). With none served, the start failed.
+                var failed = app.Services.GetRequiredService<ModelManager>().Failed();
+                foreach (var failure in failed)
+                {
+                    error.WriteLine($"serve start: model {failure.Name} failed to load and is not served: {failure.Reason}");
+                }
+                if (toLoad.Count > 0 && failed.Count >= toLoad.Count)
+                {
+                    error.WriteLine("serve start: no model could be served; stopping.");
+                    await app.StopAsync(CancellationToken.None);
+                    return 1;
+                }
                 PidFile.Write();
-                output.WriteLine($"Serving {toLoad.Count} model(s), loaded in {(long)Stopwatch.GetElapsedTime(loading).TotalMilliseconds} ms: inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
+                output.WriteLine($"Serving {toLoad.Count - failed.Count} model(s){(failed.Count > 0 ? $" ({failed.Count} failed)" : "")}, loaded in {(long)Stopwatch.GetElapsedTime(loading).TotalMilliseconds} ms: inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
                 try
                 {
                     await app.WaitForShutdownAsync(cancellation);

@@ -108,7 +108,7 @@ public sealed class ServeProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task A_model_whose_handler_is_not_compiled_in_stops_the_start_with_its_name()
+    public async Task A_start_whose_every_model_fails_stops_naming_each_and_why()
     {
         Directory.CreateDirectory(_temp["store"]);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), _temp["store/digits.mar"]);
@@ -116,7 +116,8 @@ public sealed class ServeProcessTests : IDisposable
         var (code, _, error) = await Serve("start", "--foreground", "--model-store", "store", "--models", "all", "--disable-token-auth");
 
         Assert.Equal(1, code);
-        Assert.Contains("asks for handler 'digits', which is not registered", error);
+        Assert.Contains("model digits failed to load and is not served: Model 'digits' asks for handler 'digits', which is not registered", error);
+        Assert.Contains("no model could be served; stopping.", error);
     }
 
     [Fact]

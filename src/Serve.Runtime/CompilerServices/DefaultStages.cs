@@ -27,16 +27,21 @@ public static partial class DefaultStages
         {
             return ValueTask.CompletedTask;
         }
+        if (context.RunsPerRequestStagesOnly)
+        {
+            // Preprocess of one request needs no model; the workers hold the one copy.
+            return ValueTask.CompletedTask;
+        }
         var start = Stopwatch.GetTimestamp();
         context.Model = context.LoadModel();
         context.Metrics.RecordStage(HandlerStage.Initialize, start);
         LogModelLoaded(context.Logger, context.ModelName, context.Model.Backend, context.Device.ToString(), context.DeviceReason,
-            Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            Stopwatch.GetElapsedTime(start).TotalMilliseconds, context.Copies?.Loads ?? 1);
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelName} with {Backend} on {Device} ({DeviceReason}) in {Milliseconds:F1} ms")]
-    private static partial void LogModelLoaded(ILogger logger, string modelName, string backend, string device, string deviceReason, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelName} with {Backend} on {Device} ({DeviceReason}) in {Milliseconds:F1} ms; copies loaded: {Loads}")]
+    private static partial void LogModelLoaded(ILogger logger, string modelName, string backend, string device, string deviceReason, double milliseconds, int loads);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: read {Count} class names from index_to_name.json")]
     private static partial void LogLabelsLoaded(ILogger logger, string modelName, int count);

@@ -78,12 +78,12 @@ internal sealed partial class ModelWorker(
         {
             if (_abandoned is null)
             {
-                Context.Model?.Dispose();
+                Context.ReleaseModel();
             }
             else
             {
-                // The stuck call still holds the model: dispose it when (if ever) the call ends.
-                _ = _abandoned.ContinueWith(static (_, model) => ((IDisposable?)model)?.Dispose(), Context.Model,
+                // The stuck call still holds the model: release it when (if ever) the call ends.
+                _ = _abandoned.ContinueWith(static (_, context) => ((HandlerContext)context!).ReleaseModel(), Context,
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }

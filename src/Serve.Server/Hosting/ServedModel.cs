@@ -27,6 +27,7 @@ public sealed partial class ServedModel
 {
     private readonly Channel<InferenceJob> _queue = Channel.CreateUnbounded<InferenceJob>(new UnboundedChannelOptions { SingleReader = false });
     private readonly WorkerPool _pool;
+    private readonly BatchAggregator _batches;
     private readonly RequestStageLimiter _requestStages;
     private readonly TimeProvider _time;
     private readonly WorkerFactory? _createRequestStages;
@@ -68,9 +69,9 @@ public sealed partial class ServedModel
         _requestStages = requestStageLimiter;
         _time = time;
         _logger = logger;
-        _minWorkers = Math.Max(1, config.MinWorkers);
+        _minWorkers = Math.Max(0, config.MinWorkers);
         _maxWorkers = Math.Max(_minWorkers, config.MaxWorkers);
-        var batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
+        var batches = _batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
         batches.Taken += _ => Interlocked.Decrement(ref _waiting);
         batches.Taken += job => QueueMetrics.RecordTaken(Name, Version, time.GetElapsedTime(job.QueuedAt));
         var workerIds = 0;
@@ -118,6 +119,9 @@ public sealed partial class ServedModel
     /// <summary>The workers running and starting, for describe.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _pool.Describe();
 
+    /// <summary>The model's loaded copies (one per device where workers share it), for describe's memory figures.</summary>
+    public ModelCopies Copies { get; init; } = new();
+
     /// <summary>Stuck workers replaced so far.</summary>
     public int WorkersReplaced => _pool.Replaced;
 
@@ -140,6 +144,10 @@ public sealed partial class ServedModel
             return InferenceResult.Error(InferenceErrorKind.Unavailable, _status == ModelStatus.Loading
                 ? $"Model '{Name}' version {Version} is loading: its workers are starting; try again later."
                 : $"Model '{Name}' version {Version} failed to load ({_error}); unregister it and register it again.");
+        }
+        if (MinWorkers == 0 && WorkerCount == 0)
+        {
+            return NoWorker();
         }
         if (Interlocked.Increment(ref _waiting) > Config.JobQueueSize)
         {
@@ -169,6 +177,8 @@ public sealed partial class ServedModel
                     ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {Name} (version {Version} was unregistered)")
                     : InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down.");
             }
+            // Scaled to zero as it was queued: no worker will take it (see FailQueuedWithoutWorkers).
+            FailQueuedWithoutWorkers();
             return await job.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -205,13 +215,34 @@ public sealed partial class ServedModel
         }
     }
 
+    private InferenceResult NoWorker() => InferenceResult.Error(InferenceErrorKind.Unavailable,
+        $"Model '{Name}' version {Version} has no worker to serve inference requests (it was scaled to 0); scale its workers up to serve it.");
+
+    /// <summary>
+    /// With no worker and none to come (scaled to zero), answers what is queued now: a request
+    /// queued while the last worker retired would otherwise wait for a worker forever. Both the
+    /// scaling (after its last worker left) and each request (after queueing) call it, so
+    /// whichever comes second finds the request.
+    /// </summary>
+    private void FailQueuedWithoutWorkers()
+    {
+        if (MinWorkers != 0 || WorkerCount != 0)
+        {
+            return;
+        }
+        foreach (var job in _batches.TakeQueued())
+        {
+            job.Complete(NoWorker());
+        }
+    }
+
     /// <summary>
     /// Replaces the model's bounds, as TorchServe's scale workers API does, and starts or retires
-    /// workers until <paramref name="minWorkers"/> run. Workers are threads of this process, so a
-    /// model runs at least one (a model with none could only refuse requests) and at most
-    /// <see cref="WorkerLimit"/>.
+    /// workers until <paramref name="minWorkers"/> run, at most <see cref="WorkerLimit"/>. Zero
+    /// workers is allowed, as in TorchServe: the model stays registered and its requests get 503
+    /// until it is scaled up; requests queued when its last worker leaves get that 503 too.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <see cref="WorkerLimit"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 0 &lt;= min &lt;= max &lt;= <see cref="WorkerLimit"/>.</exception>
     public Task ScaleAsync(int minWorkers, int maxWorkers, CancellationToken cancellationToken)
     {
         CheckWorkers(minWorkers, maxWorkers, WorkerLimit);
@@ -225,16 +256,16 @@ public sealed partial class ServedModel
     {
         await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
         _error = null;
+        FailQueuedWithoutWorkers();
     }
 
     /// <summary>Checks worker bounds a scale or registration asks for; the message says what is allowed.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <paramref name="limit"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 0 &lt;= min &lt;= max &lt;= <paramref name="limit"/>.</exception>
     public static void CheckWorkers(int minWorkers, int maxWorkers, int limit)
     {
-        if (minWorkers < 1)
+        if (minWorkers < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(minWorkers), minWorkers,
-                $"min_worker={minWorkers}: this server runs a model on at least 1 worker (its workers are threads; a model with none could only refuse requests). Unregister a model to stop it.");
+            throw new ArgumentOutOfRangeException(nameof(minWorkers), minWorkers, $"min_worker={minWorkers}: a worker count is 0 or more.");
         }
         if (maxWorkers < minWorkers)
         {
@@ -267,7 +298,7 @@ public sealed partial class ServedModel
         }
     }
 
-    /// <summary>Starts the model's first workers: minWorkers of them, and at least one.</summary>
+    /// <summary>Starts the model's first workers: minWorkers of them.</summary>
     internal Task StartAsync(CancellationToken cancellationToken) => StartAsync(MinWorkers, cancellationToken);
 
     /// <summary>
@@ -308,7 +339,7 @@ public sealed partial class ServedModel
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
         }
-        _requestStageContext?.Model?.Dispose();
+        _requestStageContext?.ReleaseModel();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]

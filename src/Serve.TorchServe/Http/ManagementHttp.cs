@@ -61,9 +61,10 @@ public static class ManagementHttp
         if (!TryInt(query, "batch_size", 1, out var batchSize, out var refusal)
             || !TryInt(query, "max_batch_delay", 0, out var maxBatchDelay, out refusal)
             || !TryInt(query, "response_timeout", 1, out var responseTimeout, out refusal)
-            || !TryInt(query, "startup_timeout", 1, out var startupTimeout, out refusal)
-            || !TryInt(query, "initial_workers", 1, out var initialWorkers, out refusal)
-            || !TryBool(query, "synchronous", true, out var synchronous, out refusal))
+            || !TryInt(query, "startup_timeout", 0, out var startupTimeout, out refusal)
+            || !TryInt(query, "initial_workers", 0, out var initialWorkers, out refusal)
+            || !TryBool(query, "synchronous", true, out var synchronous, out refusal)
+            || !TryRuntime(query, out refusal))
         {
             await BadRequestAsync(http, refusal);
             return;
@@ -85,6 +86,7 @@ public static class ManagementHttp
             {
                 ProvisioningFailure.NotFound => TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelNotFoundException", e.Message),
                 ProvisioningFailure.Conflict => TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException", e.Message),
+                ProvisioningFailure.WorkersFailed => TorchServeErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "InternalServerException", e.Message),
                 _ => BadRequestAsync(http, e.Message),
             });
             return;
@@ -94,25 +96,27 @@ public static class ManagementHttp
             await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status202Accepted, "Processing worker updates...");
             return;
         }
-        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK,
-            $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers");
+        await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, model.WorkerCount == 0
+            ? $"Model \"{model.Name}\" Version: {model.Version} registered with 0 initial workers. Use scale workers API to add workers for the model."
+            : $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers");
     }
 
     /// <summary>
-    /// Reads an optional whole-number parameter of at least <paramref name="minimum"/>. TorchServe
-    /// silently uses the default for a value it cannot parse; we refuse it, naming the parameter.
+    /// Reads an optional whole-number parameter of at least <paramref name="minimum"/>; absent or
+    /// empty (<c>limit=</c>) takes the default, as in TorchServe. TorchServe silently uses the
+    /// default for a value it cannot parse too; we refuse it, naming the parameter.
     /// </summary>
     private static bool TryInt(IQueryCollection query, string key, int minimum, out int? value, out string refusal)
     {
         value = null;
         refusal = "";
-        if (!query.ContainsKey(key))
+        if (IsAbsent(query, key))
         {
             return true;
         }
-        if (!int.TryParse(query[key], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
+        if (!int.TryParse(query[key], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
         {
-            refusal = $"{key}='{query[key]}' must be a whole number of at least {minimum}.";
+            refusal = $"{key}='{query[key]}' must be a whole number{(minimum == int.MinValue ? "" : $" of at least {minimum}")}.";
             return false;
         }
         value = parsed;
@@ -124,7 +128,7 @@ public static class ManagementHttp
     {
         value = byDefault;
         refusal = "";
-        if (!query.ContainsKey(key))
+        if (IsAbsent(query, key))
         {
             return true;
         }
@@ -136,23 +140,37 @@ public static class ManagementHttp
         return true;
     }
 
+    /// <summary>An absent parameter, or one given empty (<c>limit=&amp;next_page_token=</c>): the default applies.</summary>
+    private static bool IsAbsent(IQueryCollection query, string key) => !query.TryGetValue(key, out var given) || string.IsNullOrEmpty(given.ToString());
+
+    /// <summary>TorchServe's <c>runtime</c> values (Manifest.RuntimeType); handlers here are compiled in, so it changes nothing, but another value is refused as there.</summary>
+    private static bool TryRuntime(IQueryCollection query, out string refusal)
+    {
+        refusal = "";
+        if (IsAbsent(query, "runtime") || query["runtime"].ToString() is "python" or "python3" or "LSP")
+        {
+            return true;
+        }
+        refusal = $"Invalid RuntimeType value: {query["runtime"]} (runtime is python, python3 or LSP).";
+        return false;
+    }
+
     private static Task ListAsync(HttpContext http, ManagementContext context)
     {
         var query = http.Request.Query;
-        var limit = MaxPageSize;
-        if (query.ContainsKey("limit") && (!int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1))
+        if (!TryInt(query, "limit", int.MinValue, out var givenLimit, out var refusal)
+            || !TryInt(query, "next_page_token", int.MinValue, out var givenStart, out refusal))
         {
-            return BadRequestAsync(http, $"limit='{query["limit"]}' must be a whole number of at least 1.");
+            return BadRequestAsync(http, refusal);
         }
-        limit = Math.Min(limit, MaxPageSize);
-        var start = 0;
-        if (query.ContainsKey("next_page_token") && (!int.TryParse(query["next_page_token"], NumberStyles.None, CultureInfo.InvariantCulture, out start)))
-        {
-            return BadRequestAsync(http, $"next_page_token='{query["next_page_token"]}' is not a token this server gave.");
-        }
+        // As TorchServe's getModelList: a limit above 100 or below 1 is 100, a negative token 0.
+        var limit = givenLimit is >= 1 and <= MaxPageSize ? givenLimit.Value : MaxPageSize;
+        var start = Math.Max(0, givenStart ?? 0);
 
-        // The default version of each name, as TorchServe lists them.
-        var models = context.Models.Models.OrderBy(m => m.Name, StringComparer.Ordinal).ToArray();
+        // The default version of each name, as TorchServe lists them, and the models that failed at start.
+        var models = context.Models.Models.Select(m => (m.Name, Url: context.Registrations.UrlOf(m.Name, m.Version)))
+            .Concat(context.Models.Failures.Select(f => (f.Name, Url: context.Registrations.UrlOf(f.Name))))
+            .OrderBy(m => m.Name, StringComparer.Ordinal).ToArray();
         var page = models.Skip(start).Take(limit).ToArray();
         return TorchServeErrors.WriteJsonAsync(http, StatusCodes.Status200OK, json =>
         {
@@ -165,7 +183,7 @@ public static class ManagementHttp
             {
                 json.WriteStartObject();
                 json.WriteString("modelName", model.Name);
-                json.WriteString("modelUrl", context.Registrations.UrlOf(model.Name, model.Version));
+                json.WriteString("modelUrl", model.Url);
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -181,6 +199,11 @@ public static class ManagementHttp
     {
         var name = (string)http.Request.RouteValues["model"]!;
         var version = http.Request.RouteValues["version"] as string;
+        if (context.Models.Versions(name).Count == 0 && context.Models.TryGetFailure(name, out var failure))
+        {
+            // Failed at start, before it could be served: what is known of it, and why.
+            return WriteArrayAsync(http, json => ModelDescription.WriteFailure(json, failure, context.Registrations));
+        }
         IReadOnlyList<ServedModel> models;
         if (version == "all")
         {
@@ -198,15 +221,22 @@ public static class ManagementHttp
         {
             models = [model];
         }
-
-        var body = new MemoryStream();
-        using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { Indented = true }))
+        return WriteArrayAsync(http, json =>
         {
-            json.WriteStartArray();
             foreach (var model in models)
             {
                 ModelDescription.Write(json, model, context.Registrations);
             }
+        });
+    }
+
+    private static Task WriteArrayAsync(HttpContext http, Action<Utf8JsonWriter> items)
+    {
+        var body = new MemoryStream();
+        using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            items(json);
             json.WriteEndArray();
         }
         return TorchServeErrors.WriteBodyAsync(http, StatusCodes.Status200OK, body);
@@ -252,7 +282,7 @@ public static class ManagementHttp
         {
             await model.ScaleAsync(minWorkers, maxWorkers, http.RequestAborted);
         }
-        catch (ModelLoadException e)
+        catch (Exception e) when (e is ModelLoadException or ModelStartException)
         {
             await TorchServeErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "InternalServerException",
                 $"Failed to start workers for model {model.Name} version: {model.Version}: {e.Message}");
