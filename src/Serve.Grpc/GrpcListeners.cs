@@ -62,7 +62,7 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(services.GetRequiredService<ModelManager>());
         builder.Services.AddSingleton(services.GetRequiredService<InferencePipeline>());
-        builder.Services.AddSingleton(services.GetRequiredService<ModelProvisioning>());
+        builder.Services.AddSingleton(services.GetRequiredService<ModelManagement>());
         builder.Services.AddSingleton(new ListenerGate(services.GetService<TokenKeys>()));
         builder.Services.AddSingleton<TorchServeInferenceService>();
         builder.Services.AddSingleton<TorchServeManagementService>();

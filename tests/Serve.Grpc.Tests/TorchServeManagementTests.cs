@@ -115,7 +115,7 @@ public sealed class TorchServeManagementTests(GrpcServer server)
     }
 
     [Theory]
-    [InlineData("", StatusCode.InvalidArgument, "Parameter url is required.")]
+    [InlineData("", StatusCode.InvalidArgument, "The parameter url is required")]
     [InlineData("nothing-here.mar", StatusCode.NotFound, "Model not found at: nothing-here.mar")]
     [InlineData("../digits.mar", StatusCode.InvalidArgument, "")]
     [InlineData("ftp://example.com/a.mar", StatusCode.InvalidArgument, "")]
@@ -134,7 +134,7 @@ public sealed class TorchServeManagementTests(GrpcServer server)
         var refused = await Assert.ThrowsAsync<RpcException>(() => _client.RegisterModelAsync(new RegisterModelRequest { Url = "digits.mar", Runtime = "python4", Synchronous = true }, Key).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
-        Assert.Equal("Invalid RuntimeType value: python4 (runtime is python, python3 or LSP).", refused.Status.Detail);
+        Assert.Equal("Invalid RuntimeType value: python4 (runtime is python, python3, LSP).", refused.Status.Detail);
     }
 
     [Fact]
