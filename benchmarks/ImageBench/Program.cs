@@ -3,6 +3,8 @@
 //       Serves the attribute-written "classifier" once per batch size (classifier-b1, -b8, ...;
 //       batches above 1 wait at most 5 ms), the "echo" handler, and POST /bare, a bare Kestrel
 //       endpoint writing the echo's answer.
+//   ImageBench versions
+//       .NET, ONNX Runtime and TorchSharp versions as this build loads them, as JSON.
 //   ImageBench ceiling --backend onnx|torchscript --model FILE --image FILE --seconds S --threads T
 //                      [--stage full|preprocess|model] [--batch N] [--device cpu|cuda]
 //       The same work with no server; prints one JSON line.
@@ -28,6 +30,9 @@ switch (args.FirstOrDefault())
             options.Get("stage", "full"),
             int.Parse(options.Get("batch", "1"), CultureInfo.InvariantCulture),
             options.Get("device", "cpu"))));
+        return 0;
+    case "versions":
+        Console.WriteLine(Versions.Json());
         return 0;
     case "serve":
         Serve(options);
