@@ -58,7 +58,8 @@ class Suite:
         self.warmup = 1 if args.quick else 5
         self.arch = args.model or ("resnet50" if args.gpu else "mobilenet_v3_small")
         self.device = "cuda" if args.gpu else "cpu"
-        self.logs = tempfile.mkdtemp(prefix="serve-bench-")
+        self.logs = args.logs or tempfile.mkdtemp(prefix="serve-bench-")
+        os.makedirs(self.logs, exist_ok=True)
         self.results = {"ceilings": [], "serving": [], "http": [], "dispatch": [], "startup": [], "skipped": []}
         self.image = args.image
         self.bins = {}
@@ -75,7 +76,7 @@ class Suite:
                 raise SystemExit("needs wrk: apt-get install wrk (Debian/Ubuntu), or --wrk PATH")
         self.bins["wrk"] = wrk
         if not os.path.exists(self.image):
-            raise SystemExit(f"no image at {self.image}: apt-get install python3-sklearn (its china.jpg, 640x427) or pass --image FILE")
+            raise SystemExit(f"no image at {self.image}: pass --image FILE")
         self.models = self.args.models_dir or os.path.join(WORK, "models", self.arch)
         if not os.path.exists(os.path.join(self.models, "model.onnx")):
             python = DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else sys.executable
@@ -335,10 +336,11 @@ def main():
     parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     parser.add_argument("--model", help="torchvision architecture (default mobilenet_v3_small; --gpu resnet50)")
     parser.add_argument("--models-dir", help="a directory with model.onnx and model.pt (default: made by make_models.py)")
-    parser.add_argument("--image", default="/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg")
+    parser.add_argument("--image", default=os.path.join(REPO, "tests/fixtures/vision/images/china.jpg"), help="default: a 640x427 JPEG (scikit-learn's china.jpg)")
     parser.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results"))
     parser.add_argument("--prebuilt", help="binaries from benchmarks/gpu/pack.sh (serve/, imagebench/, wrk)")
     parser.add_argument("--wrk", help="the wrk binary (default: on PATH)")
+    parser.add_argument("--logs", help="where server logs go (default: a new temporary directory)")
     parser.add_argument("--no-aot", action="store_true", help="skip the native AOT publish of the digits sample")
     args = parser.parse_args()
     suite = Suite(args)
