@@ -90,8 +90,9 @@ class Suite:
             return
         if not shutil.which("dotnet"):
             raise SystemExit("needs the .NET SDK (global.json), or --prebuilt DIR from benchmarks/gpu/pack.sh")
-        for project in ["benchmarks/ImageBench", "src/Serve.Cli"] + (["benchmarks/Dispatch"] if self.wants("dispatch") else []) \
-                + (["samples/Digits"] if self.wants("startup") else []):
+        projects = ["benchmarks/ImageBench"] + (["src/Serve.Cli"] if self.wants("serving") else []) \
+            + (["benchmarks/Dispatch"] if self.wants("dispatch") else []) + (["samples/Digits"] if self.wants("startup") else [])
+        for project in projects:
             sh(["dotnet", "build", project, "-c", "Release", "-v", "q", "-nologo"])
         self.bins["imagebench"] = os.path.join(REPO, "benchmarks/ImageBench/bin/Release/net10.0/ImageBench")
         self.bins["serve"] = os.path.join(REPO, "src/Serve.Cli/bin/Release/net10.0/serve")
@@ -197,7 +198,7 @@ class Suite:
                     f"metrics_address=http://127.0.0.1:{ports[2]}\nmodel_store={store}\ndisable_token_authorization=true\n")
         server = tools.Server(f"serve-{backend}", [self.bins["serve"], "start", "--foreground", "--ts-config", properties,
                                                    "--models"] + [f"{n}.mar" for n in names],
-                              self.logs, env=dict(os.environ, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="1"))
+                              self.logs, env=dict(os.environ, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="1"), cwd=store)  # its logs/ go there
         try:
             body = open(self.image, "rb").read()
             for name in names:
@@ -281,7 +282,8 @@ class Suite:
             self.skip("startup", "native AOT", "--no-aot")
         else:
             stamp = os.path.join(aot_dir, ".commit")
-            head = output(["git", "-C", REPO, "rev-parse", "HEAD"])
+            # Published again when src/ or samples/ differ from the last publish's (committed trees, no local edits).
+            head = output(["git", "-C", REPO, "rev-parse", "HEAD:src", "HEAD:samples"])
             if not (os.path.exists(stamp) and open(stamp).read() == head and not output(["git", "-C", REPO, "status", "--porcelain", "src", "samples"])):
                 sh(["dotnet", "publish", "samples/Digits", "-c", "Release", "-p:ServeAot=true", "-o", aot_dir, "-v", "q", "-nologo"],
                    stdout=open(os.path.join(self.logs, "aot-publish.log"), "w"))
