@@ -15,6 +15,49 @@ def load(values):
     return " ".join(f"{v:.1f}" for v in values)
 
 
+def find(rows, **match):
+    return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def targets(results):
+    """Issue 19's "done when" conditions, each with the figure this run measured (or why it has none)."""
+    serving, out = results["serving"], []
+
+    def check(text, ok, figure):
+        out.append(f"- {text}: {figure}, {'met' if ok else 'not met'}" if figure else f"- {text}: not measured in this run")
+
+    gpu = results["machine"]["mode"].startswith("gpu")
+    if not gpu:
+        for server in ["serve start (no model-config)", "attribute handler"]:
+            r = find(serving, server=server, backend="onnx", batch=1, connections=8)
+            check(f"{server}, ONNX, 8 connections, at least 0.9 of the in-process ceiling", r and r["ratio_to_ceiling"] >= 0.9,
+                  r and f"{r['ratio_to_ceiling']:.2f} (per CPU-second {r['per_cpu_ratio_to_ceiling']:.2f})")
+        ours, peer = find(serving, server="serve start (no model-config)", backend="onnx", connections=1), find(serving, server="FastAPI + uvicorn peer", connections=1)
+        check("1-connection p50 at most a quarter of the FastAPI peer's", ours and peer and ours["p50_us"] * 4 <= peer["p50_us"],
+              ours and peer and f"{ours['p50_us'] / 1000:.1f} ms against {peer['p50_us'] / 1000:.1f} ms")
+        r = find(serving, server="serve start (no model-config)", backend="torchscript", connections=8)
+        check("TorchScript backend at least 0.8 of its own in-process ceiling (8 connections)", r and r["ratio_to_ceiling"] >= 0.8,
+              r and f"{r['ratio_to_ceiling']:.2f} (per CPU-second {r['per_cpu_ratio_to_ceiling']:.2f})")
+        defaults = [r for r in serving if r["connections"] == 64 and r["batch"] == 1 and r["server"] in ("serve start (no model-config)", "attribute handler")]
+        check("no 503 at 64 connections with default settings", defaults and all(r["status_503"] == 0 for r in defaults),
+              defaults and ", ".join(f"{r['server']} {r['backend']}: {r['status_503']}" for r in defaults))
+        aot = find(results["startup"], build="native AOT")
+        check("native AOT digits: first prediction under 100 ms after exec", aot and aot["first_prediction_ms_median"] < 100,
+              aot and f"{aot['first_prediction_ms_median']:.0f} ms median")
+    else:
+        pre, model = find(results["ceilings"], stage="preprocess"), find(results["ceilings"], stage="model")
+        bound = min(pre["images_per_s"], model["images_per_s"]) if pre and model else None
+        best = max((r for r in serving if r["server"].startswith("serve start") and r["backend"] == "onnx"), key=lambda r: r["rps"], default=None)
+        check("ResNet-50 image_classifier at least 0.8 of min(all-core preprocessing, model) ceilings", best and bound and best["rps"] >= 0.8 * bound,
+              best and bound and f"{best['rps']:.0f}/s (batch {best['batch']}, {best['connections']} connections) against a bound of {bound:.0f}/s")
+        b1, b32 = find(serving, server="serve start (no model-config)", backend="onnx", connections=64), find(serving, server="serve start", backend="onnx", batch=32, connections=64)
+        check("batchSize 32 at least as fast as batchSize 1 (64 connections)", b1 and b32 and b32["rps"] >= b1["rps"],
+              b1 and b32 and f"{b32['rps']:.0f}/s against {b1['rps']:.0f}/s")
+        out.append("- tensor inputs through the Open Inference Protocol against in-process ONNX Runtime CUDA at batch 32: no case for it in the suite yet")
+        out.append("- one copy of the model on the device: not measured by the suite (read describe's memory figures)")
+    return out
+
+
 def markdown(results):
     m = results["machine"]
     out = [
@@ -53,6 +96,7 @@ def markdown(results):
                 table(["build", "first prediction ms (median / best)", "runs", "RSS after load MB", "RSS under load MB", "req/s under load (8 conns)"],
                       [[s["build"], f"{s['first_prediction_ms_median']:.0f} / {s['first_prediction_ms_min']:.0f}", s["runs"], f"{s['rss_after_load_mb']:.0f}",
                         f"{s['rss_under_load_mb']:.0f}", f"{s['rps_under_load']:.0f}"] for s in results["startup"]])]
+    out += ["", "Issue 19's targets, from this run (on a loaded machine they say little; see the load averages):", ""] + targets(results)
     if results["skipped"]:
         out += ["", "Not measured in this run:", ""] + [f"- {s['section']} / {s['case']}: {s['reason']}" for s in results["skipped"]]
     return "\n".join(out) + "\n"
