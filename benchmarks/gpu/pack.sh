@@ -34,7 +34,7 @@ rm -f "$out/provider.tmp"
 
 # The native libraries both binaries load, once; the binaries themselves; wrk with its LuaJIT.
 for lib in "$build"/serve/*.so; do
-  [ "$(basename "$lib")" = libonnxruntime_providers_cuda.so ] && continue
+  case "$(basename "$lib")" in libonnxruntime_providers_cuda.so | libonnxruntime_providers_tensorrt.so) continue ;; esac # step 1; unused
   cmp -s "$lib" "$build/imagebench/$(basename "$lib")" || { echo "$(basename "$lib") differs between the two publishes"; exit 1; }
   xz -9 -T2 -c "$lib" > "$out/step2/lib/$(basename "$lib").xz"
 done
