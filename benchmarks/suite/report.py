@@ -75,6 +75,10 @@ def markdown(results):
                       [[c["stage"], c["backend"], c["device"], c["threads"], c["intra_op"], c["batch"], f"{c['images_per_s']:.1f}", c["cpu_percent"],
                         f"{c['images_per_s'] / max(c['cpu_percent'], 1) * 100:.1f}"]
                        for c in results["ceilings"]])]
+    if results.get("preprocessing"):
+        out += ["", "### Image preprocessing per image, one thread (decode, Resize 256, CenterCrop 224, normalize)", "",
+                table(["implementation", "ms per image (median / best)", "images/s per core"],
+                      [[p["implementation"], f"{p['ms_median']:.2f} / {p['ms_best']:.2f}", f"{p['images_per_s_per_core']:.0f}"] for p in results["preprocessing"]])]
     if results["serving"]:
         out += ["", "### Serving over HTTP (wrk, one JPEG per request)", "",
                 table(["server", "backend", "batch", "conns", "req/s", "p50 ms", "p99 ms", "503", "other errors", "ratio to ceiling", "server CPU %", "per CPU-s (ratio)", "RSS loaded / peak MB"],

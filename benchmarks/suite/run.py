@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -60,7 +61,7 @@ class Suite:
         self.device = "cuda" if args.gpu else "cpu"
         self.logs = args.logs or tempfile.mkdtemp(prefix="serve-bench-")
         os.makedirs(self.logs, exist_ok=True)
-        self.results = {"ceilings": [], "serving": [], "http": [], "dispatch": [], "startup": [], "skipped": []}
+        self.results = {"ceilings": [], "preprocessing": [], "serving": [], "http": [], "dispatch": [], "startup": [], "skipped": []}
         self.image = args.image
         self.bins = {}
 
@@ -90,7 +91,8 @@ class Suite:
             return
         if not shutil.which("dotnet"):
             raise SystemExit("needs the .NET SDK (global.json), or --prebuilt DIR from benchmarks/gpu/pack.sh")
-        projects = ["benchmarks/ImageBench"] + (["src/Serve.Cli"] if self.wants("serving") else []) \
+        projects = ["benchmarks/ImageBench"] + (["benchmarks/Preprocessing"] if self.wants("ceilings") else []) \
+            + (["src/Serve.Cli"] if self.wants("serving") else []) \
             + (["benchmarks/Dispatch"] if self.wants("dispatch") else []) + (["samples/Digits"] if self.wants("startup") else [])
         for project in projects:
             sh(["dotnet", "build", project, "-c", "Release", "-v", "q", "-nologo"])
@@ -157,6 +159,28 @@ class Suite:
             self.skip("ceilings", "torchscript", "the native AOT build has no TorchSharp, and the feed's libtorch is CPU-only")
         else:
             self.ceiling_of["torchscript"] = self.ceiling("torchscript", "full", self.cores)
+        self.preprocessing_per_image()
+
+    def preprocessing_per_image(self):
+        """One thread, one image: ours (benchmarks/Preprocessing) against PIL + torchvision (torchvision_preprocess.py)."""
+        python = DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else sys.executable
+        runs = [("Serve.Handlers (SkiaSharp, Pillow-exact resize)",
+                 None if self.args.prebuilt else [os.path.join(REPO, "benchmarks/Preprocessing/bin/Release/net10.0/Preprocessing"), self.image]),
+                ("PIL + torchvision", [python, os.path.join(REPO, "benchmarks/Preprocessing/torchvision_preprocess.py"), self.image])]
+        for name, argv in runs:
+            if argv is None:
+                self.skip("ceilings", f"preprocessing per image, {name}", "needs dotnet; see the CPU table")
+                continue
+            log(" ".join(argv))
+            result = subprocess.run(argv, capture_output=True, text=True)
+            match = re.search(r"median ([0-9.]+) ms per image \(best ([0-9.]+)", result.stdout)
+            if not match:
+                self.skip("ceilings", f"preprocessing per image, {name}", f"no result (exit {result.returncode}): {(result.stdout + result.stderr)[-300:]}")
+                continue
+            median, best = float(match.group(1)), float(match.group(2))
+            self.results["preprocessing"].append({"implementation": name, "ms_median": median, "ms_best": best,
+                                                  "images_per_s_per_core": 1000 / median, "detail": result.stdout.strip().splitlines()[0],
+                                                  "load_average": tools.loadavg()})
 
     # ----- serving over HTTP -----
 
