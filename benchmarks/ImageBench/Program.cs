@@ -49,6 +49,7 @@ static void Serve(Arguments options)
     var batchSizes = options.Get("batch-sizes", "1,8,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture));
     var builder = WebApplication.CreateSlimBuilder([$"--urls={options.Get("urls")}"]);
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Logging.AddFilter("Serve", LogLevel.Information); // "Loaded model ... on DEVICE": the suite reads it
     builder.Services
         .AddServe(serve =>
         {

@@ -45,6 +45,8 @@ def targets(results):
         check("native AOT digits: first prediction under 100 ms after exec", aot and aot["first_prediction_ms_median"] < 100,
               aot and f"{aot['first_prediction_ms_median']:.0f} ms median")
     else:
+        if not any(c["device"].startswith("cuda") for c in results["ceilings"]):
+            out.append("- NOT A GPU RUN: no ceiling ran on CUDA (see the device columns); the checks below are of the CPU fallback")
         pre, model = find(results["ceilings"], stage="preprocess"), find(results["ceilings"], stage="model")
         bound = min(pre["images_per_s"], model["images_per_s"]) if pre and model else None
         best = max((r for r in serving if r["server"].startswith("serve start") and r["backend"] == "onnx"), key=lambda r: r["rps"], default=None)
@@ -81,8 +83,8 @@ def markdown(results):
                       [[p["implementation"], f"{p['ms_median']:.2f} / {p['ms_best']:.2f}", f"{p['images_per_s_per_core']:.0f}"] for p in results["preprocessing"]])]
     if results["serving"]:
         out += ["", "### Serving over HTTP (wrk, one JPEG per request)", "",
-                table(["server", "backend", "batch", "conns", "req/s", "p50 ms", "p99 ms", "503", "other errors", "ratio to ceiling", "server CPU %", "per CPU-s (ratio)", "RSS loaded / peak MB"],
-                      [[r["server"], r["backend"], r["batch"], r["connections"], f"{r['rps']:.1f}", ms(r["p50_us"]), ms(r["p99_us"]), r["status_503"],
+                table(["server", "backend", "device", "batch", "conns", "req/s", "p50 ms", "p99 ms", "503", "other errors", "ratio to ceiling", "server CPU %", "per CPU-s (ratio)", "RSS loaded / peak MB"],
+                      [[r["server"], r["backend"], r.get("device", "-"), r["batch"], r["connections"], f"{r['rps']:.1f}", ms(r["p50_us"]), ms(r["p99_us"]), r["status_503"],
                         r["status_other"] + r["socket_errors"], f"{r['ratio_to_ceiling']:.2f}" if "ratio_to_ceiling" in r else "-",
                         f"{r['server_cpu_percent']:.0f}", f"{r['per_cpu_second']:.1f} ({r['per_cpu_ratio_to_ceiling']:.2f})" if "per_cpu_ratio_to_ceiling" in r else "-",
                         f"{r['rss_after_load_mb']:.0f} / {r['server_rss_peak_mb']:.0f}"] for r in results["serving"]])]

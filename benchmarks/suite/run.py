@@ -122,7 +122,8 @@ class Suite:
             "cpu": cpu, "cores": self.cores, "memory_gb": round(memory_gb, 1), "gpu": gpu, "os": os_name,
             "kernel": platform.release(),
             "dotnet": versions.get("dotnet", "unknown"), "onnxruntime": versions.get("onnxruntime", "unknown"),
-            "torchsharp": versions.get("torchsharp", "unknown"), "libtorch": self.package_version("libtorch-cpu-linux-x64"),
+            "torchsharp": versions.get("torchsharp", "unknown"),
+            "libtorch": "none" if self.args.prebuilt else self.package_version("libtorch-cpu-linux-x64"),
             "python_torch": torch_version or "not installed",
             "git_commit": (commit or "unknown") + (" (with uncommitted changes)" if dirty else ""),
             "load_average_start": tools.loadavg(),
@@ -201,7 +202,7 @@ class Suite:
 
     def serve_start(self, backend):
         """`serve start` with image_classifier archives and no model-config, then with batchSize 8 and 32."""
-        store = tempfile.mkdtemp(prefix="store-", dir=self.logs)
+        store = tempfile.mkdtemp(prefix="serve-bench-store-")  # not under the logs: the archives hold the model
         serialized = os.path.join(self.models, "model.onnx" if backend == "onnx" else "model.pt")
         names = []
         for batch in BATCH_SIZES:
@@ -229,9 +230,18 @@ class Suite:
                 server.wait_for(ports[0], f"/predictions/{name}", body, "image/jpeg")
             for name, batch in zip(names, BATCH_SIZES):
                 self.measure(server, ports[0], f"/predictions/{name}", self.image, "image/jpeg",
-                             {"server": "serve start" + (" (no model-config)" if batch == 1 else ""), "backend": backend, "batch": batch})
+                             {"server": "serve start" + (" (no model-config)" if batch == 1 else ""), "backend": backend, "batch": batch,
+                              "device": self.loaded_on(server, name)})
         finally:
             server.stop()
+            shutil.rmtree(store, ignore_errors=True)
+
+    @staticmethod
+    def loaded_on(server, model):
+        """The device the server's log says it loaded the model on, e.g. "cuda:0", "cpu"."""
+        with open(server.log_path, errors="replace") as f:
+            found = re.findall(rf"Loaded model {re.escape(model)} with \S+ on (\S+)", f.read())
+        return found[0] if found else "not logged"
 
     def attribute_handler(self):
         port = tools.free_port()
@@ -246,7 +256,8 @@ class Suite:
             if self.wants("serving"):
                 for batch in BATCH_SIZES:
                     self.measure(server, port, f"/predictions/classifier-b{batch}", self.image, "image/jpeg",
-                                 {"server": "attribute handler", "backend": "onnx", "batch": batch})
+                                 {"server": "attribute handler", "backend": "onnx", "batch": batch,
+                                  "device": self.loaded_on(server, f"classifier-b{batch}")})
             if self.wants("http"):
                 small = os.path.join(self.logs, "small.bin")
                 with open(small, "wb") as f:
