@@ -23,8 +23,12 @@ def targets(results):
     """Issue 19's "done when" conditions, each with the figure this run measured (or why it has none)."""
     serving, out = results["serving"], []
 
+    m = results["machine"]
+    loaded = m["load_average_start"][0] > m["cores"]
+
     def check(text, ok, figure):
-        out.append(f"- {text}: {figure}, {'met' if ok else 'not met'}" if figure else f"- {text}: not measured in this run")
+        verdict = ("met" if ok else "not met") + (" on this loaded run, not a verdict" if loaded else "")
+        out.append(f"- {text}: {figure}, {verdict}" if figure else f"- {text}: not measured in this run")
 
     gpu = results["machine"]["mode"].startswith("gpu")
     if not gpu:
@@ -82,7 +86,7 @@ def markdown(results):
                 table(["implementation", "ms per image (median / best)", "images/s per core"],
                       [[p["implementation"], f"{p['ms_median']:.2f} / {p['ms_best']:.2f}", f"{p['images_per_s_per_core']:.0f}"] for p in results["preprocessing"]])]
     if results["serving"]:
-        out += ["", "### Serving over HTTP (wrk, one JPEG per request)", "",
+        out += ["", "### Serving over HTTP (wrk, one JPEG per request; req/s counts answers other than 503 and errors, latencies all answers)", "",
                 table(["server", "backend", "device", "batch", "conns", "req/s", "p50 ms", "p99 ms", "503", "other errors", "ratio to ceiling", "server CPU %", "per CPU-s (ratio)", "RSS loaded / peak MB"],
                       [[r["server"], r["backend"], r.get("device", "-"), r["batch"], r["connections"], f"{r['rps']:.1f}", ms(r["p50_us"]), ms(r["p99_us"]), r["status_503"],
                         r["status_other"] + r["socket_errors"], f"{r['ratio_to_ceiling']:.2f}" if "ratio_to_ceiling" in r else "-",

@@ -143,13 +143,15 @@ def wrk(wrk_bin, port, path, body_file, content_type, connections, seconds, pid=
     if line is None:
         raise RuntimeError(f"wrk gave no result (exit {out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
     result = json.loads(line[len("WRKJSON "):])
-    result["rps"] = result["requests"] / result["seconds"] if result["seconds"] else 0.0
+    # Answered requests per second: 503s and other failures are counted apart, not as throughput.
+    result["answered"] = result["requests"] - result["status_503"] - result["status_other"]
+    result["rps"] = result["answered"] / result["seconds"] if result["seconds"] else 0.0
     result["connections"] = connections
     if pid:
         used = cpu_seconds(pid) - cpu_before
         result["server_cpu_percent"] = used / elapsed * 100
         # Requests per CPU-second the server spent: what each request costs, whatever share of the
         # cores other processes left it (wrk's own CPU is not counted).
-        result["per_cpu_second"] = result["requests"] / used if used > 0 else 0.0
+        result["per_cpu_second"] = result["answered"] / used if used > 0 else 0.0
         result["server_rss_peak_mb"] = peak[0]
     return result
