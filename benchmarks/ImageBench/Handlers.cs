@@ -24,6 +24,28 @@ public partial class ClassifierHandler
     public static ClassScore[][] Postprocess(Tensor<float> logits) => TopFive.Of(logits);
 }
 
+/// <summary>
+/// The same classifier with its preprocess over the batch: it runs on the worker, one image after
+/// another, instead of on every core as requests arrive.
+/// </summary>
+[Handler("classifier-batch")]
+public partial class BatchClassifierHandler
+{
+    [Preprocess]
+    public static Tensor<float>[] Preprocess(IReadOnlyList<InferenceRequest> batch)
+    {
+        var images = new Tensor<float>[batch.Count];
+        for (var i = 0; i < images.Length; i++)
+        {
+            images[i] = ImageTransforms.ImageNetInput(batch[i]);
+        }
+        return images;
+    }
+
+    [Postprocess]
+    public static ClassScore[][] Postprocess(Tensor<float> logits) => TopFive.Of(logits);
+}
+
 /// <summary>Does nothing a model would: what the framework costs per request (HTTP, queue, worker, JSON).</summary>
 [Handler("echo")]
 public partial class EchoHandler

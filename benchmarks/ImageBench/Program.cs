@@ -1,7 +1,7 @@
 // The image benchmark's .NET side; benchmarks/run.sh runs both halves (docs/benchmarks.md):
 //   ImageBench serve --urls URL --model FILE [--batch-sizes 1,8,32]
 //       Serves the attribute-written "classifier" once per batch size (classifier-b1, -b8, ...;
-//       batches above 1 wait at most 5 ms), the "echo" handler, and POST /bare, a bare Kestrel
+//       batches above 1 wait at most 5 ms), "classifier-batch-b8" (its preprocess over the batch), the "echo" handler, and POST /bare, a bare Kestrel
 //       endpoint writing the echo's answer.
 //   ImageBench versions
 //       .NET, ONNX Runtime and TorchSharp versions as this build loads them, as JSON.
@@ -61,6 +61,11 @@ static void Serve(Arguments options)
                     Handler = "classifier", BatchSize = size, MaxBatchDelay = size > 1 ? 5 : null,
                 });
             }
+            serve.Models.Add(new ModelOptions
+            {
+                Name = "classifier-batch-b8", Path = Path.GetDirectoryName(model)!, SerializedFile = Path.GetFileName(model),
+                Handler = "classifier-batch", BatchSize = 8, MaxBatchDelay = 5,
+            });
             serve.Models.Add(new ModelOptions { Name = "echo", Path = empty });
         })
         .AddOnnxRuntime()

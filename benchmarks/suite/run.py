@@ -258,6 +258,10 @@ class Suite:
                     self.measure(server, port, f"/predictions/classifier-b{batch}", self.image, "image/jpeg",
                                  {"server": "attribute handler", "backend": "onnx", "batch": batch,
                                   "device": self.loaded_on(server, f"classifier-b{batch}")})
+                server.wait_for(port, "/predictions/classifier-batch-b8", body, "image/jpeg")
+                self.measure(server, port, "/predictions/classifier-batch-b8", self.image, "image/jpeg",
+                             {"server": "attribute handler, preprocess over the batch", "backend": "onnx", "batch": 8,
+                              "device": self.loaded_on(server, "classifier-batch-b8")})
             if self.wants("http"):
                 small = os.path.join(self.logs, "small.bin")
                 with open(small, "wb") as f:
