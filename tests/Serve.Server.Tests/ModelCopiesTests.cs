@@ -166,8 +166,8 @@ public sealed class ModelCopiesTests : IDisposable
 
         public bool PreprocessesEachRequest => perRequest;
 
-        public ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<object?>(request.Body.Length);
+        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(request.WithPreprocessed(request.Body.Length));
 
         public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
         {

@@ -268,7 +268,7 @@ public sealed class ManagementApiTests : IAsyncLifetime
     [InlineData("max_batch_delay=-1", "max_batch_delay='-1' must be a whole number of at least 0.")]
     [InlineData("response_timeout=soon", "response_timeout='soon' must be a whole number of at least 1.")]
     [InlineData("initial_workers=-1", "initial_workers='-1' must be a whole number of at least 0.")]
-    [InlineData("runtime=python4", "Invalid RuntimeType value: python4 (runtime is python, python3 or LSP).")]
+    [InlineData("runtime=python4", "Invalid RuntimeType value: python4 (runtime is python, python3, LSP).")]
 
     [InlineData("synchronous=yes", "synchronous='yes' must be true or false.")]
     [InlineData("initial_workers=500", "Model 'x': min_worker=500 is more than this server's limit of 64 workers per model (MaxWorkersPerModel).")]

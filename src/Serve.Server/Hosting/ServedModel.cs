@@ -199,8 +199,7 @@ public sealed partial class ServedModel
         span?.SetTag(ServeTracing.VersionTag, Version);
         try
         {
-            var input = await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false);
-            return (request.WithPreprocessedInput(input), null);
+            return (await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false), null);
         }
         catch (HandlerStageException e) when (e.IsInvalidRequest)
         {
