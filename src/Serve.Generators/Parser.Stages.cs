@@ -250,6 +250,7 @@ internal sealed partial class Parser
     /// <c>((Base)this).Run</c>, <c>Base.Run</c> for a static, <c>((IStage)this).Run</c> for an
     /// explicit interface implementation. A protected method is reached through <c>this</c>
     /// (C# allows no other qualifier), and <see cref="CheckBinding"/> proves that call binds to it.
+    /// Where the plain <c>this.</c> call binds to the stage as well, <see cref="Simplest"/> keeps that.
     /// </summary>
     private (IMethodSymbol Target, string Receiver, string Name, string? Unreachable) CallTarget(INamedTypeSymbol type, IMethodSymbol method)
     {
@@ -357,7 +358,9 @@ internal sealed partial class Parser
         var arguments = string.Join(", ", parameters.Select(p => $"default({p.Type})"));
         var text = $"{speculativeReceiver}.{Identifier(methodName)}({arguments})";
         var expression = SyntaxFactory.ParseExpression(text);
-        var model = _known.Compilation.GetSemanticModel(declaration.SyntaxTree);
+        var model = _semanticModel is { } known && known.SyntaxTree == declaration.SyntaxTree
+            ? known
+            : _semanticModel = _known.Compilation.GetSemanticModel(declaration.SyntaxTree);
         var info = model.GetSpeculativeSymbolInfo(declaration.OpenBraceToken.Span.End, expression, SpeculativeBindingOption.BindAsExpression);
         var shown = $"{(receiver == "this" ? "this" : receiver)}.{methodName}(...)";
         if (info.Symbol is IMethodSymbol bound)

@@ -35,6 +35,9 @@ internal sealed partial class Parser
     private readonly CancellationToken _cancellationToken;
     private INamedTypeSymbol _handler = null!;
 
+    /// <summary>The handler's syntax tree's model, where generated calls are bound as the compiler will bind them.</summary>
+    private SemanticModel? _semanticModel;
+
     /// <summary>Set when the compiler reports the problem itself (an unknown type, a malformed attribute): no code, no diagnostic of ours.</summary>
     private bool _compilerError;
 

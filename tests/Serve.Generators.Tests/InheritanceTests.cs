@@ -227,6 +227,59 @@ public class InheritanceTests
         Assert.Equal(source.IndexOf("Run(", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
     }
 
+    /// <summary>C# reaches a protected method only through 'this', where the derived class's overload wins: the message names the member C# would call.</summary>
+    [Fact]
+    public async Task A_protected_stage_that_an_overload_takes_the_call_from_is_SERVE005_naming_that_overload()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class Base
+            {
+                [Inference]
+                protected string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+
+            [Handler("derived")]
+            public partial class Derived : Base
+            {
+                public string[] Run(IEnumerable<InferenceRequest> helper) => new string[0];
+            }
+            """;
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(source));
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("the call 'this.Run(...)' in handler 'Derived' binds to 'Derived.Run(IEnumerable<InferenceRequest>)' instead", diagnostic.GetMessage());
+        Assert.Equal(source.IndexOf("Run(IReadOnlyList", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    /// <summary>The same overload beside a public stage: the generated call names the stage's class, and the build is clean.</summary>
+    [Fact]
+    public void A_public_stage_beside_an_overload_is_called_through_its_class()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class Base
+            {
+                [Inference]
+                public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+
+            [Handler("derived")]
+            public partial class Derived : Base
+            {
+                public string[] Run(IEnumerable<InferenceRequest> helper) => new string[0];
+            }
+            """;
+        var generated = GeneratorHarness.Generate(source).Results.Single().GeneratedSources
+            .Single(s => s.HintName == "Derived.Serve.g.cs").SourceText.ToString();
+        Assert.Contains("string[] output = ((global::Base)this).Run((global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest>)(batch));", generated);
+    }
+
     [Fact]
     public void Editing_a_base_in_another_file_regenerates_the_derived_handler()
     {

@@ -71,8 +71,9 @@ public class StageCorpusTests
             Assert.Equal(shape.Answer!.StartsWith('P'), handler.PreprocessesEachRequest);
             if (handler.PreprocessesEachRequest)
             {
-                var input = await handler.PreprocessAsync(Request("x"), context, CancellationToken.None);
-                Assert.Equal(shape.Answer, await AnswerAsync(handler, Request("x").WithPreprocessedInput(input), context));
+                var preprocessed = await handler.PreprocessAsync(Request("x"), context, CancellationToken.None);
+                Assert.True(preprocessed.IsPreprocessed);
+                Assert.Equal(shape.Answer, await AnswerAsync(handler, preprocessed, context));
             }
         }
         finally

@@ -344,10 +344,10 @@ public sealed class ManagementApiTests : IAsyncLifetime
             Assert.Equal("N/A", worker.GetProperty("gpuUsage").GetString());
             Assert.Equal("cpu", worker.GetProperty("device").GetString());
         }
-        // One copy of the model on the CPU, shared by both workers.
+        // One copy of the model on the CPU, held by both workers and the per-request preprocess's handler.
         Assert.Equal(1, model.GetProperty("modelLoads").GetInt32());
         var copy = Assert.Single(model.GetProperty("modelCopies").EnumerateArray());
-        Assert.Equal(("cpu", "onnxruntime", 2), (copy.GetProperty("device").GetString(), copy.GetProperty("backend").GetString(), copy.GetProperty("workers").GetInt32()));
+        Assert.Equal(("cpu", "onnxruntime", 3), (copy.GetProperty("device").GetString(), copy.GetProperty("backend").GetString(), copy.GetProperty("holders").GetInt32()));
         Assert.True(copy.GetProperty("fileBytes").GetInt64() > 0);
         Assert.True(copy.GetProperty("residentBytes").GetInt64() >= 0);
     }
