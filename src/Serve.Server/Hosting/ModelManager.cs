@@ -187,7 +187,7 @@ public sealed partial class ModelManager : IHostedService
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
         });
-        var config = RegisterSettings.Apply(modelOptions, archiveConfig, ModelDirectory.ConfiguredKeys(path, manifest));
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys);
         var limit = _options.Value.MaxWorkersPerModel;
         try
         {
