@@ -128,12 +128,12 @@ public sealed partial class ModelManager : IHostedService
         }
         catch
         {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            await model.DrainAsync(CancellationToken.None, unregistered: true).ConfigureAwait(false); // never served: its series go too
             throw;
         }
         if (!slot.TryAdd(model))
         {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            await model.DrainAsync(CancellationToken.None, unregistered: true).ConfigureAwait(false); // never served: its series go too
             throw AlreadyRegistered(model);
         }
         LogModelReady(_logger, model.Name, model.Version, model.Manifest.Handler!, model.WorkerCount, model.Config.BatchSize, model.Config.MaxBatchDelay,
@@ -213,6 +213,8 @@ public sealed partial class ModelManager : IHostedService
             throw AlreadyRegistered(existing);
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
+        var meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion);
+        var handlerMetrics = new HandlerMetrics(manifest.ModelName, meters);
         var workerIndexes = 0;
         async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
         {
@@ -222,6 +224,7 @@ public sealed partial class ModelManager : IHostedService
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
                 WorkerIndex = workerIndex,
+                Metrics = handlerMetrics,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
@@ -248,6 +251,7 @@ public sealed partial class ModelManager : IHostedService
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
+            Meters = meters,
         };
         return (model, slot, model.MinWorkers);
     }
