@@ -128,7 +128,8 @@ public sealed class HandlerContext
         throw new ModelLoadException(
             $"Model '{ModelName}': no backend can load '{Path.GetFileName(path)}' ({backends}). " +
             "Register one: services.AddOnnxRuntime() for .onnx, services.AddTorchSharp() for TorchScript and weights " +
-            "(TorchSharp cannot run in a native AOT build, so the AOT `serve` binary serves ONNX only).");
+            "(the native AOT `serve` binary and the Serve.Tool package serve ONNX only: TorchSharp cannot be compiled ahead of time, " +
+            "and libtorch would make the tool package hundreds of megabytes; `dotnet run --project src/Serve.Cli` serves both).");
     }
 
     /// <summary>

@@ -82,4 +82,10 @@ public enum InferenceErrorKind
 
     /// <summary>The handler or the server failed; the message names the stage.</summary>
     Internal,
+
+    /// <summary>The model is served, but not in the version asked for.</summary>
+    VersionNotFound,
+
+    /// <summary>The client sent its request too slowly (below the server's minimum data rate).</summary>
+    RequestTimeout,
 }

@@ -23,6 +23,7 @@ public static class ServeServiceCollectionExtensions
         services.TryAddSingleton<HandlerRegistry>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelManager>();
+        services.TryAddSingleton<InferencePipeline>();
         services.AddHostedService(static provider => provider.GetRequiredService<ModelManager>());
         services.AddServeLimits();
         return services;

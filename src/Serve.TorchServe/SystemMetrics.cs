@@ -11,9 +11,9 @@ namespace Serve.TorchServe;
 /// TorchServe's host metrics (ts/metrics/system_metrics.py, ts/configs/metrics.yaml) as gauges
 /// read when scraped, with its names, units and labels (Level=Host, Hostname): CPUUtilization,
 /// MemoryUsed, MemoryAvailable, MemoryUtilization (from /proc, computed as psutil does),
-/// DiskUsage, DiskAvailable, DiskUtilization (of the root file system). The GPU metrics are not
-/// built: this server has no GPU probe (no NVML binding); they would be reported per device only
-/// where a GPU is present. Off with <c>disable_system_metrics=true</c>.
+/// DiskUsage, DiskAvailable, DiskUtilization (of the root file system); and where NVIDIA's driver
+/// is installed, per GPU (label device_id) GPUUtilization, GPUMemoryUsed and GPUMemoryUtilization,
+/// read through NVML as TorchServe reads them through pynvml. Off with <c>disable_system_metrics=true</c>.
 /// </summary>
 public static class SystemMetrics
 {
@@ -38,6 +38,33 @@ public static class SystemMetrics
         Meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(Root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
         Meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(Root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
         Meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(Root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
+        if (NvmlGpus.Open() is { } gpus)
+        {
+            AddGpuGauges(Meter, gpus);
+        }
+    }
+
+    /// <summary>TorchServe's three GPU gauges on <paramref name="meter"/>, one series per GPU that NVML sees when scraped.</summary>
+    internal static void AddGpuGauges(Meter meter, NvmlGpus gpus)
+    {
+        meter.CreateObservableGauge("GPUUtilization", () => MeasureGpus(gpus, gpu => gpu.UtilizationPercent), "Percent", "Share of the last sample period in which a kernel ran on the GPU.");
+        meter.CreateObservableGauge("GPUMemoryUsed", () => MeasureGpus(gpus, gpu => gpu.MemoryUsedMegabytes), "Megabytes", "GPU memory used.");
+        meter.CreateObservableGauge("GPUMemoryUtilization", () => MeasureGpus(gpus, gpu => gpu.MemoryUtilizationPercent), "Percent", "GPU memory used over total.");
+    }
+
+    private static List<Measurement<double>> MeasureGpus(NvmlGpus gpus, Func<GpuReading, double?> value)
+    {
+        var count = gpus.Count;
+        var measurements = new List<Measurement<double>>(count);
+        for (var index = 0; index < count; index++)
+        {
+            if (gpus.Read(index) is { } gpu && value(gpu) is { } measured)
+            {
+                KeyValuePair<string, object?>[] tags = [.. Tags, new("device_id", index)];
+                measurements.Add(new Measurement<double>(measured, tags));
+            }
+        }
+        return measurements;
     }
 
     private static IEnumerable<Measurement<double>> Measure(double? value) =>

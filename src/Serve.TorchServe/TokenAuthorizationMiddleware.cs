@@ -1,8 +1,7 @@
 using System;
-using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
+using Serve.Server.Http;
 
 namespace Serve.TorchServe;
 
@@ -56,25 +55,6 @@ public sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys
         return context.Response.WriteAsync($"{{\"message\": \"The {type} key was renewed; read it from key_file.json.\"}}");
     }
 
-    private static Task WriteErrorAsync(HttpContext context, int status, string message, string type = "TokenAuthorizationException")
-    {
-        var response = context.Response;
-        response.StatusCode = status;
-        if (status == StatusCodes.Status401Unauthorized)
-        {
-            response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
-        }
-        response.ContentType = "application/json";
-        var body = new System.IO.MemoryStream();
-        using (var json = new Utf8JsonWriter(body))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("code", status);
-            json.WriteString("type", type);
-            json.WriteString("message", message);
-            json.WriteEndObject();
-        }
-        response.ContentLength = body.Length;
-        return response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted).AsTask();
-    }
+    private static Task WriteErrorAsync(HttpContext context, int status, string message, string type = "TokenAuthorizationException") =>
+        TorchServeErrorBody.WriteAsync(context, status, type, message);
 }

@@ -47,41 +47,8 @@ public static class TorchServeHost
     public static WebApplication Build(TorchServeConfig config, IReadOnlyList<ModelToLoad> models, Action<IServiceCollection> addHandlers, TextWriter progress, string? workDirectory = null, string? keyFile = null, string? accessLog = null)
     {
         var certificate = config.UsesHttps ? ListenerCertificate.Load(config) : null;
-        workDirectory ??= Path.Combine(Path.GetTempPath(), $"serve-{Environment.ProcessId}");
-        var start = new List<(ModelOptions Options, string Url)>();
-        foreach (var model in models)
-        {
-            var file = Path.GetFileName(model.Path);
-            var total = ModelArchiveReader.DeclaredUnpackedSize(model.Path);
-            var of = total is { } bytes ? $" of {Megabytes(bytes)} MB" : "";
-            progress.WriteLine($"Unpacking {file}{(total is null ? "" : $" ({Megabytes(total.Value)} MB)")} ...");
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var lastReported = 0L;
-            var written = 0L;
-            var archive = ModelArchiveReader.Open(model.Path, workDirectory, config.ExtractionLimits, new InlineProgress(bytes =>
-            {
-                written = bytes;
-                if (bytes - lastReported >= 64L << 20)
-                {
-                    lastReported = bytes;
-                    progress.WriteLine($"  {file}: {Megabytes(bytes)}{of} MB unpacked");
-                }
-            }));
-            if (written > 0)
-            {
-                progress.WriteLine($"Unpacked {file}: {Megabytes(written)} MB in {(long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds} ms");
-            }
-            var name = model.Name ?? archive.Manifest.ModelName;
-            start.Add((new ModelOptions
-            {
-                Name = name,
-                Path = archive.Directory,
-                Handler = ManifestHandler.RegisteredName(archive.Manifest.Handler ?? name),
-                // As TorchServe's initModelStore: the defaults apply where the archive's model-config is silent.
-                ResponseTimeout = config.DefaultResponseTimeout,
-                InitialWorkers = config.DefaultWorkersPerModel is > 0 and var workers ? workers : null,
-            }, Path.GetFileName(model.Path)));
-        }
+        var provisioning = new ModelProvisioning(config, workDirectory ?? Path.Combine(Path.GetTempPath(), $"serve-{Environment.ProcessId}"), new ModelRegistrations());
+        var start = provisioning.Start(models, progress);
 
         var builder = WebApplication.CreateSlimBuilder();
         // Below every other source, so appsettings.json and Logging__LogLevel__... variables override it:
@@ -90,39 +57,47 @@ public static class TorchServeHost
         {
             InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
         });
-        var ports = new Dictionary<int, ServeApi>();
-        builder.WebHost.UseKestrel(kestrel =>
-        {
-            Listen(kestrel, config.InferenceAddress, ServeApi.Inference, ports, certificate);
-            Listen(kestrel, config.ManagementAddress, ServeApi.Management, ports, certificate);
-            if (config.EnableMetricsApi)
-            {
-                Listen(kestrel, config.MetricsAddress, ServeApi.Metrics, ports, certificate);
-            }
-        });
         builder.Services.AddServe(options =>
         {
             options.MaxRequestSize = config.MaxRequestSize;
             options.MaxResponseSize = config.MaxResponseSize;
-            options.Models.AddRange(start.Select(s => s.Options));
+            options.Models.AddRange(start);
         });
+        // After AddServe: its Kestrel setup sets the endpoint defaults (the connection cap, JSON bodies
+        // for Kestrel's own 400/414/431/505 answers) that these listeners take when they are made.
+        var listeners = Listen(builder.WebHost, config, certificate);
         addHandlers(builder.Services);
-        var registrations = new ModelRegistrations();
-        foreach (var (options, url) in start)
-        {
-            registrations.Add(options.Name, url, loadedAtStartup: true);
-        }
-        var listeners = new ListenerApis(ports);
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(registrations);
-        builder.Services.AddSingleton(new ModelWorkDirectory(workDirectory));
+        builder.Services.AddSingleton(provisioning);
+        builder.Services.AddSingleton(provisioning.Registrations);
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
         if (accessLog is not null)
         {
             builder.Services.AddSingleton(_ => new AccessLog(accessLog)); // made by the container, so disposed (flushed) with it
         }
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        AddTelemetry(builder.Services, config);
+
+        var app = builder.Build();
+        UseMiddleware(app, listeners);
+        if (!config.DisableTokenAuthorization)
+        {
+            UseTokenAuthorization(app, config, listeners, Path.GetFullPath(keyFile ?? KeyFileName), progress);
+        }
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (Directory.Exists(provisioning.WorkDirectory))
+            {
+                Directory.Delete(provisioning.WorkDirectory, recursive: true);
+            }
+        });
+        MapApis(app, config, listeners);
+        return app;
+    }
+
+    /// <summary>Metrics in TorchServe's names, scraped from the metrics API.</summary>
+    private static void AddTelemetry(IServiceCollection services, TorchServeConfig config) =>
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName)
             .AddMeter(config.DisableSystemMetrics ? [] : [SystemMetrics.MeterName])
             .AddPrometheusExporter(prometheus =>
@@ -132,7 +107,9 @@ public static class TorchServeHost
                 prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
             }));
 
-        var app = builder.Build();
+    /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
+    private static void UseMiddleware(WebApplication app, ListenerApis listeners)
+    {
         if (app.Services.GetService<AccessLog>() is { } log)
         {
             app.Use(log.Write);
@@ -141,24 +118,21 @@ public static class TorchServeHost
         app.UseRouting();
         app.Use(listeners.Separate);
         app.Use(app.Services.GetRequiredService<InferenceMetrics>().Measure);
-        if (!config.DisableTokenAuthorization)
-        {
-            var keys = new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
-            keyFile = Path.GetFullPath(keyFile ?? KeyFileName);
-            keys.WriteKeyFile(keyFile);
-            progress.WriteLine($"Token authorization is on: the keys are in {keyFile}.");
-            var written = keyFile;
-            app.Lifetime.ApplicationStopped.Register(() => File.Delete(written));
-            app.UseTokenAuthorization(keys, keyFile, listeners.Of);
-        }
-        app.Lifetime.ApplicationStopped.Register(() =>
-        {
-            if (Directory.Exists(workDirectory))
-            {
-                Directory.Delete(workDirectory, recursive: true);
-            }
-        });
+    }
 
+    /// <summary>Writes fresh keys to <paramref name="keyFile"/> (deleted when the server stops) and requires them.</summary>
+    private static void UseTokenAuthorization(WebApplication app, TorchServeConfig config, ListenerApis listeners, string keyFile, TextWriter progress)
+    {
+        var keys = new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
+        keys.WriteKeyFile(keyFile);
+        progress.WriteLine($"Token authorization is on: the keys are in {keyFile}.");
+        app.Lifetime.ApplicationStopped.Register(() => File.Delete(keyFile));
+        app.UseTokenAuthorization(keys, keyFile, listeners.Of);
+    }
+
+    /// <summary>Inference (TorchServe, KServe v1, Open Inference Protocol), management and metrics, each on its listener.</summary>
+    private static void MapApis(WebApplication app, TorchServeConfig config, ListenerApis listeners)
+    {
         var inference = app.MapGroup("").WithMetadata(new ServeApiMetadata(ServeApi.Inference));
         inference.MapTorchServeInference();
         inference.MapOpenInferenceProtocol();
@@ -168,7 +142,6 @@ public static class TorchServeHost
         {
             app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new ServeApiMetadata(ServeApi.Metrics));
         }
-        return app;
     }
 
     /// <summary>
@@ -190,7 +163,38 @@ public static class TorchServeHost
         };
     }
 
-    private static void Listen(KestrelServerOptions kestrel, Uri address, ServeApi api, Dictionary<int, ServeApi> ports, X509Certificate2? certificate)
+    /// <summary>The inference, management and (when enabled) metrics listeners, each API on its own port.</summary>
+    private static ListenerApis Listen(IWebHostBuilder webHost, TorchServeConfig config, X509Certificate2? certificate)
+    {
+        var ports = new Dictionary<int, ServeApi>();
+        // Checked now, not when Kestrel starts: a clash is a configuration error to report before anything runs.
+        Claim(ports, config.InferenceAddress, ServeApi.Inference);
+        Claim(ports, config.ManagementAddress, ServeApi.Management);
+        if (config.EnableMetricsApi)
+        {
+            Claim(ports, config.MetricsAddress, ServeApi.Metrics);
+        }
+        webHost.UseKestrel(kestrel =>
+        {
+            Listen(kestrel, config.InferenceAddress, ServeApi.Inference, certificate);
+            Listen(kestrel, config.ManagementAddress, ServeApi.Management, certificate);
+            if (config.EnableMetricsApi)
+            {
+                Listen(kestrel, config.MetricsAddress, ServeApi.Metrics, certificate);
+            }
+        });
+        return new ListenerApis(ports);
+    }
+
+    private static void Claim(Dictionary<int, ServeApi> ports, Uri address, ServeApi api)
+    {
+        if (!ports.TryAdd(address.Port, api))
+        {
+            throw new ConfigPropertiesException($"The {api} API's address {address} uses port {address.Port}, which the {ports[address.Port]} API already uses: give each API its own port.");
+        }
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, Uri address, ServeApi api, X509Certificate2? certificate)
     {
         void Configure(ListenOptions listen)
         {
@@ -201,10 +205,6 @@ public static class TorchServeHost
             }
         }
 
-        if (!ports.TryAdd(address.Port, api))
-        {
-            throw new ConfigPropertiesException($"The {api} API's address {address} uses port {address.Port}, which the {ports[address.Port]} API already uses: give each API its own port.");
-        }
         if (address.Host is "localhost")
         {
             kestrel.ListenLocalhost(address.Port, Configure);
@@ -217,12 +217,5 @@ public static class TorchServeHost
         {
             throw new ConfigPropertiesException($"The {api} API's address {address} names a host; give an IP address (127.0.0.1, 0.0.0.0) or localhost.");
         }
-    }
-
-    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
-
-    private sealed class InlineProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

@@ -122,7 +122,7 @@ public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<Cl
     }
 
     [Theory]
-    [InlineData("/v1/models/onnx:predict", "{\"instances\": [{\"data\": \"aGVsbG8=\"}]}", 400, "Instance 0: The body is not an image")]
+    [InlineData("/v1/models/onnx:predict", "{\"instances\": [{\"data\": \"aGVsbG8=\"}]}", 400, "The body is not an image")]
     [InlineData("/v1/models/onnx:predict", "{\"inputs\": []}", 400, "\"instances\" array")]
     [InlineData("/v1/models/onnx:predict", "{\"instances\": []}", 400, "1 to 64")]
     [InlineData("/v1/models/onnx:predict", "not json", 400, "not valid JSON")]

@@ -67,7 +67,7 @@ public sealed class ProtocolTests(DigitsServer server) : IClassFixture<DigitsSer
 
     [Theory]
     [InlineData("/v2/models/nope", "Model not found: nope")]
-    [InlineData("/v2/models/digits/versions/9.9", "Model digits has no version 9.9 (it serves 1.0).")]
+    [InlineData("/v2/models/digits/versions/9.9", "Model version: 9.9 does not exist for model: digits (it serves 1.0)")]
     public async Task An_unknown_model_or_version_is_a_404_with_an_error(string path, string message)
     {
         using var response = await _client.GetAsync(path);

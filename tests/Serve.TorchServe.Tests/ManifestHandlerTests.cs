@@ -1,4 +1,4 @@
-using Serve.Archives;
+using Serve.Runtime;
 
 namespace Serve.TorchServe.Tests;
 

@@ -85,7 +85,7 @@ internal sealed class ConnectionCap(long cap)
 
     private static byte[] BuildAnswer()
     {
-        var body = Serve.Server.Http.TorchServeHttp.ErrorJson(503, "ServiceUnavailableException",
+        var body = Serve.Server.Http.TorchServeErrorBody.Json(503, "ServiceUnavailableException",
             "The server holds as many connections as it allows (Kestrel:Limits:MaxConcurrentConnections); try again later.").ToArray();
         var head = Encoding.ASCII.GetBytes(
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\n" +

@@ -117,7 +117,7 @@ internal static class KestrelErrorBodies
 
     private static byte[] WithBody(ReadOnlySpan<byte> head, int statusCode)
     {
-        var body = Serve.Server.Http.TorchServeHttp.ErrorJson(statusCode, Type(statusCode), Message(statusCode)).Span;
+        var body = Serve.Server.Http.TorchServeErrorBody.Json(statusCode, Type(statusCode), Message(statusCode)).Span;
         var text = Encoding.ASCII.GetString(head[..^2]) // keep the head's lines, drop the blank line
             .Replace("\r\nContent-Length: 0\r\n", $"\r\nContent-Length: {body.Length}\r\n", StringComparison.Ordinal);
         var prefix = Encoding.ASCII.GetBytes(text + "Content-Type: " + InferenceResult.JsonContentType + "\r\n\r\n");

@@ -8,7 +8,7 @@ namespace Serve.Server;
 
 /// <summary>
 /// Reads what a model directory declares: its manifest (or one made up from the options when
-/// the directory has none) and its model-config.yaml.
+/// the directory has none), the registered handler it names, and its model-config.yaml.
 /// </summary>
 public static class ModelDirectory
 {
@@ -34,7 +34,8 @@ public static class ModelDirectory
         manifest = manifest with
         {
             ModelName = options.Name,
-            Handler = options.Handler ?? manifest.Handler ?? options.Name,
+            // One resolution whatever the load path: TorchServe's handler file forms ("handlers/digits.py:handle") name the registered handler.
+            Handler = ManifestHandler.RegisteredName(options.Handler ?? manifest.Handler ?? options.Name),
             SerializedFile = options.SerializedFile ?? manifest.SerializedFile,
         };
 

@@ -33,7 +33,7 @@ internal sealed partial class ErrorBodies(ILogger<ErrorBodies> logger) : IStartu
         catch (BadHttpRequestException e) when (!httpContext.Response.HasStarted)
         {
             ClientErrors.Record(httpContext, "request", e.StatusCode, e.Message);
-            await WriteAsync(httpContext, e.StatusCode, e.StatusCode == 408 ? "RequestTimeoutException" : RequestError.InvalidRequest, e.Message).ConfigureAwait(false);
+            await TorchServeErrorBody.WriteAsync(httpContext, e.StatusCode, TorchServeErrorBody.TypeName(HttpInference.Kind(e.StatusCode)), e.Message).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
@@ -43,7 +43,7 @@ internal sealed partial class ErrorBodies(ILogger<ErrorBodies> logger) : IStartu
         catch (Exception e) when (!httpContext.Response.HasStarted)
         {
             LogUnhandled(logger, e, httpContext.Request.Method, httpContext.Request.Path);
-            await WriteAsync(httpContext, 500, "InternalServerException", "The server failed to answer this request; the fault is logged.").ConfigureAwait(false);
+            await TorchServeErrorBody.WriteAsync(httpContext, 500, "InternalServerException", "The server failed to answer this request; the fault is logged.").ConfigureAwait(false);
             return;
         }
 
@@ -58,18 +58,8 @@ internal sealed partial class ErrorBodies(ILogger<ErrorBodies> logger) : IStartu
                 _ => ("HttpException", $"The request failed with status {response.StatusCode}."),
             };
             ClientErrors.Record(httpContext, "route", response.StatusCode, message);
-            await WriteAsync(httpContext, response.StatusCode, type, message).ConfigureAwait(false);
+            await TorchServeErrorBody.WriteAsync(httpContext, response.StatusCode, type, message).ConfigureAwait(false);
         }
-    }
-
-    private static Task WriteAsync(HttpContext httpContext, int statusCode, string type, string message)
-    {
-        var body = TorchServeHttp.ErrorJson(statusCode, type, message);
-        var response = httpContext.Response;
-        response.StatusCode = statusCode;
-        response.ContentType = InferenceResult.JsonContentType;
-        response.ContentLength = body.Length;
-        return response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception answering {Method} {Path}")]

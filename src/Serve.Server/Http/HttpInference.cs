@@ -1,51 +1,52 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Serve.Runtime;
 
 namespace Serve.Server.Http;
 
-/// <summary>What the protocol adapters share: turning an HTTP request into an <see cref="InferenceRequest"/>, and error kinds into statuses.</summary>
+/// <summary>What every HTTP protocol shares: running a call through the <see cref="InferencePipeline"/>, reading its body within the limits, and error kinds as statuses.</summary>
 internal static class HttpInference
 {
+    /// <summary>Runs the call through the pipeline with <paramref name="codec"/>; the pipeline is the app's.</summary>
+    public static Task RunAsync<TInput>(HttpContext httpContext, IInferenceCodec<HttpContext, TInput> codec) =>
+        httpContext.RequestServices.GetRequiredService<InferencePipeline>().RunAsync(httpContext, codec, httpContext.RequestAborted);
+
     /// <summary>Reads the request body within the server's size and form limits (<see cref="RequestBody"/>).</summary>
-    public static Task<RequestBody.Result> ReadBodyAsync(HttpContext httpContext)
+    public static async ValueTask<(ReadOnlyMemory<byte> Body, InferenceResult? Error)> ReadBodyAsync(HttpContext httpContext, InferencePipeline pipeline, CancellationToken cancellationToken)
     {
-        var options = httpContext.RequestServices.GetRequiredService<IOptions<ServeOptions>>().Value;
-        return RequestBody.ReadAsync(httpContext.Request, options.MaxRequestSize,
-            new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), httpContext.RequestAborted);
+        var options = pipeline.Options;
+        var read = await RequestBody.ReadAsync(httpContext.Request, pipeline.Limits.MaxRequestSize,
+            new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), cancellationToken).ConfigureAwait(false);
+        return read.Error is { } error ? (default, InferenceResult.Error(error.Kind, error.Message)) : (read.Bytes, null);
     }
 
-    /// <summary>
-    /// <paramref name="result"/>, or an error in its place when its body exceeds the server's
-    /// <see cref="ServeOptions.MaxResponseSize"/>. TorchServe's frontend refuses such an answer from
-    /// its worker too (and answers 500 "Worker died."); here the message says what happened.
-    /// </summary>
-    public static InferenceResult WithinResponseLimit(HttpContext httpContext, InferenceResult result, string modelName)
-    {
-        var limit = httpContext.RequestServices.GetRequiredService<IOptions<ServeOptions>>().Value.MaxResponseSize;
-        return result.ErrorKind is null && result.Body.Length > limit
-            ? InferenceResult.Error(InferenceErrorKind.Internal,
-                $"Model '{modelName}' answered {result.Body.Length} bytes, more than max_response_size ({limit} bytes); raise max_response_size or make the answer smaller.")
-            : result;
-    }
-
+    /// <summary>A handler's request: the body, with the HTTP request's headers and query.</summary>
     public static InferenceRequest Request(HttpRequest request, ReadOnlyMemory<byte> body, string? contentType) =>
         new(body, contentType, Headers(request), Query(request));
 
-    /// <summary>The HTTP status both adapters give an error kind.</summary>
+    /// <summary>The HTTP status every protocol gives an error kind.</summary>
     public static int Status(InferenceErrorKind kind) => kind switch
     {
         InferenceErrorKind.InvalidRequest => StatusCodes.Status400BadRequest,
         InferenceErrorKind.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
-        InferenceErrorKind.ModelNotFound => StatusCodes.Status404NotFound,
+        InferenceErrorKind.ModelNotFound or InferenceErrorKind.VersionNotFound => StatusCodes.Status404NotFound,
         InferenceErrorKind.NotSupported => StatusCodes.Status501NotImplemented,
         InferenceErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
         InferenceErrorKind.Timeout => StatusCodes.Status504GatewayTimeout,
+        InferenceErrorKind.RequestTimeout => StatusCodes.Status408RequestTimeout,
         _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>The error kind of a status Kestrel refused a request body with (a bad chunk, a body over its cap, one sent too slowly).</summary>
+    public static InferenceErrorKind Kind(int statusCode) => statusCode switch
+    {
+        StatusCodes.Status413PayloadTooLarge => InferenceErrorKind.RequestTooLarge,
+        StatusCodes.Status408RequestTimeout => InferenceErrorKind.RequestTimeout,
+        _ => InferenceErrorKind.InvalidRequest,
     };
 
     /// <summary>A client told "unavailable" (a full queue) is told when to try again, as TorchServe does.</summary>
@@ -55,6 +56,16 @@ internal static class HttpInference
         {
             response.Headers.RetryAfter = "1";
         }
+    }
+
+    /// <summary>Writes a body already built.</summary>
+    public static Task WriteAsync(HttpContext httpContext, int statusCode, string contentType, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = statusCode;
+        response.ContentType = contentType;
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, cancellationToken).AsTask();
     }
 
     private static Dictionary<string, string> Headers(HttpRequest request)

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
+using Serve.Runtime;
 
 namespace Serve.Server.Http;
 
@@ -57,12 +58,12 @@ internal static class RequestBody
             // Kestrel's verdict on the framing: a bad chunk (400), a body over its own cap (413),
             // a body sent slower than MinRequestBodyDataRate (408).
             ClientErrors.Record(request.HttpContext, "body", e.StatusCode, e.Message);
-            return new(default, new RequestError(e.StatusCode, e.StatusCode == 408 ? "RequestTimeoutException" : RequestError.InvalidRequest, e.Message));
+            return new(default, new RequestError(HttpInference.Kind(e.StatusCode), e.Message));
         }
         catch (Exception e) when (e is ConnectionResetException or IOException or OperationCanceledException && request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             ClientErrors.Record(request.HttpContext, "aborted", 499, e.Message);
-            return new(default, new RequestError(400, RequestError.InvalidRequest, "The client closed the connection before sending the whole body."));
+            return new(default, RequestError.Invalid("The client closed the connection before sending the whole body."));
         }
         if (whole.Error is not null || boundary is null)
         {
@@ -112,6 +113,6 @@ internal static class RequestBody
     private static Result Empty() => new(default, RequestError.Invalid(
         "The request body is empty; send the model's input as the body, e.g. curl --data-binary @digit.png."));
 
-    private static Result TooLarge(long limit) => new(default, new RequestError(413, "RequestTooLargeException",
+    private static Result TooLarge(long limit) => new(default, new RequestError(InferenceErrorKind.RequestTooLarge,
         $"The request body is larger than the server's limit of {limit} bytes (Serve:MaxRequestSize, TorchServe's max_request_size)."));
 }

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Net.Http;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -11,7 +10,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Serve.Archives;
 using Serve.Runtime;
 using Serve.Server;
 
@@ -33,8 +31,7 @@ public static class ManagementHttp
         var context = new ManagementContext(
             services.GetRequiredService<ModelManager>(),
             services.GetRequiredService<TorchServeConfig>(),
-            services.GetRequiredService<ModelRegistrations>(),
-            services.GetRequiredService<ModelWorkDirectory>());
+            services.GetRequiredService<ModelProvisioning>());
 
         endpoints.MapPost("/models", new RequestDelegate(http => RegisterAsync(http, context)));
         endpoints.MapGet("/models", new RequestDelegate(http => ListAsync(http, context)));
@@ -48,7 +45,10 @@ public static class ManagementHttp
         return endpoints;
     }
 
-    private sealed record ManagementContext(ModelManager Models, TorchServeConfig Config, ModelRegistrations Registrations, ModelWorkDirectory WorkDirectory);
+    private sealed record ManagementContext(ModelManager Models, TorchServeConfig Config, ModelProvisioning Provisioning)
+    {
+        public ModelRegistrations Registrations => Provisioning.Registrations;
+    }
 
     private static async Task RegisterAsync(HttpContext http, ManagementContext context)
     {
@@ -70,94 +70,32 @@ public static class ManagementHttp
         }
 
         var url = query["url"].ToString();
-        ModelSource source;
-        try
-        {
-            source = new ModelUrlPolicy(context.Config.AllowedUrls, context.Config.ModelStore).Check(url);
-        }
-        catch (ModelUrlRefusedException e)
-        {
-            await BadRequestAsync(http, e.Message);
-            return;
-        }
-        // A directory of its own: unpacking must never replace the files of a model being served.
-        var workDirectory = Path.Combine(context.WorkDirectory.Path, Guid.NewGuid().ToString("N"));
-        var location = source.Location;
-        if (source.IsRemote)
-        {
-            try
-            {
-                location = await ArchiveDownload.FetchAsync(url, Path.Combine(workDirectory, "download"), context.Config.MaxArchiveUnpackedSize, http.RequestAborted);
-            }
-            catch (Exception e) when (e is ModelArchiveException or HttpRequestException)
-            {
-                await BadRequestAsync(http, e is HttpRequestException ? $"Downloading '{url}' failed: {e.Message}" : e.Message);
-                return;
-            }
-        }
-        if (!File.Exists(location) && !Directory.Exists(location))
-        {
-            await TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelNotFoundException", $"Model not found at: {url}");
-            return;
-        }
-
-        UnpackedArchive archive;
-        try
-        {
-            archive = ModelArchiveReader.Open(location, workDirectory, context.Config.ExtractionLimits);
-        }
-        catch (ModelArchiveException e)
-        {
-            await BadRequestAsync(http, e.Message);
-            return;
-        }
-
-        var name = query["model_name"] is { Count: > 0 } given ? given.ToString() : archive.Manifest.ModelName;
-        var version = archive.Manifest.ModelVersion;
-        if (context.Models.TryGet(name, version, out _))
-        {
-            await TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException",
-                $"Model version {version} is already registered for model {name}");
-            return;
-        }
-        var handler = query["handler"] is { Count: > 0 } h ? h.ToString() : ManifestHandler.RegisteredName(archive.Manifest.Handler ?? name);
-        var options = new ModelOptions
-        {
-            Name = name,
-            Path = archive.Directory,
-            Handler = ManifestHandler.RegisteredName(handler),
-            BatchSize = batchSize,
-            MaxBatchDelay = maxBatchDelay,
-            // Without the parameters, TorchServe's register takes default_response_timeout and default_workers_per_model.
-            ResponseTimeout = responseTimeout ?? context.Config.DefaultResponseTimeout,
-            StartupTimeout = startupTimeout,
-            InitialWorkers = initialWorkers ?? (context.Config.DefaultWorkersPerModel is > 0 and var byDefault ? byDefault : null),
-        };
+        var request = new ModelRequest(
+            ModelName: query["model_name"] is { Count: > 0 } name ? name.ToString() : null,
+            Handler: query["handler"] is { Count: > 0 } handler ? handler.ToString() : null,
+            batchSize, maxBatchDelay, responseTimeout, startupTimeout, initialWorkers);
         ServedModel model;
         try
         {
-            model = synchronous
-                ? await context.Models.LoadAsync(options, http.RequestAborted)
-                : context.Models.LoadInBackground(options);
+            model = await context.Provisioning.RegisterAsync(context.Models, url, request, synchronous, http.RequestAborted);
         }
-        catch (ModelLoadException e)
+        catch (ProvisioningException e)
         {
-            await BadRequestAsync(http, e.Message);
+            await (e.Failure switch
+            {
+                ProvisioningFailure.NotFound => TorchServeErrors.WriteAsync(http, StatusCodes.Status404NotFound, "ModelNotFoundException", e.Message),
+                ProvisioningFailure.Conflict => TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException", e.Message),
+                _ => BadRequestAsync(http, e.Message),
+            });
             return;
         }
-        catch (InvalidOperationException e)
-        {
-            await TorchServeErrors.WriteAsync(http, StatusCodes.Status409Conflict, "ConflictStatusException", e.Message);
-            return;
-        }
-        context.Registrations.Add(name, model.Version, url);
         if (!synchronous)
         {
             await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status202Accepted, "Processing worker updates...");
             return;
         }
         await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK,
-            $"Model \"{name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers");
+            $"Model \"{model.Name}\" Version: {model.Version} registered with {model.WorkerCount} initial workers");
     }
 
     /// <summary>
@@ -354,6 +292,7 @@ public static class ManagementHttp
                 return;
         }
         context.Registrations.Remove(name, removing?.Version ?? version ?? "", lastVersion: context.Models.Versions(name).Count == 0);
+        context.Provisioning.Release(name, removing?.Version ?? version ?? "");
         await TorchServeErrors.WriteStatusAsync(http, StatusCodes.Status200OK, $"Model \"{name}\" unregistered");
     }
 

@@ -3,20 +3,16 @@ using System.IO;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
+using Serve.Server.Http;
 
 namespace Serve.TorchServe.Http;
 
-/// <summary>TorchServe's JSON bodies: errors <c>{"code","type","message"}</c> and statuses <c>{"status"}</c>.</summary>
+/// <summary>The management API's JSON bodies: statuses <c>{"status"}</c> and objects indented as TorchServe's are; errors through <see cref="TorchServeErrorBody"/>.</summary>
 public static class TorchServeErrors
 {
-    /// <summary>Writes <c>{"code": status, "type": type, "message": message}</c>.</summary>
+    /// <summary>Writes <c>{"code": status, "type": type, "message": message}</c> (<see cref="TorchServeErrorBody"/>, the one writer of it).</summary>
     public static Task WriteAsync(HttpContext context, int status, string type, string message) =>
-        WriteJsonAsync(context, status, json =>
-        {
-            json.WriteNumber("code", status);
-            json.WriteString("type", type);
-            json.WriteString("message", message);
-        });
+        TorchServeErrorBody.WriteAsync(context, status, type, message);
 
     /// <summary>Writes <c>{"status": message}</c>.</summary>
     public static Task WriteStatusAsync(HttpContext context, int status, string message) =>

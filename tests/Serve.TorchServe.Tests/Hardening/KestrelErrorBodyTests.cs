@@ -21,7 +21,7 @@ public sealed class KestrelErrorBodyTests : IAsyncLifetime
     {
         { "GARBAGE\r\n\r\n", 400 },
         { "GET /ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400 },
-        { $"GET /{new string('a', 10_000)} HTTP/1.1\r\nHost: x\r\n\r\n", 414 },
+        { $"GET /{new string('a', 8_300)} HTTP/1.1\r\nHost: x\r\n\r\n", 414 }, // just past 8192: all of it read before the answer, so no reset loses it
         { $"GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 40_000)}\r\n\r\n", 431 },
         { "GET /ping HTTP/1.7\r\nHost: x\r\n\r\n", 505 },
     };

@@ -1,6 +1,6 @@
 using System;
 
-namespace Serve.Archives;
+namespace Serve.Runtime;
 
 /// <summary>How a manifest's <c>handler</c> names a handler compiled into the server.</summary>
 public static class ManifestHandler

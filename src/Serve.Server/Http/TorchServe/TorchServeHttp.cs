@@ -1,0 +1,70 @@
+using System;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Serve.Runtime;
+
+namespace Serve.Server.Http;
+
+/// <summary>
+/// The TorchServe REST adapter: <c>GET /ping</c>, <c>POST|PUT /predictions/{model}[/{version}]</c>,
+/// <c>POST|PUT /explanations/{model}[/{version}]</c>. Each call runs through the
+/// <see cref="InferencePipeline"/> with <see cref="TorchServeCodec"/>: the body is the handler's
+/// input, a result goes out as its body, an error as TorchServe's JSON (<see cref="TorchServeErrorBody"/>).
+/// </summary>
+public static class TorchServeHttp
+{
+    // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
+    private static readonly string[] PostOrPut = ["POST", "PUT"];
+
+    // HEAD too: load balancers probe health with it.
+    private static readonly string[] GetOrHead = ["GET", "HEAD"];
+
+    /// <summary>
+    /// Maps /ping, the general /predictions/{model} and /explanations/{model} routes, and KServe v1's
+    /// /v1/models/{model}:predict and :explain, which TorchServe's inference API serves too (<see cref="KServeV1Http"/>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapTorchServeInference(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.ServiceProvider.GetRequiredService<InferencePipeline>(); // fails at startup, not per request, without AddServe()
+        endpoints.MapMethods("/ping", GetOrHead, new RequestDelegate(PingAsync));
+        // Looked up, not bound: a slot per name a client makes up would grow without bound.
+        foreach (var route in new[] { "/predictions/{model}", "/predictions/{model}/{version}" })
+        {
+            endpoints.MapMethods(route, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.Predict)));
+        }
+        foreach (var route in new[] { "/explanations/{model}", "/explanations/{model}/{version}" })
+        {
+            endpoints.MapMethods(route, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.Explain)));
+        }
+        KServeV1Http.Map(endpoints);
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Maps <c>/predictions/{name}</c> (and <c>/explanations/{name}</c>) for a model known at
+    /// compile time. Model names are case-sensitive, as in TorchServe, but routing matches a
+    /// literal segment ignoring case: /predictions/DIGITS reaches the route of "digits", and is
+    /// looked up as spelled.
+    /// </summary>
+    public static IEndpointConventionBuilder MapTorchServePredictions(this IEndpointRouteBuilder endpoints, string modelName, bool canExplain)
+    {
+        endpoints.ServiceProvider.GetRequiredService<InferencePipeline>();
+        if (canExplain)
+        {
+            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.ExplainLastSegment)));
+        }
+        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.PredictLastSegment)));
+    }
+
+    /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>
+    public static Task PingAsync(HttpContext httpContext)
+    {
+        var healthy = httpContext.RequestServices.GetRequiredService<ModelManager>().IsReady;
+        httpContext.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
+        httpContext.Response.ContentType = InferenceResult.JsonContentType;
+        return httpContext.Response.WriteAsync(healthy ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
+    }
+}
