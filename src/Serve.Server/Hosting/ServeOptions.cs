@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Serve.Runtime;
 
@@ -47,6 +48,13 @@ public sealed class ServeOptions
     /// <see cref="MaxExplainInstances"/> this bounds how long predictions wait behind explanations.
     /// </summary>
     public int MaxConcurrentExplanations { get; set; } = 1;
+
+    /// <summary>
+    /// The longest the server keeps answering after it is told to stop (SIGTERM), each answer with
+    /// <c>Connection: close</c>, before it stops listening; it stops sooner once no request has
+    /// arrived for 250 ms. A request sent meanwhile is answered, never cut off.
+    /// </summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The models to load at startup.</summary>
     public List<ModelOptions> Models { get; set; } = [];

@@ -13,8 +13,10 @@ public static class RawHttp
 {
     public sealed record Answer(int Status, string Head, string Body)
     {
-        /// <summary>True when the body is as long as the head's Content-Length says.</summary>
-        public bool Complete => ContentLength() is { } length && Encoding.UTF8.GetByteCount(Body) >= length;
+        /// <summary>True when the body is as long as the head's Content-Length says, or its last chunk came.</summary>
+        public bool Complete => ContentLength() is { } length
+            ? Encoding.UTF8.GetByteCount(Body) >= length
+            : Head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) && Body.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
 
         private int? ContentLength()
         {
