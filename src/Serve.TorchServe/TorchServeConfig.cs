@@ -16,7 +16,11 @@ namespace Serve.TorchServe;
 /// </summary>
 public sealed partial record TorchServeConfig
 {
-    /// <summary>TorchServe's default for <c>allowed_urls</c>: local files and any http(s) URL.</summary>
+    /// <summary>
+    /// TorchServe's default for <c>allowed_urls</c>: local files and any http(s) URL. Not ours: without
+    /// <c>allowed_urls</c> this server allows public http(s) hosts and files of the model store only
+    /// (<see cref="ModelUrlPolicy"/>); set these patterns to get TorchServe's behaviour.
+    /// </summary>
     public static readonly IReadOnlyList<string> DefaultAllowedUrls = ["file://.*", "http(s)?://.*"];
 
     /// <summary><c>inference_address</c>.</summary>
@@ -46,8 +50,11 @@ public sealed partial record TorchServeConfig
     /// <summary><c>enable_metrics_api</c>.</summary>
     public bool EnableMetricsApi { get; init; } = true;
 
-    /// <summary><c>allowed_urls</c>: regular expressions a registration URL must match whole.</summary>
-    public IReadOnlyList<string> AllowedUrls { get; init; } = DefaultAllowedUrls;
+    /// <summary>
+    /// <c>allowed_urls</c>: regular expressions a registration URL must match whole; null when not set,
+    /// which allows public http(s) hosts and files of the model store only (<see cref="ModelUrlPolicy"/>).
+    /// </summary>
+    public IReadOnlyList<string>? AllowedUrls { get; init; }
 
     /// <summary><c>max_request_size</c>, in bytes.</summary>
     public long MaxRequestSize { get; init; } = 6_553_500;
@@ -66,6 +73,9 @@ public sealed partial record TorchServeConfig
 
     /// <summary><c>max_archive_unpacked_size</c> (ours, not TorchServe's): the most bytes one archive may unpack to.</summary>
     public long MaxArchiveUnpackedSize { get; init; } = ExtractionLimits.DefaultMaxUnpackedBytes;
+
+    /// <summary><c>max_archive_compression_ratio</c> (ours): the most unpacked bytes per archive byte, past 64 MiB unpacked.</summary>
+    public int MaxArchiveCompressionRatio { get; init; } = ExtractionLimits.DefaultMaxCompressionRatio;
 
     /// <summary>
     /// <c>otlp_endpoint</c> (ours, not TorchServe's): where traces go, an OpenTelemetry collector's OTLP
@@ -119,7 +129,7 @@ public sealed partial record TorchServeConfig
     public IReadOnlyList<string> Ignored { get; init; } = [];
 
     /// <summary>The bounds archives are unpacked within.</summary>
-    public ExtractionLimits ExtractionLimits => new() { MaxUnpackedBytes = MaxArchiveUnpackedSize };
+    public ExtractionLimits ExtractionLimits => new() { MaxUnpackedBytes = MaxArchiveUnpackedSize, MaxCompressionRatio = MaxArchiveCompressionRatio };
 
     // Keys TorchServe documents that this server does not act on (docs/configuration.md).
     private static readonly HashSet<string> KnownNotHonoured =
@@ -261,6 +271,7 @@ public sealed partial record TorchServeConfig
             "max_request_size" => config with { MaxRequestSize = Count(value, Invalid) },
             "max_response_size" => config with { MaxResponseSize = Count(value, Invalid) },
             "max_archive_unpacked_size" => config with { MaxArchiveUnpackedSize = Count(value, Invalid) },
+            "max_archive_compression_ratio" => config with { MaxArchiveCompressionRatio = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "default_workers_per_model" => config with { DefaultWorkersPerModel = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "job_queue_size" => config with { JobQueueSize = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "default_response_timeout" => config with { DefaultResponseTimeout = (int)Math.Min(Count(value, Invalid), int.MaxValue) },

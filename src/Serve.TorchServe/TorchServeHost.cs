@@ -59,13 +59,15 @@ public static class TorchServeHost
         {
             InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
         });
-        var listeners = Listen(builder.WebHost, config, certificate);
         builder.Services.AddServe(options =>
         {
             options.MaxRequestSize = config.MaxRequestSize;
             options.MaxResponseSize = config.MaxResponseSize;
             options.Models.AddRange(start);
         });
+        // After AddServe: its Kestrel setup sets the endpoint defaults (the connection cap, JSON bodies
+        // for Kestrel's own 400/414/431/505 answers) that these listeners take when they are made.
+        var listeners = Listen(builder.WebHost, config, certificate);
         addHandlers(builder.Services);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(provisioning);

@@ -59,7 +59,7 @@ public sealed class TorchServeConfigTests
         Assert.True(config.EnableMetricsApi);
         Assert.Equal(6_553_500, config.MaxRequestSize);
         Assert.Equal(6_553_500, config.MaxResponseSize);
-        Assert.Equal(["file://.*", "http(s)?://.*"], config.AllowedUrls);
+        Assert.Null(config.AllowedUrls); // not TorchServe's patterns: safe defaults (ModelUrlPolicy)
         Assert.Null(config.LoadModels);
     }
 
