@@ -39,7 +39,7 @@ public sealed class InferenceRequest
     /// <summary>The per-request preprocess's output, when <see cref="IsPreprocessed"/>.</summary>
     public object? PreprocessedInput { get; private init; }
 
-    /// <summary>This request, carrying the output of <see cref="IHandler.PreprocessAsync"/> to the batched stages.</summary>
+    /// <summary>This request, carrying the output of <see cref="IRequestPreprocessingHandler.PreprocessAsync"/> to the batched stages.</summary>
     public InferenceRequest WithPreprocessedInput(object? input) =>
         new(Body, ContentType, Headers, QueryParameters) { IsPreprocessed = true, PreprocessedInput = input };
 }

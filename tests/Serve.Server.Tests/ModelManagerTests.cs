@@ -29,7 +29,7 @@ public sealed class ModelManagerTests : IDisposable
         var registry = new HandlerRegistry([new HandlerRegistration("fake", () =>
         {
             Interlocked.Increment(ref _created);
-            return new FakeHandler(_handlers);
+            return _handlers.Create();
         })]);
         _manager = new ModelManager(Options.Create(new ServeOptions()), registry, [], new Environment(_directory), NullLoggerFactory.Instance, new FakeTimeProvider());
     }

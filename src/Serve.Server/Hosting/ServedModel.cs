@@ -32,7 +32,7 @@ public sealed partial class ServedModel
     private readonly TimeProvider _time;
     private readonly WorkerFactory? _createRequestStages;
     private readonly ILogger _logger;
-    private IHandler? _requestStageHandler;
+    private IRequestPreprocessingHandler? _requestStageHandler;
     private HandlerContext? _requestStageContext;
     private int _minWorkers;
     private int _maxWorkers;
@@ -312,7 +312,10 @@ public sealed partial class ServedModel
         {
             if (_createRequestStages is not null && _requestStageHandler is null)
             {
-                (_requestStageHandler, _requestStageContext) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
+                var (handler, context) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
+                // The model manager makes this factory only for a handler that preprocesses each request.
+                _requestStageHandler = (IRequestPreprocessingHandler)handler;
+                _requestStageContext = context;
             }
             await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
             _error = null;
