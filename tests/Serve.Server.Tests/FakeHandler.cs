@@ -46,7 +46,7 @@ internal class FakeHandler(FakeHandlers owner) : IHandler
 }
 
 /// <summary>The fake handler with a per-request preprocess, which the server runs as each request arrives.</summary>
-internal sealed class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler(owner), IRequestPreprocessingHandler
+internal class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler(owner), IRequestPreprocessingHandler
 {
     public async ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
     {
@@ -73,10 +73,20 @@ internal sealed class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler
     }
 }
 
+/// <summary>
+/// A subclass that declines its base's per-request preprocess, as a generated subclass handler
+/// with a batch preprocess does: it still is an <see cref="IRequestPreprocessingHandler"/>.
+/// </summary>
+internal sealed class FakeDecliningHandler(FakeHandlers owner) : FakePreprocessingHandler(owner), IRequestPreprocessingHandler
+{
+    bool IRequestPreprocessingHandler.PreprocessesEachRequest => false;
+}
+
 /// <summary>What the fake handlers of one model share, and a <see cref="ServedModel"/> running them.</summary>
 internal sealed class FakeHandlers
 {
     public bool PerRequestPreprocess;
+    public bool DeclinesPerRequestPreprocess;
     public int Created;
     public int PreprocessesRunning;
     public readonly ConcurrentQueue<string[]> Batches = new();
@@ -90,7 +100,10 @@ internal sealed class FakeHandlers
     public void Release() => Gate.TrySetResult();
 
     /// <summary>A handler of this model, with a per-request preprocess when <see cref="PerRequestPreprocess"/> is set.</summary>
-    public FakeHandler Create() => PerRequestPreprocess ? new FakePreprocessingHandler(this) : new FakeHandler(this);
+    public FakeHandler Create() =>
+        DeclinesPerRequestPreprocess ? new FakeDecliningHandler(this)
+        : PerRequestPreprocess ? new FakePreprocessingHandler(this)
+        : new FakeHandler(this);
 
     public ServedModel Model(ModelConfig config, TimeProvider time, int requestStageConcurrency = 4)
     {

@@ -71,6 +71,30 @@ public sealed class ModelManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_handler_that_declines_an_inherited_per_request_preprocess_runs_batches_only()
+    {
+        _handlers.DeclinesPerRequestPreprocess = true;
+
+        var model = await LoadAsync();
+
+        Assert.False(model.PreprocessesEachRequest);
+        Assert.Equal(0, _handlers.PreprocessesRunning);
+        Assert.Equal("OK", Encoding.UTF8.GetString((await Send(model, "ok").WaitAsync(Patience)).Body.Span));
+        Assert.Equal(0, _handlers.PreprocessEntered.CurrentCount);
+    }
+
+    [Fact]
+    public async Task A_handler_that_is_no_explaining_handler_refuses_explanations_before_they_queue()
+    {
+        var model = await LoadAsync();
+
+        Assert.False(model.CanExplain);
+        var result = await model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes("ok")), explain: true, CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal(InferenceErrorKind.NotSupported, result.ErrorKind);
+        Assert.Empty(_handlers.Batches);
+    }
+
+    [Fact]
     public async Task A_slot_bound_before_the_model_loads_finds_it_and_loses_it_when_unregistered()
     {
         var slot = _manager.Slot("model");
