@@ -30,7 +30,9 @@ import argparse
 import importlib.util
 import inspect
 import os
+import re
 import sys
+import zipfile
 from typing import List, Tuple
 
 import torch
@@ -116,20 +118,22 @@ def export_onnx(model, example, output):
                                     "labels": {0: "detections"}, "scores": {0: "detections"}})
 
 
-def script_without_torchvision_ops(model):
-    """torch.jit.script of PerImage(model) with batched_nms in TorchScript; refuses models that still call torchvision's C++ operators."""
+def export_torchscript(model, output):
+    """torch.jit.script of PerImage(model) with batched_nms in TorchScript, saved; refused (and the file
+    removed) when the saved code still calls a torchvision C++ operator (Faster R-CNN's roi_align)."""
     original = torchvision.ops.boxes.batched_nms
     torchvision.ops.boxes.batched_nms = nms_in_torchscript
     try:
-        scripted = torch.jit.script(PerImage(model).eval())
+        torch.jit.save(torch.jit.script(PerImage(model).eval()), output)
     finally:
         torchvision.ops.boxes.batched_nms = original
-    code = "\n".join([scripted.code] + [m.code for m in scripted.modules() if hasattr(m, "code")])
-    if "ops.torchvision" in code:
-        operators = sorted({line.split("ops.torchvision.")[1].split("(")[0] for line in code.splitlines() if "ops.torchvision." in line})
+    with zipfile.ZipFile(output) as archive:
+        code = "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist() if "/code/" in name and name.endswith(".py"))
+    operators = sorted(set(re.findall(r"ops\.torchvision\.(\w+)", code)))
+    if operators:
+        os.remove(output)
         raise SystemExit(f"The scripted model calls torchvision's C++ operators ({', '.join(operators)}), which Serve's TorchSharp "
-                         "backend does not have: export it to ONNX instead (--output detector.onnx).")
-    return scripted
+                         f"backend does not have: export it to ONNX instead (--output {os.path.splitext(output)[0]}.onnx).")
 
 
 def check(model, output, example):
@@ -176,7 +180,7 @@ def main(argv=None):
     if args.output.endswith(".onnx"):
         export_onnx(model, example, args.output)
     else:
-        torch.jit.save(script_without_torchvision_ops(model), args.output)
+        export_torchscript(model, args.output)
     check(model, args.output, example)
 
 

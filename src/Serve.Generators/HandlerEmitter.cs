@@ -186,9 +186,9 @@ internal static class HandlerEmitter
         w.Line($"{Services}.PreparedBatch<{preprocess.ResultType}> prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
         w.Line("bool preprocessedHere = false;");
         w.Open("for (int i = 0; i < batch.Count; i++)");
-        w.Open("if (batch[i].IsPreprocessed)");
+        w.Open($"if (batch[i].TryGetPreprocessed(out {preprocess.ResultType} preprocessed))");
         w.Line("// The server ran it as the request arrived, and timed it there.");
-        w.Line($"prepared.Add(({preprocess.ResultType})batch[i].PreprocessedInput!);");
+        w.Line("prepared.Add(preprocessed);");
         w.Line("continue;");
         w.Close();
         w.Line("preprocessedHere = true;");
@@ -222,10 +222,10 @@ internal static class HandlerEmitter
             w.Line();
         }
         w.Line(Attribute);
-        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<object?> {PreprocessingHandler}.PreprocessAsync(");
+        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> {PreprocessingHandler}.PreprocessAsync(");
         w.Open($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken)");
         w.Line($"long stageStart = {Timestamp};");
-        w.Line("object? input;");
+        w.Line($"{preprocess.ResultType} input;");
         w.Open("try");
         w.Line($"input = {Call(preprocess, "request")};");
         w.Close();
@@ -236,7 +236,9 @@ internal static class HandlerEmitter
         w.Close();
         EmitCatch(w, handler, $"{Stage}.Preprocess");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
-        w.Line(preprocess.IsAwaitable ? "return input;" : "return new global::System.Threading.Tasks.ValueTask<object?>(input);");
+        w.Line(preprocess.IsAwaitable
+            ? $"return request.WithPreprocessed<{preprocess.ResultType}>(input);"
+            : $"return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<{preprocess.ResultType}>(input));");
         w.Close();
     }
 
@@ -251,7 +253,7 @@ internal static class HandlerEmitter
         w.Line($"bool {PreprocessingHandler}.PreprocessesEachRequest => false;");
         w.Line();
         w.Line(Attribute);
-        w.Line($"global::System.Threading.Tasks.ValueTask<object?> {PreprocessingHandler}.PreprocessAsync(");
+        w.Line($"global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> {PreprocessingHandler}.PreprocessAsync(");
         w.Line($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken) =>");
         w.Line($"    throw new global::System.NotSupportedException({Literal($"Handler '{handler.HandlerName}' preprocesses whole batches, not one request at a time.")});");
     }

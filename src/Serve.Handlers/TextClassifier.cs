@@ -31,10 +31,10 @@ public partial class TextClassifier
     public virtual async ValueTask Initialize(HandlerContext context, CancellationToken cancellationToken)
     {
         await DefaultStages.InitializeAsync(context, cancellationToken).ConfigureAwait(false);
-        // The per-request instance loads no model of its own, but tokenizes for the model's input
-        // names: it takes the workers' shared copy.
-        if (context.Model is null && context.RunsPerRequestStagesOnly && context.SerializedFilePath is not null)
+        if (context.RunsPerRequestStagesOnly && context.Model is null)
         {
+            // The instance that tokenizes each request as it arrives needs the model's input names;
+            // the default initialize loads no model for it, and LoadModel gives it the workers' shared copy.
             context.Model = context.LoadModel();
         }
         _inputs = TextModelInputs.Load(context);

@@ -96,8 +96,9 @@ public sealed class HandlerContext
 
     /// <summary>
     /// True for the context of the handler instance that runs only per-request stages (preprocess
-    /// as each request arrives): the default initialize loads no model for it, and a
-    /// <see cref="LoadModel"/> of its own gets the workers' copy.
+    /// as each request arrives): <see cref="LoadModel"/> gives it a copy the workers already
+    /// loaded, never a new one. A preprocess must not run a model that is not thread-safe
+    /// (<see cref="IModel.IsThreadSafe"/>): that copy is a worker's.
     /// </summary>
     public bool RunsPerRequestStagesOnly { get; init; }
 

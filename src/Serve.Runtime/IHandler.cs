@@ -19,7 +19,7 @@ public interface IHandler
     /// Runs preprocess, inference and postprocess on a batch and returns exactly one result per
     /// request, in the batch's order. A request the handler rejected has a failed result.
     /// A request already run through <see cref="IRequestPreprocessingHandler.PreprocessAsync"/>
-    /// carries its input (<see cref="InferenceRequest.PreprocessedInput"/>) and is not preprocessed again.
+    /// carries its input (<see cref="InferenceRequest.TryGetPreprocessed{T}"/>) and is not preprocessed again.
     /// </summary>
     ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(
         IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken);

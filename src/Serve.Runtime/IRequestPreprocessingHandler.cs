@@ -18,10 +18,10 @@ public interface IRequestPreprocessingHandler : IHandler
     bool PreprocessesEachRequest => true;
 
     /// <summary>
-    /// Runs the per-request preprocess on one request, timed, and returns its output for
-    /// <see cref="InferenceRequest.WithPreprocessedInput"/>. Called concurrently from several
+    /// Runs the per-request preprocess on one request, timed, and returns the request carrying its
+    /// output (<see cref="InferenceRequest.WithPreprocessed{T}"/>). Called concurrently from several
     /// threads on one instance, so a per-request preprocess must not change handler state.
     /// </summary>
     /// <exception cref="HandlerStageException">The preprocess failed or rejected the request.</exception>
-    ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken);
+    ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken);
 }

@@ -8,7 +8,7 @@ namespace Serve.Runtime;
 /// <summary>What describe tells of one loaded copy of a model.</summary>
 /// <param name="Device">The device it runs on ("cpu", "cuda:0").</param>
 /// <param name="Backend">The backend that loaded it.</param>
-/// <param name="Users">The workers (and per-request stage handler) that hold it.</param>
+/// <param name="Users">How many hold it: workers, and the per-request stage handler, which is given a worker's copy.</param>
 /// <param name="ResidentBytes">How much the process's resident memory grew while it loaded (an estimate: other work in the process at the time counts too; device memory is not included).</param>
 /// <param name="FileBytes">The size of the model file it was loaded from.</param>
 public readonly record struct ModelCopyInfo(string Device, string Backend, int Users, long ResidentBytes, long FileBytes);
@@ -57,7 +57,9 @@ public sealed class ModelCopies
 
     /// <summary>
     /// The copy for <paramref name="context"/>'s device: the shared one when there is one (the
-    /// context's device and reason then become the copy's), else one <paramref name="load"/> makes.
+    /// context's device and reason then become the copy's), for the per-request stage handler's
+    /// context any copy on its device (it runs no batches; the workers start first, so one is
+    /// there), else one <paramref name="load"/> makes.
     /// Loads are one at a time, so a second worker waits for the first's copy instead of loading its own.
     /// </summary>
     public IModel Acquire(HandlerContext context, Func<IModel> load)
@@ -69,7 +71,10 @@ public sealed class ModelCopies
         {
             lock (_gate)
             {
-                if (_shared.TryGetValue(requested, out var shared))
+                // The per-request stage handler runs no batches: any copy on its device will do, shared or not.
+                var shared = _shared.GetValueOrDefault(requested)
+                    ?? (context.RunsPerRequestStagesOnly ? _all.Find(copy => copy.Device == requested) : null);
+                if (shared is not null)
                 {
                     shared.Users++;
                     context.Device = shared.Device;

@@ -140,7 +140,23 @@ public sealed class TorchScriptModel : TorchModel,
         [.. _forward.Value.TakeWhile(a => a.IsTensor).Select(a => new TensorDescription(a.Name, null, null))];
 
     /// <summary>The forward, or for a dict-returning module its "out" (<see cref="TorchScriptDictOutput"/>).</summary>
-    private object Call(object[] arguments) => _method is null ? _module.call(arguments) : _module.invoke(_method, arguments);
+    private object Call(object[] arguments)
+    {
+        if (_method is null)
+        {
+            return _module.call(arguments);
+        }
+        try
+        {
+            return _module.invoke(_method, arguments);
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("KeyError", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"The TorchScript model '{ModelName}' returns a dict (Dict[str, Tensor]), which is served by its \"{TorchScriptDictOutput.Key}\" entry as TorchServe's image_segmenter reads it, " +
+                $"and this dict has none ({Reason(e.Message)}); return a tensor, or a tuple of tensors, instead.", e);
+        }
+    }
 
     public override torch.Tensor Forward(torch.Tensor input) => Call([input]) switch
     {

@@ -70,6 +70,7 @@ public static class TorchServeHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(provisioning);
         builder.Services.AddSingleton(provisioning.Registrations);
+        builder.Services.AddSingleton<ModelManagement>();
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
         if (accessLog is not null)

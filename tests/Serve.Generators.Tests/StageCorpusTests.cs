@@ -72,8 +72,9 @@ public class StageCorpusTests
             Assert.Equal(shape.Answer!.StartsWith('P'), preprocessing is { PreprocessesEachRequest: true });
             if (preprocessing is { PreprocessesEachRequest: true })
             {
-                var input = await preprocessing.PreprocessAsync(Request("x"), context, CancellationToken.None);
-                Assert.Equal(shape.Answer, await AnswerAsync(handler, Request("x").WithPreprocessedInput(input), context));
+                var preprocessed = await preprocessing.PreprocessAsync(Request("x"), context, CancellationToken.None);
+                Assert.True(preprocessed.IsPreprocessed);
+                Assert.Equal(shape.Answer, await AnswerAsync(handler, preprocessed, context));
             }
         }
         finally

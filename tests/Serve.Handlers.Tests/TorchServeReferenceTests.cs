@@ -176,6 +176,22 @@ public class TorchServeReferenceTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_torchscript_dict_without_out_fails_each_request_saying_what_is_served()
+    {
+        var directory = ModelDirectory("image_segmenter", Path.Combine(Root, "segmenter", "dict_without_out.pt"));
+        try
+        {
+            var error = await Assert.ThrowsAsync<HandlerStageException>(() => Answer(directory, Request("china.jpg")));
+            Assert.Contains("returns a dict (Dict[str, Tensor]), which is served by its \"out\" entry", error.Message);
+            Assert.Contains("KeyError: out", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("detector.onnx")]
     [InlineData("detector.pt")]

@@ -26,7 +26,7 @@ internal class FakeHandler(FakeHandlers owner) : IHandler
 
     public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
     {
-        var bodies = batch.Select(request => request.IsPreprocessed ? (string)request.PreprocessedInput! : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
+        var bodies = batch.Select(request => request.TryGetPreprocessed(out string input) ? input : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
         Owner.Batches.Enqueue(bodies);
         Owner.BatchEntered.Release();
         if (bodies.Contains("boom"))
@@ -48,7 +48,7 @@ internal class FakeHandler(FakeHandlers owner) : IHandler
 /// <summary>The fake handler with a per-request preprocess, which the server runs as each request arrives.</summary>
 internal class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler(owner), IRequestPreprocessingHandler
 {
-    public async ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
+    public async ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetString(request.Body.Span);
         Interlocked.Increment(ref Owner.PreprocessesRunning);
@@ -64,7 +64,7 @@ internal class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler(owner)
                 // Both "pair" requests must be in their preprocess at once to go on.
                 await Owner.PairBarrier.SignalAndWaitAsync(cancellationToken);
             }
-            return "pre:" + body;
+            return request.WithPreprocessed("pre:" + body);
         }
         finally
         {

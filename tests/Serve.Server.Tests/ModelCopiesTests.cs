@@ -48,7 +48,7 @@ public sealed class ModelCopiesTests : IDisposable
     private HandlerContext[] Workers => [.. _contexts.Where(c => !c.RunsPerRequestStagesOnly)];
 
     [Fact]
-    public async Task Three_workers_share_one_onnx_session_and_the_per_request_handler_loads_none()
+    public async Task Three_workers_share_one_onnx_session_and_the_per_request_handler_loads_none_of_its_own()
     {
         var manager = Manager(new OnnxModelLoader(), perRequest: true);
 
@@ -56,12 +56,13 @@ public sealed class ModelCopiesTests : IDisposable
 
         Assert.Equal(1, model.Copies.Loads);
         var copy = Assert.Single(model.Copies.Describe());
-        Assert.Equal(("cpu", "onnxruntime", 3), (copy.Device, copy.Backend, copy.Users));
+        Assert.Equal(("cpu", "onnxruntime", 4), (copy.Device, copy.Backend, copy.Users));
         Assert.Equal(new FileInfo(Path.Combine(_directory, "tiny.onnx")).Length, copy.FileBytes);
         var workers = Workers;
         Assert.Equal(3, workers.Length);
         Assert.All(workers, w => Assert.Same(workers[0].Model, w.Model));
-        Assert.Null(Assert.Single(_contexts, c => c.RunsPerRequestStagesOnly).Model);
+        // The per-request handler (initialized after the workers) is given their copy: 4 users, 1 load.
+        Assert.Same(workers[0].Model, Assert.Single(_contexts, c => c.RunsPerRequestStagesOnly).Model);
         // The first worker loaded the copy; the others were given it.
         Assert.Equal(2, workers.Count(w => w.DeviceReason.EndsWith("; the copy is shared by the model's workers on this device", StringComparison.Ordinal)));
 
@@ -107,6 +108,19 @@ public sealed class ModelCopiesTests : IDisposable
     }
 
     [Fact]
+    public async Task The_per_request_handler_borrows_a_workers_copy_of_a_model_that_is_not_thread_safe()
+    {
+        var manager = Manager(_counting, perRequest: true);
+
+        var model = await LoadAsync(manager);
+
+        Assert.Equal((3, 3), (model.Copies.Loads, _counting.Loaded.Count));
+        Assert.Contains(Workers.Select(w => w.Model), m => ReferenceEquals(m, Assert.Single(_contexts, c => c.RunsPerRequestStagesOnly).Model));
+        await manager.UnregisterAsync("tiny", CancellationToken.None);
+        Assert.All(_counting.Loaded, m => Assert.True(m.Disposed));
+    }
+
+    [Fact]
     public async Task Scaling_a_shared_copy_down_and_up_keeps_one_copy_and_unregistering_disposes_it()
     {
         var loader = new CountingLoader { ThreadSafe = true };
@@ -118,7 +132,7 @@ public sealed class ModelCopiesTests : IDisposable
         await model.ScaleAsync(5, 5, CancellationToken.None);
 
         Assert.Equal(1, model.Copies.Loads);
-        Assert.Equal(5, Assert.Single(model.Copies.Describe()).Users);
+        Assert.Equal(6, Assert.Single(model.Copies.Describe()).Users); // 5 workers and the per-request handler
         Assert.False(Assert.Single(loader.Loaded).Disposed);
         await manager.UnregisterAsync("tiny", CancellationToken.None);
         Assert.True(loader.Loaded[0].Disposed);
@@ -174,8 +188,8 @@ public sealed class ModelCopiesTests : IDisposable
     private sealed class PreprocessingLoadingHandler(ConcurrentQueue<HandlerContext> contexts, bool loadInPerRequestInitialize)
         : LoadingHandler(contexts, loadInPerRequestInitialize), IRequestPreprocessingHandler
     {
-        public ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<object?>(request.Body.Length);
+        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(request.WithPreprocessed(request.Body.Length));
     }
 
     /// <summary>A backend that counts its loads; its models are thread-safe only when asked.</summary>

@@ -40,7 +40,7 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
             ExportPath = store,
         }, DateTime.Now);
         // Not a zip at all: it cannot be unpacked.
-        File.WriteAllText(Path.Combine(store, "broken.mar"), "this is not an archive");
+        File.WriteAllText(Path.Combine(store, "corrupt.mar"), "this is not an archive");
         // Unpacks, but names a handler this server does not have.
         ArchiveBuilder.Zip(Path.Combine(store, "nohandler.mar"),
             ("MAR-INF/MANIFEST.json", """{"model": {"modelName": "nohandler", "modelVersion": "1.0", "serializedFile": "digits.onnx", "handler": "no_such_handler"}}""", 0),
@@ -94,30 +94,30 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
         }
 
         var listed = await Management(HttpMethod.Get, "/models");
-        Assert.Equal(["badmodel", "broken", "digits", "good", "nohandler"],
+        Assert.Equal(["badmodel", "corrupt", "digits", "good", "nohandler"],
             listed.Json.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("modelName").GetString()));
 
-        var broken = await Describe("broken");
-        Assert.Equal("broken.mar", broken.GetProperty("modelUrl").GetString());
-        Assert.Contains("broken.mar", broken.GetProperty("error").GetString());
+        var broken = await Describe("corrupt");
+        Assert.Equal("corrupt.mar", broken.GetProperty("modelUrl").GetString());
+        Assert.Contains("corrupt.mar", broken.GetProperty("error").GetString());
         Assert.Contains("asks for handler 'no_such_handler', which is not registered", (await Describe("nohandler")).GetProperty("error").GetString());
         var badModel = await Describe("badmodel");
         Assert.Equal("2.0", badModel.GetProperty("modelVersion").GetString());
         Assert.StartsWith("Model 'badmodel': ONNX Runtime cannot load", badModel.GetProperty("error").GetString());
 
-        // Workers that failed: 503 naming the reason; an archive that never became a model: not found.
-        using (var failed = await Predict("badmodel"))
+        // Predictions: 503 naming the reason, whether the workers failed or the archive never became a model.
+        foreach (var (name, reason) in new[] { ("badmodel", "ONNX Runtime cannot load"), ("corrupt", "corrupt.mar"), ("nohandler", "no_such_handler") })
         {
+            using var failed = await Predict(name);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
-            Assert.Contains("failed to load", (await failed.Json()).GetProperty("message").GetString());
-        }
-        using (var missing = await Predict("broken"))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            var message = (await failed.Json()).GetProperty("message").GetString();
+            Assert.Contains($"Model '{name}'", message);
+            Assert.Contains("failed to load", message);
+            Assert.Contains(reason, message);
         }
 
-        Assert.Contains("broken.mar cannot be served:", _progress.ToString());
-        foreach (var name in new[] { "broken", "nohandler", "badmodel" })
+        Assert.Contains("corrupt.mar cannot be served:", _progress.ToString());
+        foreach (var name in new[] { "corrupt", "nohandler", "badmodel" })
         {
             Assert.Contains(_log, entry => entry.Level == LogLevel.Error && entry.Message.StartsWith($"Model {name} version ", StringComparison.Ordinal)
                 && entry.Message.Contains("failed to load at start; the other models serve on:", StringComparison.Ordinal));
@@ -128,11 +128,11 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
     public async Task The_ts_model_failed_gauge_counts_each_failed_model_until_it_is_unregistered()
     {
         var failing = await FailedGauge();
-        Assert.Equal(["badmodel/2.0", "broken/", "nohandler/"], failing);
+        Assert.Equal(["badmodel/2.0", "corrupt/", "nohandler/"], failing);
 
-        Assert.Equal(HttpStatusCode.OK, (await Management(HttpMethod.Delete, "/models/broken")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management(HttpMethod.Delete, "/models/corrupt")).Status);
         Assert.Equal(HttpStatusCode.OK, (await Management(HttpMethod.Delete, "/models/badmodel")).Status);
-        Assert.Equal(HttpStatusCode.NotFound, (await Management(HttpMethod.Get, "/models/broken")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await Management(HttpMethod.Get, "/models/corrupt")).Status);
         Assert.Equal(["nohandler/"], await FailedGauge());
 
         // The name of a failed model is free to register again, with an archive that works.
@@ -141,6 +141,24 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
         Assert.Empty(await FailedGauge());
         using var prediction = await Predict("nohandler");
         Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_management_operations_answer_without_HTTP_for_another_protocol_to_carry()
+    {
+        var management = _app.Services.GetRequiredService<ModelManagement>();
+
+        var described = management.Describe("corrupt", null);
+        Assert.Equal((ManagementStatus.Ok, false), (described.Status, described.IsError));
+        Assert.Equal("FAILED", System.Text.Json.JsonDocument.Parse(described.Json!).RootElement[0].GetProperty("status").GetString());
+
+        var scaled = await management.ScaleAsync("good", "1.0", 0, null, synchronous: true, default);
+        Assert.Equal((ManagementStatus.Ok, "Workers scaled to 0 for model: good, version: 1.0"), (scaled.Status, scaled.Message));
+
+        var missing = await management.UnregisterAsync("nope", null, default);
+        Assert.Equal((ManagementStatus.NotFound, "ModelNotFoundException", "Model not found: nope"), (missing.Status, missing.ErrorType, missing.Message));
+        var refused = await management.RegisterAsync("good.mar", new ModelRequest(ModelName: "again"), synchronous: true, runtime: "python4", default);
+        Assert.Equal((ManagementStatus.BadRequest, "BadRequestException"), (refused.Status, refused.ErrorType));
     }
 
     private async Task<System.Text.Json.JsonElement> Describe(string name)
@@ -156,7 +174,9 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
     private async Task<string[]> FailedGauge()
     {
         var text = await _client.GetStringAsync(new Uri(_config.MetricsAddress, "/metrics"));
-        return [.. PrometheusSample.Parse(text).Where(s => s.Name == "ts_model_failed")
+        // Only this store's models: the exporter listens to every meter of that name in the process, so other tests' servers show too.
+        string[] ours = ["badmodel", "corrupt", "nohandler"];
+        return [.. PrometheusSample.Parse(text).Where(s => s.Name == "ts_model_failed" && ours.Contains(s.Labels["model_name"]))
             .Select(s => { Assert.Equal(1, s.Value); return $"{s.Labels["model_name"]}/{s.Labels["model_version"]}"; })
             .Order(StringComparer.Ordinal)];
     }

@@ -268,7 +268,7 @@ public sealed class ManagementApiTests : IAsyncLifetime
     [InlineData("max_batch_delay=-1", "max_batch_delay='-1' must be a whole number of at least 0.")]
     [InlineData("response_timeout=soon", "response_timeout='soon' must be a whole number of at least 1.")]
     [InlineData("initial_workers=-1", "initial_workers='-1' must be a whole number of at least 0.")]
-    [InlineData("runtime=python4", "Invalid RuntimeType value: python4 (runtime is python, python3 or LSP).")]
+    [InlineData("runtime=python4", "Invalid RuntimeType value: python4 (runtime is python, python3, LSP).")]
 
     [InlineData("synchronous=yes", "synchronous='yes' must be true or false.")]
     [InlineData("initial_workers=500", "Model 'x': min_worker=500 is more than this server's limit of 64 workers per model (MaxWorkersPerModel).")]
@@ -344,10 +344,10 @@ public sealed class ManagementApiTests : IAsyncLifetime
             Assert.Equal("N/A", worker.GetProperty("gpuUsage").GetString());
             Assert.Equal("cpu", worker.GetProperty("device").GetString());
         }
-        // One copy of the model on the CPU, shared by both workers.
+        // One copy of the model on the CPU, held by both workers and the per-request preprocess's handler.
         Assert.Equal(1, model.GetProperty("modelLoads").GetInt32());
         var copy = Assert.Single(model.GetProperty("modelCopies").EnumerateArray());
-        Assert.Equal(("cpu", "onnxruntime", 2), (copy.GetProperty("device").GetString(), copy.GetProperty("backend").GetString(), copy.GetProperty("workers").GetInt32()));
+        Assert.Equal(("cpu", "onnxruntime", 3), (copy.GetProperty("device").GetString(), copy.GetProperty("backend").GetString(), copy.GetProperty("holders").GetInt32()));
         Assert.True(copy.GetProperty("fileBytes").GetInt64() > 0);
         Assert.True(copy.GetProperty("residentBytes").GetInt64() >= 0);
     }

@@ -14,7 +14,9 @@ public static partial class DefaultStages
     /// TorchServe's default initialize: load the manifest's serialized file with the backend
     /// that reads it into <see cref="HandlerContext.Model"/>, on the device chosen for this
     /// worker, and read the label map (<c>index_to_name.json</c>) if the model has one. A model
-    /// without a serialized file has no model to load.
+    /// without a serialized file has no model to load. The handler that runs per-request stages
+    /// is given the workers' copy (<see cref="ModelCopies"/>), so that an initialize that reads the
+    /// model (its inputs, to choose a tokenizer) works there too, and nothing is loaded again.
     /// </summary>
     public static ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
     {
@@ -25,11 +27,6 @@ public static partial class DefaultStages
         }
         if (context.SerializedFilePath is null)
         {
-            return ValueTask.CompletedTask;
-        }
-        if (context.RunsPerRequestStagesOnly)
-        {
-            // Preprocess of one request needs no model; the workers hold the one copy.
             return ValueTask.CompletedTask;
         }
         var start = Stopwatch.GetTimestamp();

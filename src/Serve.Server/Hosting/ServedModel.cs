@@ -199,8 +199,7 @@ public sealed partial class ServedModel
         span?.SetTag(ServeTracing.VersionTag, Version);
         try
         {
-            var input = await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false);
-            return (request.WithPreprocessedInput(input), null);
+            return (await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false), null);
         }
         catch (HandlerStageException e) when (e.IsInvalidRequest)
         {
@@ -303,13 +302,15 @@ public sealed partial class ServedModel
     internal Task StartAsync(CancellationToken cancellationToken) => StartAsync(MinWorkers, cancellationToken);
 
     /// <summary>
-    /// Initializes the per-request stage's handler (if any) and starts <paramref name="workers"/>
-    /// workers; then the model is Ready, or Failed with the reason in <see cref="Error"/>.
+    /// Starts <paramref name="workers"/> workers and then initializes the per-request stage's
+    /// handler (if any); then the model is Ready, or Failed with the reason in <see cref="Error"/>.
     /// </summary>
     internal async Task StartAsync(int workers, CancellationToken cancellationToken)
     {
         try
         {
+            await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+            // After the workers: its initialize is given a copy they loaded, not one of its own.
             if (_createRequestStages is not null && _requestStageHandler is null)
             {
                 var (handler, context) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
@@ -317,7 +318,6 @@ public sealed partial class ServedModel
                 _requestStageHandler = (IRequestPreprocessingHandler)handler;
                 _requestStageContext = context;
             }
-            await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
             _error = null;
             _status = ModelStatus.Ready;
         }
@@ -325,7 +325,7 @@ public sealed partial class ServedModel
         {
             _error = e.Message;
             // Workers that did start serve on (the error stays visible); with none, the model failed.
-            _status = _pool.Count > 0 ? ModelStatus.Ready : ModelStatus.Failed;
+            _status = _pool.Count > 0 && (_createRequestStages is null || _requestStageHandler is not null) ? ModelStatus.Ready : ModelStatus.Failed;
             throw;
         }
     }

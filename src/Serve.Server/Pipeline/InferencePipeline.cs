@@ -110,6 +110,12 @@ public sealed class InferencePipeline
             return (model, null);
         }
         var served = _models.Versions(target.Model);
+        if (served.Count == 0 && _models.TryGetFailure(target.Model, out var failure))
+        {
+            // Failed at start before it became a model: say why, as for a model whose workers failed.
+            return (null, InferenceResult.Error(InferenceErrorKind.Unavailable,
+                $"Model '{target.Model}' failed to load ({failure.Reason}); unregister it and register it again."));
+        }
         return (null, target.Version is null || served.Count == 0
             ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {target.Model}")
             : InferenceResult.Error(InferenceErrorKind.VersionNotFound,

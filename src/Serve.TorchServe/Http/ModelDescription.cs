@@ -69,7 +69,7 @@ internal static class ModelDescription
             json.WriteStartObject();
             json.WriteString("device", copy.Device);
             json.WriteString("backend", copy.Backend);
-            json.WriteNumber("workers", copy.Users);
+            json.WriteNumber("holders", copy.Users);
             json.WriteNumber("residentBytes", copy.ResidentBytes);
             json.WriteNumber("fileBytes", copy.FileBytes);
             json.WriteEndObject();

@@ -53,7 +53,7 @@ namespace Shapes
         bool global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessesEachRequest => false;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'batched' preprocesses whole batches, not one request at a time.");
 

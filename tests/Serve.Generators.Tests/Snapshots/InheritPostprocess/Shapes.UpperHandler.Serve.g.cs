@@ -27,10 +27,10 @@ namespace Shapes
                 bool preprocessedHere = false;
                 for (int i = 0; i < batch.Count; i++)
                 {
-                    if (batch[i].IsPreprocessed)
+                    if (batch[i].TryGetPreprocessed(out float preprocessed))
                     {
                         // The server ran it as the request arrived, and timed it there.
-                        prepared.Add((float)batch[i].PreprocessedInput!);
+                        prepared.Add(preprocessed);
                         continue;
                     }
                     preprocessedHere = true;
@@ -79,11 +79,11 @@ namespace Shapes
         bool global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessesEachRequest => true;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            object? input;
+            float input;
             try
             {
                 input = this.Parse(request);
@@ -99,7 +99,7 @@ namespace Shapes
                 throw new global::Serve.Runtime.HandlerStageException("upper", global::Serve.Runtime.HandlerStage.Preprocess, exception);
             }
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
-            return new global::System.Threading.Tasks.ValueTask<object?>(input);
+            return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<float>(input));
         }
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>

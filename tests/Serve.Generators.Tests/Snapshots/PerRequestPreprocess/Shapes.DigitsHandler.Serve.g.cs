@@ -27,10 +27,10 @@ namespace Shapes
                 bool preprocessedHere = false;
                 for (int i = 0; i < batch.Count; i++)
                 {
-                    if (batch[i].IsPreprocessed)
+                    if (batch[i].TryGetPreprocessed(out global::Shapes.Tensor preprocessed))
                     {
                         // The server ran it as the request arrived, and timed it there.
-                        prepared.Add((global::Shapes.Tensor)batch[i].PreprocessedInput!);
+                        prepared.Add(preprocessed);
                         continue;
                     }
                     preprocessedHere = true;
@@ -77,11 +77,11 @@ namespace Shapes
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            object? input;
+            global::Shapes.Tensor input;
             try
             {
                 input = global::Shapes.DigitsHandler.Preprocess(request);
@@ -97,7 +97,7 @@ namespace Shapes
                 throw new global::Serve.Runtime.HandlerStageException("digits", global::Serve.Runtime.HandlerStage.Preprocess, exception);
             }
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
-            return new global::System.Threading.Tasks.ValueTask<object?>(input);
+            return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<global::Shapes.Tensor>(input));
         }
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>
