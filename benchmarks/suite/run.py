@@ -220,7 +220,8 @@ class Suite:
         properties = os.path.join(store, "config.properties")
         with open(properties, "w") as f:
             f.write(f"inference_address=http://127.0.0.1:{ports[0]}\nmanagement_address=http://127.0.0.1:{ports[1]}\n"
-                    f"metrics_address=http://127.0.0.1:{ports[2]}\nmodel_store={store}\ndisable_token_authorization=true\n")
+                    f"metrics_address=http://127.0.0.1:{ports[2]}\ngrpc_inference_port=0\ngrpc_management_port=0\n"
+                    f"model_store={store}\ndisable_token_authorization=true\n")
         server = tools.Server(f"serve-{backend}", [self.bins["serve"], "start", "--foreground", "--ts-config", properties,
                                                    "--models"] + [f"{n}.mar" for n in names],
                               self.logs, env=dict(os.environ, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="1"), cwd=store)  # its logs/ go there

@@ -8,6 +8,7 @@ internal sealed class BoundedWriter(string archivePath, string root, ExtractionL
 {
     private readonly string _root = Path.GetFullPath(root) + Path.DirectorySeparatorChar;
     private readonly byte[] _buffer = new byte[81920];
+    private readonly long _maxByRatio = Math.Max(ExtractionLimits.RatioExemptBytes, new FileInfo(archivePath).Length * (long)limits.MaxCompressionRatio);
     private long _bytes;
     private int _entries;
 
@@ -20,6 +21,10 @@ internal sealed class BoundedWriter(string archivePath, string root, ExtractionL
         if (bytes > limits.MaxUnpackedBytes)
         {
             throw TooLarge($"declares {bytes} bytes unpacked");
+        }
+        if (bytes > _maxByRatio)
+        {
+            throw TooCompressed($"declares {bytes} bytes unpacked");
         }
     }
 
@@ -40,6 +45,10 @@ internal sealed class BoundedWriter(string archivePath, string root, ExtractionL
             if (_bytes > limits.MaxUnpackedBytes)
             {
                 throw TooLarge("unpacks to more bytes than that");
+            }
+            if (_bytes > _maxByRatio)
+            {
+                throw TooCompressed($"unpacks to more than {_bytes} bytes");
             }
             output.Write(_buffer, 0, read);
             progress?.Report(_bytes);
@@ -73,6 +82,9 @@ internal sealed class BoundedWriter(string archivePath, string root, ExtractionL
         }
         return path;
     }
+
+    private ModelArchiveException TooCompressed(string what) =>
+        new($"The model archive '{archivePath}' ({new FileInfo(archivePath).Length} bytes) {what}: more than {limits.MaxCompressionRatio} times its size, the limit past {ExtractionLimits.RatioExemptBytes} bytes (max_archive_compression_ratio).");
 
     private ModelArchiveException TooLarge(string what) =>
         new($"The model archive '{archivePath}' {what}; the limit is {limits.MaxUnpackedBytes} bytes (max_archive_unpacked_size).");

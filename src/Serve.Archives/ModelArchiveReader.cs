@@ -44,6 +44,7 @@ public static class ModelArchiveReader
         {
             throw new ModelArchiveException($"No model archive at '{Path.GetFullPath(path)}'.");
         }
+        RefuseUnlessRegularFile(path);
         var target = Path.Combine(unpackRoot, ModelArchiveFormats.NameWithoutExtension(path));
         return Unpack(path, target, limits ?? ExtractionLimits.Default, progress);
     }
@@ -115,6 +116,20 @@ public static class ModelArchiveReader
             ? target
             : Directory.EnumerateDirectories(target).SingleOrDefault(d => File.Exists(Path.Combine(d, ModelManifest.RelativePath))) ?? target;
         return new UnpackedArchive(modelDirectory, ReadManifest(modelDirectory, archivePath));
+    }
+
+    /// <summary>
+    /// Refuses a FIFO, a device or /proc file before anything opens it: opening a FIFO blocks until
+    /// a writer comes, and /dev/zero never ends. Each reports a size of 0, which no archive has.
+    /// </summary>
+    /// <exception cref="ModelArchiveException">The path is not a regular file with content.</exception>
+    public static void RefuseUnlessRegularFile(string path)
+    {
+        var file = new FileInfo(path);
+        if (file.Length == 0)
+        {
+            throw new ModelArchiveException($"The model archive '{path}' is empty or not a regular file.");
+        }
     }
 
     private static void UnpackZip(Stream stream, BoundedWriter writer)

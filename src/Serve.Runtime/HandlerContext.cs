@@ -82,8 +82,16 @@ public sealed class HandlerContext
     public IReadOnlyList<IModelLoader> ModelLoaders { get; init; } = [];
 
     /// <summary>The full path of the manifest's serialized file, or null when it names none.</summary>
+    /// <exception cref="ModelLoadException">The manifest names a path outside the model directory.</exception>
     public string? SerializedFilePath =>
-        Manifest.SerializedFile is { Length: > 0 } file ? Path.Combine(ModelDirectory, file) : null;
+        Manifest.SerializedFile is { Length: > 0 } file ? ModelFiles.Resolve(ModelDirectory, file, "serialized file") : null;
+
+    /// <summary>
+    /// The full path of a file of the model (an extra file of its archive), refused when
+    /// <paramref name="relativePath"/> leads outside the model directory.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The path is absolute, climbs out, or passes through a symbolic link.</exception>
+    public string ModelFile(string relativePath) => ModelFiles.Resolve(ModelDirectory, relativePath, "model file");
 
     /// <summary>The model loaded at initialize; the default inference stage runs it.</summary>
     public IModel? Model { get; set; }

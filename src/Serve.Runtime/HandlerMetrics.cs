@@ -24,12 +24,23 @@ public sealed class HandlerMetrics
         CreateHistogram("ts_handler_" + stage.DisplayName(), $"Time in the {stage.DisplayName()} stage."));
 
     private readonly KeyValuePair<string, object?> _modelTag;
+    private readonly Histogram<double> _handlerTime = HandlerTime;
+    private readonly Histogram<double> _predictionTime = PredictionTime;
+    private readonly Histogram<double>[] _stages = Stages;
 
-    /// <summary>Metrics tagged with <paramref name="modelName"/>.</summary>
+    /// <summary>Metrics tagged with <paramref name="modelName"/>, on the shared meter (a model outside a server, in tests and tools).</summary>
     public HandlerMetrics(string modelName)
     {
         ModelName = modelName;
         _modelTag = new KeyValuePair<string, object?>("ModelName", modelName);
+    }
+
+    /// <summary>Metrics tagged with <paramref name="modelName"/>, on the model's own meters: they go when the model is unregistered.</summary>
+    public HandlerMetrics(string modelName, ModelMeters meters) : this(modelName)
+    {
+        _handlerTime = meters.Histogram<double>(MeterName, HandlerTime.Name, HandlerTime.Unit, HandlerTime.Description);
+        _predictionTime = meters.Histogram<double>(MeterName, PredictionTime.Name, PredictionTime.Unit, PredictionTime.Description);
+        _stages = Array.ConvertAll(Stages, stage => meters.Histogram<double>(MeterName, stage.Name, stage.Unit, stage.Description));
     }
 
     /// <summary>The ModelName tag of every measurement.</summary>
@@ -38,20 +49,20 @@ public sealed class HandlerMetrics
     /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage (and, in a traced batch, its span: <see cref="ServeTracing"/>).</summary>
     public void RecordStage(HandlerStage stage, long startTimestamp)
     {
-        if ((uint)stage >= (uint)Stages.Length)
+        if ((uint)stage >= (uint)_stages.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(stage));
         }
-        var histogram = Stages[(int)stage];
+        var histogram = _stages[(int)stage];
         histogram.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
         ServeTracing.RecordStage(stage, startTimestamp);
     }
 
     /// <summary>Records the handler's whole time for a batch.</summary>
-    public void RecordHandlerTime(long startTimestamp) => HandlerTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+    public void RecordHandlerTime(long startTimestamp) => _handlerTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
 
     /// <summary>Records a worker's time for a batch.</summary>
-    public void RecordPredictionTime(long startTimestamp) => PredictionTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+    public void RecordPredictionTime(long startTimestamp) => _predictionTime.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
 
     private static double ElapsedMilliseconds(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
 

@@ -16,6 +16,9 @@ public sealed class LabelMap
     /// <summary>The file TorchServe reads class names from, in the model directory.</summary>
     public const string FileName = "index_to_name.json";
 
+    /// <summary>The most bytes a label file may hold (ImageNet's 1,000 classes take 35 KB).</summary>
+    public const int MaxSize = 8 << 20;
+
     private readonly Dictionary<int, string> _names;
 
     private LabelMap(Dictionary<int, string> names) => _names = names;
@@ -34,12 +37,17 @@ public sealed class LabelMap
     public static LabelMap? Load(string modelDirectory)
     {
         var path = Path.Combine(modelDirectory, FileName);
-        return File.Exists(path) ? Read(path) : null;
+        return File.Exists(path) ? Read(ModelFiles.Resolve(modelDirectory, FileName, "label file")) : null;
     }
 
     /// <summary>Reads a label file.</summary>
     public static LabelMap Read(string path)
     {
+        var length = new FileInfo(path).Length;
+        if (length > MaxSize)
+        {
+            throw new ModelLoadException($"The label file '{path}' is {length} bytes; the limit is {MaxSize} bytes (label file size).");
+        }
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });

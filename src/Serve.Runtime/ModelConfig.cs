@@ -77,6 +77,24 @@ public sealed record ModelConfig
     /// </summary>
     public IReadOnlyList<int> PreferredBatchSizes { get; init; } = [];
 
+    /// <summary>
+    /// The top-level keys the file set, or null for <see cref="Default"/> (no file): TorchServe lets an
+    /// archive's explicit minWorkers win over <c>initial_workers</c>, so "set" must be told from "default".
+    /// </summary>
+    public IReadOnlySet<string>? ConfiguredKeys { get; init; }
+
+    /// <summary>The most characters a model-config may hold (1 MiB: TorchServe's own configs are a few hundred bytes).</summary>
+    public const int MaxSize = 1 << 20;
+
+    /// <summary>How deep mappings and lists may nest.</summary>
+    public const int MaxDepth = 32;
+
+    /// <summary>The most aliases (<c>*name</c>) a model-config may use.</summary>
+    public const int MaxAliases = 64;
+
+    /// <summary>The most values a model-config may hold once its aliases are expanded.</summary>
+    public const int MaxValues = 10_000;
+
     // TorchServe keys a config may hold that Serve does not act on yet: refused, never ignored.
     private static readonly HashSet<string> NotYetSupported = new(StringComparer.Ordinal)
     {
@@ -95,9 +113,14 @@ public sealed record ModelConfig
     /// <exception cref="ModelLoadException">Bad YAML, an unknown key or a mistyped value; the message names the key and line.</exception>
     public static ModelConfig Read(string path)
     {
-        if (!File.Exists(path))
+        var file = new FileInfo(path);
+        if (!file.Exists)
         {
             throw new ModelLoadException($"No model config at '{path}'.");
+        }
+        if (file.Length > MaxSize)
+        {
+            throw TooLarge(path, $"is {file.Length} bytes");
         }
         using var reader = new StreamReader(path);
         return Parse(reader, path);
@@ -106,10 +129,22 @@ public sealed record ModelConfig
     /// <summary>Parses model-config.yaml text; <paramref name="source"/> names it in errors.</summary>
     public static ModelConfig Parse(TextReader yaml, string source)
     {
+        // Read whole but bounded: the parser would otherwise take any length, and a 65 MB config takes gigabytes as nodes.
+        var text = new char[MaxSize + 1];
+        var length = 0;
+        int read;
+        while (length < text.Length && (read = yaml.Read(text, length, text.Length - length)) > 0)
+        {
+            length += read;
+        }
+        if (length > MaxSize)
+        {
+            throw TooLarge(source, "is longer");
+        }
         var stream = new YamlStream();
         try
         {
-            stream.Load(yaml);
+            stream.Load(new BoundedYamlParser(new Parser(new StringReader(new string(text, 0, length))), source, MaxDepth, MaxAliases));
         }
         catch (YamlException e)
         {
@@ -134,7 +169,8 @@ public sealed record ModelConfig
             throw new ModelLoadException($"{source}:{stream.Documents[0].RootNode.Start.Line}: a model config must be a mapping of keys to values.");
         }
 
-        var config = Default;
+        var config = Default with { ConfiguredKeys = ConfiguredKeysOf(root) };
+        var values = 0;
         var workersAt = source; // Where minWorkers > maxWorkers shows: the later of the two keys.
         foreach (var (keyNode, value) in root.Children)
         {
@@ -155,12 +191,12 @@ public sealed record ModelConfig
                 "jobQueueSize" => config with { JobQueueSize = ReadInt(value, key, at, minimum: 1) },
                 "deviceType" => config with { DeviceType = ReadDeviceType(value, at) },
                 "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at, minimum: 0) },
-                "handler" => config with { Handler = Flatten(value, key, at, source) },
+                "handler" => config with { Handler = Flatten(value, key, at, source, ref values) },
                 "pt2" => config with { Pt2 = value is YamlScalarNode { Value: { Length: > 0 } backend }
                     ? new Dictionary<string, string>(StringComparer.Ordinal) { ["backend"] = backend }
-                    : Flatten(value, key, at, source) },
-                "onnx" => config with { Onnx = Flatten(value, key, at, source) },
-                "torch" => config with { Torch = Flatten(value, key, at, source) },
+                    : Flatten(value, key, at, source, ref values) },
+                "onnx" => config with { Onnx = Flatten(value, key, at, source, ref values) },
+                "torch" => config with { Torch = Flatten(value, key, at, source, ref values) },
                 "preferredBatchSizes" => config with { PreferredBatchSizes = ReadIntList(value, key, at, minimum: 1) },
                 _ when NotYetSupported.Contains(key) => throw new ModelLoadException(
                     $"{at}: '{key}' is a TorchServe model-config key that Serve does not support yet; remove it."),
@@ -216,32 +252,59 @@ public sealed record ModelConfig
             : throw new ModelLoadException($"{at}: 'deviceType' must be 'cpu' or 'gpu', not '{Describe(node)}'.");
     }
 
-    private static Dictionary<string, string> Flatten(YamlNode node, string key, string at, string source)
+    private static HashSet<string> ConfiguredKeysOf(YamlMappingNode root)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in root.Children.Keys)
+        {
+            if (key is YamlScalarNode { Value: { } name })
+            {
+                keys.Add(name);
+            }
+        }
+        return keys;
+    }
+
+    private static ModelLoadException TooLarge(string source, string what) =>
+        new($"{source}: the model config {what}; the limit is {MaxSize} characters (model-config size).");
+
+    private static Dictionary<string, string> Flatten(YamlNode node, string key, string at, string source, ref int count)
     {
         if (node is not YamlMappingNode mapping)
         {
             throw new ModelLoadException($"{at}: '{key}' must be a mapping of keys to values.");
         }
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        Flatten(mapping, prefix: "", values, source);
+        Flatten(mapping, prefix: "", depth: 1, values, source, ref count);
         return values;
     }
 
-    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string> values, string source)
+    // Counts every node walked, so that aliases which name a subtree again and again cannot multiply the work.
+    private static void Flatten(YamlNode node, string prefix, int depth, Dictionary<string, string> values, string source, ref int count)
     {
+        if (depth > MaxDepth)
+        {
+            // Only an alias inside its own anchor (&a [*a]) gets here: the parser bounds plain nesting.
+            throw new ModelLoadException($"{source}:{node.Start.Line}: the model config nests deeper than {MaxDepth} levels; the limit is {MaxDepth} (model-config nesting depth).");
+        }
+        if (++count > MaxValues)
+        {
+            throw new ModelLoadException(
+                $"{source}:{node.Start.Line}: the model config holds more than {MaxValues} values once its aliases are expanded; the limit is {MaxValues} (model-config values).");
+        }
         switch (node)
         {
             case YamlMappingNode mapping:
                 foreach (var (child, value) in mapping.Children)
                 {
                     var name = KeyText(child, source);
-                    Flatten(value, prefix.Length == 0 ? name : prefix + ":" + name, values, source);
+                    Flatten(value, prefix.Length == 0 ? name : prefix + ":" + name, depth + 1, values, source, ref count);
                 }
                 break;
             case YamlSequenceNode sequence:
                 for (var i = 0; i < sequence.Children.Count; i++)
                 {
-                    Flatten(sequence.Children[i], prefix + ":" + i.ToString(CultureInfo.InvariantCulture), values, source);
+                    Flatten(sequence.Children[i], prefix + ":" + i.ToString(CultureInfo.InvariantCulture), depth + 1, values, source, ref count);
                 }
                 break;
             case YamlScalarNode scalar:

@@ -15,6 +15,9 @@ public sealed record ModelManifest
     /// <summary>Where the manifest lives in a model directory.</summary>
     public const string RelativePath = "MAR-INF/MANIFEST.json";
 
+    /// <summary>The most bytes a manifest may hold (TorchServe's are a few hundred).</summary>
+    public const int MaxSize = 1 << 20;
+
     /// <summary>The model's name.</summary>
     public required string ModelName { get; init; }
 
@@ -44,9 +47,14 @@ public sealed record ModelManifest
     public static ModelManifest Read(string modelDirectory)
     {
         var path = Path.Combine(modelDirectory, RelativePath);
-        if (!File.Exists(path))
+        var file = new FileInfo(path);
+        if (!file.Exists)
         {
             throw new ModelLoadException($"No manifest at '{path}'.");
+        }
+        if (file.Length > MaxSize)
+        {
+            throw new ModelLoadException($"The manifest '{path}' is {file.Length} bytes; the limit is {MaxSize} bytes (manifest size).");
         }
 
         try
@@ -90,13 +98,24 @@ public sealed record ModelManifest
         {
             ModelName = name,
             ModelVersion = GetString(model, "modelVersion", path) ?? "1.0",
-            SerializedFile = GetString(model, "serializedFile", path),
-            Handler = GetString(model, "handler", path),
-            ConfigFile = GetString(model, "configFile", path),
+            SerializedFile = GetPath(model, "serializedFile", path),
+            Handler = GetPath(model, "handler", path),
+            ConfigFile = GetPath(model, "configFile", path),
             Runtime = GetString(root, "runtime", path) ?? "python",
             CreatedOn = GetString(root, "createdOn", path),
             ArchiverVersion = GetString(root, "archiverVersion", path),
         };
+    }
+
+    // A file the model's directory must hold: refused here when it names a place outside it (absolute, "..").
+    // A handler may be a built-in name or "file.py:function"; only its file part is a path.
+    private static string? GetPath(JsonElement element, string name, string path)
+    {
+        var value = GetString(element, name, path);
+        var file = name == "handler" && value?.LastIndexOf(':') is > 1 and var entryPoint ? value[..entryPoint] : value;
+        return file is { Length: > 0 } && ModelFiles.Problem(file) is { } problem
+            ? throw new ModelLoadException($"The manifest '{path}' has \"{name}\": \"{value!.Replace("\0", "\\0", StringComparison.Ordinal)}\", which {problem}; every file of a model must be inside its own directory.")
+            : value;
     }
 
     private static string? GetString(JsonElement element, string name, string path)

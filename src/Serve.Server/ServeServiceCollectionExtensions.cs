@@ -25,6 +25,10 @@ public static class ServeServiceCollectionExtensions
         services.TryAddSingleton<ModelManager>();
         services.TryAddSingleton<InferencePipeline>();
         services.AddHostedService(static provider => provider.GetRequiredService<ModelManager>());
+        // Its grace runs before any hosted service stops, the web server included: see ShutdownGrace.
+        services.TryAddSingleton<ShutdownGrace>();
+        services.AddHostedService(static provider => provider.GetRequiredService<ShutdownGrace>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ShutdownGrace>(static provider => provider.GetRequiredService<ShutdownGrace>()));
         services.AddServeLimits();
         return services;
     }

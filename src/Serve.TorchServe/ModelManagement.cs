@@ -247,6 +247,7 @@ public sealed class ModelManagement(ModelManager models, TorchServeConfig config
                 return ManagementAnswer.Error(ManagementStatus.Forbidden, "InvalidModelVersionException", $"Cannot remove default version for model {name}");
         }
         Registrations.Remove(name, removing?.Version ?? version ?? "", lastVersion: models.Versions(name).Count == 0);
+        provisioning.Release(name, removing?.Version ?? version ?? ""); // its unpacked files go with it
         return ManagementAnswer.Done(ManagementStatus.Ok, $"Model \"{name}\" unregistered");
     }
 

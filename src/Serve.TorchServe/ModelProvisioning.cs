@@ -62,10 +62,14 @@ public sealed class ProvisioningException(ProvisioningFailure failure, string me
 /// (as TorchServe's initModelStore and register do), and records where the model came from.
 /// The manifest's handler and model-config are read by <see cref="ModelDirectory"/>, the same
 /// for every load path. Used by startup (<see cref="TorchServeHost"/>) and register (<see cref="ManagementHttp"/>).
+/// Disk comes back on every path: a registration's directory (and its download) is deleted when
+/// the registration fails at any step (refused URL, failed download, broken archive, 409, failed
+/// load), and a served model's when it is unregistered (<see cref="Release"/>).
 /// </summary>
 public sealed class ModelProvisioning
 {
     private readonly TorchServeConfig _config;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, string Version), string> _directories = new();
 
     /// <param name="config">The settings: limits, allowed URLs, the model store and the defaults.</param>
     /// <param name="workDirectory">Where archives are unpacked while the server runs.</param>
@@ -95,10 +99,13 @@ public sealed class ModelProvisioning
         foreach (var model in models)
         {
             var file = Path.GetFileName(model.Path);
+            var directory = NewDirectory();
             ModelOptions options;
             try
             {
-                options = Options(Unpack(model.Path, progress), new ModelRequest(ModelName: model.Name));
+                var archive = Unpack(model.Path, directory, progress);
+                options = Options(archive, new ModelRequest(ModelName: model.Name));
+                Own(options.Name, archive.Manifest.ModelVersion, directory);
             }
             catch (ModelArchiveException e)
             {
@@ -133,12 +140,39 @@ public sealed class ModelProvisioning
             throw new ProvisioningException(ProvisioningFailure.Refused, e.Message, e);
         }
         var directory = NewDirectory();
+        try
+        {
+            var model = await RegisterAsync(models, url, source, directory, request, synchronous, cancellationToken).ConfigureAwait(false);
+            Own(model.Name, model.Version, directory);
+            return model;
+        }
+        catch
+        {
+            Delete(directory);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the directory that <paramref name="name"/> <paramref name="version"/> was unpacked
+    /// into, once it is unregistered; nothing for a model served from a directory in place.
+    /// </summary>
+    public void Release(string name, string version)
+    {
+        if (_directories.TryRemove((name, version), out var directory))
+        {
+            Delete(directory);
+        }
+    }
+
+    private async Task<ServedModel> RegisterAsync(ModelManager models, string url, ModelSource source, string directory, ModelRequest request, bool synchronous, CancellationToken cancellationToken)
+    {
         var location = source.Location;
         if (source.IsRemote)
         {
             try
             {
-                location = await ArchiveDownload.FetchAsync(url, Path.Combine(directory, "download"), _config.MaxArchiveUnpackedSize, cancellationToken).ConfigureAwait(false);
+                location = await ArchiveDownload.FetchAsync(url, Path.Combine(directory, "download"), _config.MaxArchiveUnpackedSize, source.PublicAddressesOnly, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ModelArchiveException or HttpRequestException)
             {
@@ -158,6 +192,13 @@ public sealed class ModelProvisioning
         catch (ModelArchiveException e)
         {
             throw new ProvisioningException(ProvisioningFailure.Refused, e.Message, e);
+        }
+        finally
+        {
+            if (source.IsRemote)
+            {
+                Delete(Path.GetDirectoryName(location)!); // unpacked now: the download is not needed
+            }
         }
         var options = Options(archive, request);
         if (models.TryGet(options.Name, archive.Manifest.ModelVersion, out _))
@@ -209,11 +250,13 @@ public sealed class ModelProvisioning
 
     /// <summary>Opens a model directory in place, or unpacks an archive file into a fresh directory, telling <paramref name="progress"/> as it goes.</summary>
     /// <exception cref="ModelArchiveException">The archive cannot be opened.</exception>
-    public UnpackedArchive Unpack(string path, TextWriter? progress = null)
+    public UnpackedArchive Unpack(string path, TextWriter? progress = null) => Unpack(path, NewDirectory(), progress);
+
+    private UnpackedArchive Unpack(string path, string directory, TextWriter? progress)
     {
         if (progress is null || Directory.Exists(path))
         {
-            return ModelArchiveReader.Open(path, NewDirectory(), _config.ExtractionLimits);
+            return ModelArchiveReader.Open(path, directory, _config.ExtractionLimits);
         }
         var file = Path.GetFileName(path);
         var total = ModelArchiveReader.DeclaredUnpackedSize(path);
@@ -222,7 +265,7 @@ public sealed class ModelProvisioning
         var started = Stopwatch.GetTimestamp();
         var lastReported = 0L;
         var written = 0L;
-        var archive = ModelArchiveReader.Open(path, NewDirectory(), _config.ExtractionLimits, new InlineProgress(bytes =>
+        var archive = ModelArchiveReader.Open(path, directory, _config.ExtractionLimits, new InlineProgress(bytes =>
         {
             written = bytes;
             if (bytes - lastReported >= 64L << 20)
@@ -240,6 +283,23 @@ public sealed class ModelProvisioning
 
     // A directory of its own for each archive: unpacking must never replace the files of a model being served.
     private string NewDirectory() => Path.Combine(WorkDirectory, Guid.NewGuid().ToString("N"));
+
+    // Only a directory unpacking made is the model's to delete: a model directory opened in place stays.
+    private void Own(string name, string version, string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            _directories[(name, version)] = directory;
+        }
+    }
+
+    private static void Delete(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 
     private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.#", CultureInfo.InvariantCulture);
 

@@ -8,8 +8,9 @@ namespace Serve.TorchServe;
 /// <summary>
 /// Refuses a request without the right Bearer key with 401, <c>WWW-Authenticate: Bearer</c> and
 /// TorchServe's error JSON (TorchServe answers 400; see docs/torchserve-differences.md). The API a
-/// request is for comes from the listener it arrived on; <c>GET /ping</c> needs no key, so that
-/// health probes work. <c>GET /token?type=inference|management</c> on the management listener,
+/// request is for comes from the listener it arrived on; the health probes (<c>/ping</c>,
+/// <c>/v2/health/live</c>, <c>/v2/health/ready</c>) need no key, so that an orchestrator's probe
+/// (Kubernetes' httpGet, which sends no header) works; they tell only whether the server is up. <c>GET /token?type=inference|management</c> on the management listener,
 /// with the API key, renews a key and rewrites the key file.
 /// </summary>
 public sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys keys, Func<HttpContext, ServeApi> apiOf, string keyFile)
@@ -19,7 +20,7 @@ public sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys
     {
         var api = apiOf(context);
         var request = context.Request;
-        if (api == ServeApi.Inference && request.Path == "/ping")
+        if (api == ServeApi.Inference && IsHealthProbe(request.Path))
         {
             return next(context);
         }
@@ -32,6 +33,9 @@ public sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys
         var refusal = keys.Refusal(api, authorization.Length == 0 ? null : authorization);
         return refusal is null ? next(context) : WriteErrorAsync(context, StatusCodes.Status401Unauthorized, refusal);
     }
+
+    private static bool IsHealthProbe(PathString path) =>
+        path == "/ping" || path == "/v2/health/live" || path == "/v2/health/ready";
 
     private Task RenewAsync(HttpContext context, string authorization)
     {

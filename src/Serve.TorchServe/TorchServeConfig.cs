@@ -16,7 +16,11 @@ namespace Serve.TorchServe;
 /// </summary>
 public sealed partial record TorchServeConfig
 {
-    /// <summary>TorchServe's default for <c>allowed_urls</c>: local files and any http(s) URL.</summary>
+    /// <summary>
+    /// TorchServe's default for <c>allowed_urls</c>: local files and any http(s) URL. Not ours: without
+    /// <c>allowed_urls</c> this server allows public http(s) hosts and files of the model store only
+    /// (<see cref="ModelUrlPolicy"/>); set these patterns to get TorchServe's behaviour.
+    /// </summary>
     public static readonly IReadOnlyList<string> DefaultAllowedUrls = ["file://.*", "http(s)?://.*"];
 
     /// <summary><c>inference_address</c>.</summary>
@@ -46,8 +50,11 @@ public sealed partial record TorchServeConfig
     /// <summary><c>enable_metrics_api</c>.</summary>
     public bool EnableMetricsApi { get; init; } = true;
 
-    /// <summary><c>allowed_urls</c>: regular expressions a registration URL must match whole.</summary>
-    public IReadOnlyList<string> AllowedUrls { get; init; } = DefaultAllowedUrls;
+    /// <summary>
+    /// <c>allowed_urls</c>: regular expressions a registration URL must match whole; null when not set,
+    /// which allows public http(s) hosts and files of the model store only (<see cref="ModelUrlPolicy"/>).
+    /// </summary>
+    public IReadOnlyList<string>? AllowedUrls { get; init; }
 
     /// <summary><c>max_request_size</c>, in bytes.</summary>
     public long MaxRequestSize { get; init; } = 6_553_500;
@@ -66,6 +73,9 @@ public sealed partial record TorchServeConfig
 
     /// <summary><c>max_archive_unpacked_size</c> (ours, not TorchServe's): the most bytes one archive may unpack to.</summary>
     public long MaxArchiveUnpackedSize { get; init; } = ExtractionLimits.DefaultMaxUnpackedBytes;
+
+    /// <summary><c>max_archive_compression_ratio</c> (ours): the most unpacked bytes per archive byte, past 64 MiB unpacked.</summary>
+    public int MaxArchiveCompressionRatio { get; init; } = ExtractionLimits.DefaultMaxCompressionRatio;
 
     /// <summary>
     /// <c>otlp_endpoint</c> (ours, not TorchServe's): where traces go, an OpenTelemetry collector's OTLP
@@ -97,20 +107,35 @@ public sealed partial record TorchServeConfig
     /// <summary><c>keystore_type</c>: only PKCS12 (TorchServe's default) is read.</summary>
     public string KeystoreType { get; init; } = "PKCS12";
 
+    /// <summary><c>grpc_inference_address</c>: the IP address (or localhost) the gRPC inference listener binds.</summary>
+    public string GrpcInferenceAddress { get; init; } = "127.0.0.1";
+
+    /// <summary><c>grpc_management_address</c>: the IP address (or localhost) the gRPC management listener binds.</summary>
+    public string GrpcManagementAddress { get; init; } = "127.0.0.1";
+
+    /// <summary><c>grpc_inference_port</c>: TorchServe's gRPC inference API and KServe's GRPCInferenceService; 0 takes any free port.</summary>
+    public int GrpcInferencePort { get; init; } = 7070;
+
+    /// <summary><c>grpc_management_port</c>: TorchServe's gRPC management API; 0 takes any free port.</summary>
+    public int GrpcManagementPort { get; init; } = 7071;
+
+    /// <summary><c>enable_grpc_ssl</c>: the gRPC listeners use TLS with the certificate of the https listeners.</summary>
+    public bool EnableGrpcSsl { get; init; }
+
     /// <summary>True when any listener's address is https.</summary>
-    public bool UsesHttps => new[] { InferenceAddress, ManagementAddress, MetricsAddress }.Any(address => address.Scheme == Uri.UriSchemeHttps);
+    public bool UsesHttps => EnableGrpcSsl || new[] { InferenceAddress, ManagementAddress, MetricsAddress }.Any(address => address.Scheme == Uri.UriSchemeHttps);
 
     /// <summary>Keys present in the file that this server does not honour, with the reason.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
 
     /// <summary>The bounds archives are unpacked within.</summary>
-    public ExtractionLimits ExtractionLimits => new() { MaxUnpackedBytes = MaxArchiveUnpackedSize };
+    public ExtractionLimits ExtractionLimits => new() { MaxUnpackedBytes = MaxArchiveUnpackedSize, MaxCompressionRatio = MaxArchiveCompressionRatio };
 
     // Keys TorchServe documents that this server does not act on (docs/configuration.md).
     private static readonly HashSet<string> KnownNotHonoured =
     [
-        "grpc_inference_address", "grpc_management_address", "grpc_inference_port", "grpc_management_port",
-        "enable_grpc_ssl",
+        "grpc_inference_max_connection_age_ms", "grpc_management_max_connection_age_ms",
+        "grpc_inference_max_connection_age_grace_ms", "grpc_management_max_connection_age_grace_ms",
         "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers", "number_of_netty_threads",
         "netty_client_threads", "async_logging", "default_startup_timeout", "unregister_model_timeout",
         "decode_input_request", "initial_worker_port", "model_server_home", "limit_max_image_pixels",
@@ -246,6 +271,7 @@ public sealed partial record TorchServeConfig
             "max_request_size" => config with { MaxRequestSize = Count(value, Invalid) },
             "max_response_size" => config with { MaxResponseSize = Count(value, Invalid) },
             "max_archive_unpacked_size" => config with { MaxArchiveUnpackedSize = Count(value, Invalid) },
+            "max_archive_compression_ratio" => config with { MaxArchiveCompressionRatio = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "default_workers_per_model" => config with { DefaultWorkersPerModel = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "job_queue_size" => config with { JobQueueSize = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "default_response_timeout" => config with { DefaultResponseTimeout = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
@@ -253,6 +279,11 @@ public sealed partial record TorchServeConfig
             "disable_system_metrics" => config with { DisableSystemMetrics = Boolean(value, Invalid) },
             "enable_envvars_config" => config with { EnableEnvVarsConfig = Boolean(value, Invalid) },
             "use_env_allowed_urls" => config with { UseEnvAllowedUrls = Boolean(value, Invalid) },
+            "grpc_inference_address" => config with { GrpcInferenceAddress = GrpcAddress(value, Invalid) },
+            "grpc_management_address" => config with { GrpcManagementAddress = GrpcAddress(value, Invalid) },
+            "grpc_inference_port" => config with { GrpcInferencePort = Port(value, Invalid) },
+            "grpc_management_port" => config with { GrpcManagementPort = Port(value, Invalid) },
+            "enable_grpc_ssl" => config with { EnableGrpcSsl = Boolean(value, Invalid) },
             "certificate_file" => config with { CertificateFile = value },
             "private_key_file" => config with { PrivateKeyFile = value },
             "keystore" => config with { Keystore = value },
@@ -278,6 +309,14 @@ public sealed partial record TorchServeConfig
         }
         return uri;
     }
+
+    private static string GrpcAddress(string value, Func<string, ConfigPropertiesException> invalid) =>
+        value == "localhost" || System.Net.IPAddress.TryParse(value, out _) ? value : throw invalid("an IP address (127.0.0.1, 0.0.0.0) or localhost");
+
+    private static int Port(string value, Func<string, ConfigPropertiesException> invalid) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+            ? port
+            : throw invalid("a port number from 0 (any free port) to 65535");
 
     /// <summary>An OTLP endpoint: an absolute http(s) address, e.g. http://127.0.0.1:4317 or http://collector:4318/v1/traces.</summary>
     public static Uri OtlpEndpointAddress(string value, Func<string, ConfigPropertiesException> invalid) =>

@@ -59,13 +59,15 @@ public static class TorchServeHost
         {
             InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
         });
-        var listeners = Listen(builder.WebHost, config, certificate);
         builder.Services.AddServe(options =>
         {
             options.MaxRequestSize = config.MaxRequestSize;
             options.MaxResponseSize = config.MaxResponseSize;
             options.Models.AddRange(start);
         });
+        // After AddServe: its Kestrel setup sets the endpoint defaults (the connection cap, JSON bodies
+        // for Kestrel's own 400/414/431/505 answers) that these listeners take when they are made.
+        var listeners = Listen(builder.WebHost, config, certificate);
         addHandlers(builder.Services);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(provisioning);
@@ -78,12 +80,18 @@ public static class TorchServeHost
             builder.Services.AddSingleton(_ => new AccessLog(accessLog)); // made by the container, so disposed (flushed) with it
         }
         AddTelemetry(builder.Services, config);
+        // In the container too: the server's other listeners (gRPC, Serve.Grpc) check the same keys.
+        var keys = config.DisableTokenAuthorization ? null : new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
+        if (keys is not null)
+        {
+            builder.Services.AddSingleton(keys);
+        }
 
         var app = builder.Build();
         UseMiddleware(app, listeners);
-        if (!config.DisableTokenAuthorization)
+        if (keys is not null)
         {
-            UseTokenAuthorization(app, config, listeners, Path.GetFullPath(keyFile ?? KeyFileName), progress);
+            UseTokenAuthorization(app, keys, listeners, Path.GetFullPath(keyFile ?? KeyFileName), progress);
         }
         app.Lifetime.ApplicationStopped.Register(() =>
         {
@@ -140,9 +148,8 @@ public static class TorchServeHost
     }
 
     /// <summary>Writes fresh keys to <paramref name="keyFile"/> (deleted when the server stops) and requires them.</summary>
-    private static void UseTokenAuthorization(WebApplication app, TorchServeConfig config, ListenerApis listeners, string keyFile, TextWriter progress)
+    private static void UseTokenAuthorization(WebApplication app, TokenKeys keys, ListenerApis listeners, string keyFile, TextWriter progress)
     {
-        var keys = new TokenKeys(TimeSpan.FromMinutes(config.TokenExpirationMinutes));
         keys.WriteKeyFile(keyFile);
         progress.WriteLine($"Token authorization is on: the keys are in {keyFile}.");
         app.Lifetime.ApplicationStopped.Register(() => File.Delete(keyFile));

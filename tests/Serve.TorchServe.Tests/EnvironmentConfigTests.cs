@@ -46,7 +46,7 @@ public sealed class EnvironmentConfigTests
         var refused = TorchServeConfig.Parse("enable_envvars_config=true", "test").WithEnvironment(environment);
         var allowed = TorchServeConfig.Parse("enable_envvars_config=true\nuse_env_allowed_urls=true", "test").WithEnvironment(environment);
 
-        Assert.Equal(TorchServeConfig.DefaultAllowedUrls, refused.AllowedUrls);
+        Assert.Null(refused.AllowedUrls);
         Assert.Equal(["https://evil\\.example/.*"], allowed.AllowedUrls);
     }
 

@@ -47,7 +47,7 @@ public sealed class ModelUrlPolicyTests
     }
 
     [Fact]
-    public void TorchServes_default_allows_any_http_url_and_local_file()
+    public void TorchServes_default_patterns_set_as_allowed_urls_allow_any_http_url_and_local_file()
     {
         var policy = new ModelUrlPolicy(TorchServeConfig.DefaultAllowedUrls, null);
 

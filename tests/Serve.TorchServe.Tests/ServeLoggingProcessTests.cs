@@ -49,6 +49,8 @@ public sealed class ServeLoggingProcessTests : IDisposable
             inference_address=http://127.0.0.1:1
             management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
             metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            grpc_inference_port=0
+            grpc_management_port=0
             disable_token_authorization=true
             """);
         environment["TS_INFERENCE_ADDRESS"] = $"http://127.0.0.1:{port}";

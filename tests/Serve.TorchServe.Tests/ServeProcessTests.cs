@@ -39,6 +39,8 @@ public sealed class ServeProcessTests : IDisposable
             inference_address=http://127.0.0.1:{port}
             management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
             metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            grpc_inference_port=0
+            grpc_management_port=0
             """);
 
         var started = await Serve("start", "--ts-config", "config.properties");
@@ -75,6 +77,8 @@ public sealed class ServeProcessTests : IDisposable
             inference_address=http://127.0.0.1:{port}
             management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
             metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            grpc_inference_port=0
+            grpc_management_port=0
             load_models=all
             disable_token_authorization=true
             """);

@@ -59,8 +59,28 @@ public sealed class TorchServeConfigTests
         Assert.True(config.EnableMetricsApi);
         Assert.Equal(6_553_500, config.MaxRequestSize);
         Assert.Equal(6_553_500, config.MaxResponseSize);
-        Assert.Equal(["file://.*", "http(s)?://.*"], config.AllowedUrls);
+        Assert.Null(config.AllowedUrls); // not TorchServe's patterns: safe defaults (ModelUrlPolicy)
         Assert.Null(config.LoadModels);
+    }
+
+    [Fact]
+    public void The_gRPC_listeners_take_TorchServes_keys_and_defaults_on_127_0_0_1()
+    {
+        var defaults = TorchServeConfig.Parse("", "c");
+        var config = TorchServeConfig.Parse("""
+            grpc_inference_address=0.0.0.0
+            grpc_management_address=localhost
+            grpc_inference_port=9070
+            grpc_management_port=0
+            enable_grpc_ssl=true
+            """, "c");
+
+        Assert.Equal(("127.0.0.1", "127.0.0.1", 7070, 7071, false),
+            (defaults.GrpcInferenceAddress, defaults.GrpcManagementAddress, defaults.GrpcInferencePort, defaults.GrpcManagementPort, defaults.EnableGrpcSsl));
+        Assert.Equal(("0.0.0.0", "localhost", 9070, 0, true),
+            (config.GrpcInferenceAddress, config.GrpcManagementAddress, config.GrpcInferencePort, config.GrpcManagementPort, config.EnableGrpcSsl));
+        Assert.True(config.UsesHttps); // the gRPC listeners' TLS takes the https listeners' certificate
+        Assert.Empty(config.Ignored);
     }
 
     [Fact]
@@ -80,6 +100,10 @@ public sealed class TorchServeConfigTests
     [InlineData("allowed_urls=https://ok/.*,(unclosed", "'(unclosed'")]
     [InlineData("token_expiration_min=0", "is not a positive number")]
     [InlineData(@"model_store=\u12", @"'\u' must be followed by four hex digits")]
+    [InlineData("grpc_inference_port=70000", "grpc_inference_port=70000 is not a port number from 0 (any free port) to 65535")]
+    [InlineData("grpc_management_port=-1", "is not a port number")]
+    [InlineData("grpc_inference_address=example.com", "is not an IP address (127.0.0.1, 0.0.0.0) or localhost")]
+    [InlineData("enable_grpc_ssl=1", "enable_grpc_ssl=1 is not true or false")]
     [InlineData("otlp_endpoint=collector:4317", "is not an OTLP endpoint such as http://127.0.0.1:4317")]
     public void A_bad_value_names_the_file_line_and_key(string line, string expected)
     {

@@ -3,7 +3,6 @@ using System.IO;
 using System.Collections.Generic;
 using System.Linq;
 using Serve.Runtime;
-using YamlDotNet.RepresentationModel;
 
 namespace Serve.Server;
 
@@ -23,6 +22,7 @@ public static class ModelDirectory
         {
             throw new ModelLoadException("A configured model has no Name.");
         }
+        ModelNames.Validate(options.Name, "model name");
         if (!Directory.Exists(options.Path))
         {
             throw new ModelLoadException($"Model '{options.Name}': the directory '{Path.GetFullPath(options.Path)}' does not exist.");
@@ -39,39 +39,16 @@ public static class ModelDirectory
             SerializedFile = options.SerializedFile ?? manifest.SerializedFile,
         };
 
+        ModelNames.Validate(manifest.ModelVersion, "model version");
+        if (manifest.SerializedFile is { } serializedFile)
+        {
+            ModelFiles.Resolve(options.Path, serializedFile, "serialized file");
+        }
+
         var configFile = manifest.ConfigFile
             ?? (File.Exists(Path.Combine(options.Path, DefaultConfigFile)) ? DefaultConfigFile : null);
-        var config = configFile is null ? ModelConfig.Default : ModelConfig.Read(Path.Combine(options.Path, configFile));
+        var config = configFile is null ? ModelConfig.Default : ModelConfig.Read(ModelFiles.Resolve(options.Path, configFile, "model config"));
         return (manifest with { ConfigFile = configFile }, config);
-    }
-
-    /// <summary>
-    /// The top-level keys the model's model-config.yaml sets, or null when it has none: TorchServe
-    /// lets an archive's explicit minWorkers win over <c>initial_workers</c>, so "set" must be told from "default".
-    /// </summary>
-    public static IReadOnlySet<string>? ConfiguredKeys(string directory, ModelManifest manifest)
-    {
-        if (manifest.ConfigFile is not { } configFile)
-        {
-            return null;
-        }
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        var yaml = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine(directory, configFile)))
-        {
-            yaml.Load(reader); // ModelDirectory.Read has parsed it already: it is valid
-        }
-        if (yaml.Documents.Count > 0 && yaml.Documents[0].RootNode is YamlMappingNode root)
-        {
-            foreach (var key in root.Children.Keys)
-            {
-                if (key is YamlScalarNode { Value: { } name })
-                {
-                    keys.Add(name);
-                }
-            }
-        }
-        return keys;
     }
 
     private static string? FindModelFile(ModelOptions options)

@@ -201,12 +201,12 @@ public sealed partial class ModelManager : IHostedService
         }
         catch
         {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            await model.DrainAsync(CancellationToken.None, unregistered: true).ConfigureAwait(false); // never served: its series go too
             throw;
         }
         if (!slot.TryAdd(model))
         {
-            await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+            await model.DrainAsync(CancellationToken.None, unregistered: true).ConfigureAwait(false); // never served: its series go too
             throw AlreadyRegistered(model);
         }
         _failures.TryRemove(model.Name, out _);
@@ -262,7 +262,7 @@ public sealed partial class ModelManager : IHostedService
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
         });
-        var config = RegisterSettings.Apply(modelOptions, archiveConfig, ModelDirectory.ConfiguredKeys(path, manifest));
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys);
         var limit = _options.Value.MaxWorkersPerModel;
         try
         {
@@ -288,6 +288,8 @@ public sealed partial class ModelManager : IHostedService
             throw AlreadyRegistered(existing);
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
+        var meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion);
+        var handlerMetrics = new HandlerMetrics(manifest.ModelName, meters);
         var workerIndexes = 0;
         // One copy of the model per device, shared by the workers (where the backend's model is thread-safe).
         var copies = new ModelCopies();
@@ -302,6 +304,7 @@ public sealed partial class ModelManager : IHostedService
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
                 WorkerIndex = workerIndex,
+                Metrics = handlerMetrics,
                 Copies = copies,
                 RunsPerRequestStagesOnly = role is not null,
                 PreprocessesEachRequest = preprocessing is not null,
@@ -343,6 +346,7 @@ public sealed partial class ModelManager : IHostedService
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
+            Meters = meters,
             Copies = copies,
         };
         return (model, slot, model.MinWorkers);

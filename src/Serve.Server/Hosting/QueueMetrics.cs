@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Serve.Runtime;
 
 namespace Serve.Server;
 
@@ -17,20 +18,20 @@ public static class QueueMetrics
     public const string MeterName = "Serve.Server";
 
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<double> Latency = Meter.CreateCounter<double>(
-        "ts_queue_latency_microseconds", "Microseconds", "Cumulative queue duration in microseconds.");
     private static readonly Gauge<double> QueueTime = Meter.CreateGauge<double>(
         "QueueTime", "Milliseconds", "Time the last request waited in a queue, in milliseconds.");
     private static readonly string Hostname = Environment.MachineName;
 
-    internal static void RecordTaken(string modelName, string modelVersion, TimeSpan waited)
+    internal static void RecordTaken(ModelMeters meters, string modelName, string modelVersion, TimeSpan waited)
     {
-        Latency.Add(waited.TotalMicroseconds, new TagList
+        // On the model's meter, so the series goes when the model is unregistered.
+        meters.Counter<double>(MeterName, "ts_queue_latency_microseconds", "Microseconds", "Cumulative queue duration in microseconds.")
+            .Add(waited.TotalMicroseconds, new TagList
         {
             { "model_name", modelName },
             { "model_version", modelVersion },
             { "hostname", Hostname },
-        });
+            });
         QueueTime.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("Level", "Host"), new KeyValuePair<string, object?>("Hostname", Hostname));
     }
 }

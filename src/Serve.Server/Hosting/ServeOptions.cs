@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Serve.Runtime;
 
@@ -33,6 +34,28 @@ public sealed class ServeOptions
     /// scaling or registering beyond it is refused with a message naming it.
     /// </summary>
     public int MaxWorkersPerModel { get; set; } = DefaultMaxWorkersPerModel;
+
+    public const int DefaultMaxExplainInstances = 4;
+
+    /// <summary>
+    /// The most instances one explanation call may carry. An explanation costs many forward passes
+    /// per instance (Captum's integrated gradients: 15 steps each) on the model's workers, so 64 of
+    /// them held a single worker for 17 s; a call over the bound is refused (400) naming it.
+    /// </summary>
+    public int MaxExplainInstances { get; set; } = DefaultMaxExplainInstances;
+
+    /// <summary>
+    /// Explanation calls of one model that may run at once; another gets 503 with Retry-After. With
+    /// <see cref="MaxExplainInstances"/> this bounds how long predictions wait behind explanations.
+    /// </summary>
+    public int MaxConcurrentExplanations { get; set; } = 1;
+
+    /// <summary>
+    /// The longest the server keeps answering after it is told to stop (SIGTERM), each answer with
+    /// <c>Connection: close</c>, before it stops listening; it stops sooner once no request has
+    /// arrived for 250 ms. A request sent meanwhile is answered, never cut off.
+    /// </summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The models to load at startup.</summary>
     public List<ModelOptions> Models { get; set; } = [];

@@ -64,6 +64,7 @@ public sealed partial class ServedModel
     {
         Manifest = manifest;
         Config = config;
+        Meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion); // makes no meter until one is asked for
         CanExplain = canExplain;
         _createRequestStages = createRequestStages;
         _requestStages = requestStageLimiter;
@@ -73,7 +74,7 @@ public sealed partial class ServedModel
         _maxWorkers = Math.Max(_minWorkers, config.MaxWorkers);
         var batches = _batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
         batches.Taken += _ => Interlocked.Decrement(ref _waiting);
-        batches.Taken += job => QueueMetrics.RecordTaken(Name, Version, time.GetElapsedTime(job.QueuedAt));
+        batches.Taken += job => QueueMetrics.RecordTaken(Meters, Name, Version, time.GetElapsedTime(job.QueuedAt));
         var workerIds = 0;
         _pool = new WorkerPool(createWorker, nextWorkerId ?? (() => Interlocked.Increment(ref workerIds)), batches, ResponseTimeout(config), time, logger);
     }
@@ -89,6 +90,9 @@ public sealed partial class ServedModel
     public ModelManifest Manifest { get; }
 
     public ModelConfig Config { get; }
+
+    /// <summary>The meters of this model's series, disposed (its series removed) when it is unregistered.</summary>
+    public ModelMeters Meters { get; init; }
 
     public bool CanExplain { get; }
 
@@ -344,6 +348,10 @@ public sealed partial class ServedModel
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
         }
         _requestStageContext?.ReleaseModel();
+        if (unregistered)
+        {
+            Meters.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]

@@ -60,6 +60,12 @@ internal static class RequestBody
             ClientErrors.Record(request.HttpContext, "body", e.StatusCode, e.Message);
             return new(default, new RequestError(HttpInference.Kind(e.StatusCode), e.Message));
         }
+        catch (IOException e) when (e.InnerException is OverflowException)
+        {
+            // Kestrel's answer to a chunk size past 2^31 (ffffffffffffffffffff): an IOException, not its BadHttpRequestException.
+            ClientErrors.Record(request.HttpContext, "body", 400, e.Message);
+            return new(default, RequestError.Invalid($"The chunked body is malformed: {e.Message}"));
+        }
         catch (Exception e) when (e is ConnectionResetException or IOException or OperationCanceledException && request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             ClientErrors.Record(request.HttpContext, "aborted", 499, e.Message);

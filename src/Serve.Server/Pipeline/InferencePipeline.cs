@@ -20,6 +20,8 @@ public sealed class InferencePipeline
 {
     private readonly ModelManager _models;
     private readonly IOptions<ServeOptions> _options;
+    // Explanations in flight per model version: their own bound, so predictions never queue behind many.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServedModel, SemaphoreSlim> _explaining = new();
 
     public InferencePipeline(ModelManager models, IOptions<ServeOptions> options)
     {
@@ -135,16 +137,49 @@ public sealed class InferencePipeline
         {
             return (null, [missing!]);
         }
+        if (target.Explain)
+        {
+            return (model, await ExplainAsync(model, target, requests, cancellationToken).ConfigureAwait(false));
+        }
+        return (model, await InferAllAsync(model, target, requests, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async Task<IReadOnlyList<InferenceResult>> ExplainAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    {
+        var options = _options.Value;
+        if (requests.Count > options.MaxExplainInstances)
+        {
+            return [InferenceResult.Error(InferenceErrorKind.InvalidRequest,
+                $"An explanation call carries at most {options.MaxExplainInstances} instances (Serve:MaxExplainInstances); this one has {requests.Count}. Send them in several calls.")];
+        }
+        var gate = _explaining.GetValue(model, _ => new SemaphoreSlim(Math.Max(1, options.MaxConcurrentExplanations)));
+        if (!gate.Wait(0, CancellationToken.None))
+        {
+            return [InferenceResult.Error(InferenceErrorKind.Unavailable,
+                $"Model '{model.Name}' is already running {options.MaxConcurrentExplanations} explanation(s) (Serve:MaxConcurrentExplanations); retry shortly.")];
+        }
+        try
+        {
+            return await InferAllAsync(model, target, requests, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<InferenceResult>> InferAllAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    {
         if (requests.Count == 1)
         {
-            return (model, [await InferOneAsync(model, target, requests[0], cancellationToken).ConfigureAwait(false)]);
+            return [await InferOneAsync(model, target, requests[0], cancellationToken).ConfigureAwait(false)];
         }
         var pending = new Task<InferenceResult>[requests.Count];
         for (var i = 0; i < pending.Length; i++)
         {
             pending[i] = InferOneAsync(model, target, requests[i], cancellationToken);
         }
-        return (model, await Task.WhenAll(pending).ConfigureAwait(false));
+        return await Task.WhenAll(pending).ConfigureAwait(false);
     }
 
     private async Task<InferenceResult> InferOneAsync(ServedModel model, InferenceTarget target, InferenceRequest request, CancellationToken cancellationToken)

@@ -11,16 +11,14 @@ namespace Serve.TorchServe.Http;
 /// <summary>
 /// TorchServe's frontend metrics under its names (docs/metrics.md): <c>ts_inference_requests_total</c>
 /// and <c>ts_inference_latency_microseconds</c>, counters labelled model_name, model_version and
-/// hostname, measured around each prediction or explanation on the inference listener.
+/// hostname, measured around each prediction or explanation on the inference listener. They live on
+/// the model's own meters (<see cref="ServedModel.Meters"/>), so they go when it is unregistered.
 /// </summary>
 public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
 {
     /// <summary>The meter these instruments belong to.</summary>
     public const string MeterName = "Serve.TorchServe";
 
-    private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Requests = Meter.CreateCounter<long>("ts_inference_requests_total", description: "Total number of inference requests.");
-    private static readonly Counter<double> Latency = Meter.CreateCounter<double>("ts_inference_latency_microseconds", description: "Cumulative inference duration in microseconds.");
     private static readonly string Hostname = Environment.MachineName;
 
     /// <summary>Middleware: times the request when it is for a served model's predictions or explanations.</summary>
@@ -44,8 +42,9 @@ public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners
                 { "model_version", model.Version },
                 { "hostname", Hostname },
             };
-            Requests.Add(1, tags);
-            Latency.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds, tags);
+            model.Meters.Counter<long>(MeterName, "ts_inference_requests_total", description: "Total number of inference requests.").Add(1, tags);
+            model.Meters.Counter<double>(MeterName, "ts_inference_latency_microseconds", description: "Cumulative inference duration in microseconds.")
+                .Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds, tags);
         }
     }
 

@@ -52,7 +52,7 @@ public sealed class ModelConfigFileTests : IDisposable
     {
         var config = Read("batchSize: 2");
 
-        Assert.Equal(ModelConfig.Default with { BatchSize = 2 }, config with { Handler = ModelConfig.Default.Handler });
+        Assert.Equal(ModelConfig.Default with { BatchSize = 2 }, config with { Handler = ModelConfig.Default.Handler, ConfiguredKeys = null });
         Assert.Equal((1, 1, 100, 120, 120, 100), (config.MinWorkers, config.MaxWorkers, config.MaxBatchDelay, config.ResponseTimeout, config.StartupTimeout, config.JobQueueSize));
         Assert.Null(config.DeviceType);
         Assert.Empty(config.Handler);

@@ -79,7 +79,8 @@ public sealed class PostmanServer : IAsyncDisposable
             model_store={temp["store"]}
             disable_token_authorization=true
             enable_model_api=true
-            """, "postman config.properties");
+            allowed_urls=file://.*,http(s)?://.*
+            """, "postman config.properties"); // TorchServe's own allowed_urls, as the suites run against: ours without it refuses the local mirror at 127.0.0.1
         var app = TorchServeHost.Build(config, [],
             services => services.AddOnnxRuntime().AddTorchSharp().AddDigitsHandlers().AddServeBuiltInHandlers(),
             TextWriter.Null, temp["work"], temp["key_file.json"]);

@@ -28,7 +28,7 @@ internal static class NumericTensor
         long count = 1;
         for (var i = 0; i < shape.Length; i++)
         {
-            if (!shapeElement[i].TryGetInt64(out shape[i]) || shape[i] < 0)
+            if (shapeElement[i].ValueKind != JsonValueKind.Number || !shapeElement[i].TryGetInt64(out shape[i]) || shape[i] < 0)
             {
                 throw new InvalidRequestException($"Input '{name}' has shape {shapeElement.GetRawText()}; dimensions are whole numbers of at least 0.");
             }
@@ -47,7 +47,7 @@ internal static class NumericTensor
         }
         else if (input.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array)
         {
-            var buffer = new ArrayBufferWriter<byte>((int)Math.Min(count * size, 1 << 20));
+            var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(count * size, 1, 1 << 20)); // shape [0] holds nothing, but a buffer needs room for one
             Write(data, datatype!, size, buffer, name);
             body = buffer.WrittenMemory;
         }

@@ -50,9 +50,17 @@ internal readonly record struct OpenInferenceRequest(string? Id, ReadOnlyMemory<
             {
                 throw new InvalidRequestException($"This model takes one input, a BYTES tensor holding the request body; the request has {inputs.GetArrayLength()}.");
             }
-            var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-            var (input, contentType) = ReadInput(inputs[0], binary);
-            return new OpenInferenceRequest(id, input, contentType, WantsBinaryOutput(root));
+            try
+            {
+                var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+                var (input, contentType) = ReadInput(inputs[0], binary);
+                return new OpenInferenceRequest(id, input, contentType, WantsBinaryOutput(root));
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonElement's own refusals: a string that is not valid UTF-8 or holds a lone surrogate, a value of another kind.
+                throw new InvalidRequestException($"The infer request holds a value this server cannot read: {e.Message}", e);
+            }
         }
     }
 

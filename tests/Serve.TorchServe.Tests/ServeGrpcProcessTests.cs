@@ -1,0 +1,81 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Threading.Tasks;
+
+namespace Serve.TorchServe.Tests;
+
+/// <summary>
+/// The `serve` tool as a process serves TorchServe's gRPC API on grpc_inference_port: one Ping,
+/// written as gRPC's wire format by hand (an HTTP/2 POST of a length-prefixed empty message), so
+/// this project needs no gRPC client; the gRPC APIs themselves are tested in Serve.Grpc.Tests.
+/// </summary>
+public sealed class ServeGrpcProcessTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private async Task<(int Code, string Error)> Serve(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serve.dll"));
+        foreach (var argument in args)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        await output;
+        return (process.ExitCode, await error);
+    }
+
+    [Fact]
+    public async Task Serve_start_answers_a_gRPC_ping_on_grpc_inference_port()
+    {
+        var grpc = TorchServeServer.FreePort();
+        File.WriteAllText(_temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            grpc_inference_port={grpc}
+            grpc_management_port={TorchServeServer.FreePort()}
+            """);
+
+        var started = await Serve("start", "--ts-config", "config.properties");
+        Assert.True(started.Code == 0, started.Error);
+        try
+        {
+            using var client = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{grpc}/org.pytorch.serve.grpc.inference.InferenceAPIsService/Ping")
+            {
+                Version = HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Content = new ByteArrayContent([0, 0, 0, 0, 0]), // not compressed, 0 bytes: google.protobuf.Empty
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+            request.Headers.TryAddWithoutValidation("te", "trailers");
+
+            using var response = await client.SendAsync(request);
+            var body = await response.Content.ReadAsByteArrayAsync();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
+            // One message: TorchServeHealthResponse { health = "{ "status": "Healthy" }" } after its 5-byte prefix.
+            Assert.Contains("\"status\": \"Healthy\"", Encoding.UTF8.GetString(body.AsSpan(5)));
+        }
+        finally
+        {
+            Assert.Equal(0, (await Serve("stop")).Code);
+        }
+    }
+}
