@@ -11,6 +11,7 @@ namespace Serve.Generators;
 internal static class EndpointEmitter
 {
     private const string Http = "global::Serve.Server.Http";
+    private const string Services = "global::Serve.Server.CompilerServices";
 
     public const string HintName = "ServeEndpoints.g.cs";
 
@@ -31,9 +32,9 @@ internal static class EndpointEmitter
         w.Line($"{Http}.OpenInferenceHttp.MapOpenInferenceProtocol(endpoints);");
         foreach (var handler in handlers)
         {
-            w.Line($"{Http}.TorchServeHttp.MapTorchServePredictions(endpoints, {Literal(handler.HandlerName)}, canExplain: {(handler.CanExplain ? "true" : "false")});");
+            w.Line($"{Services}.HandlerEndpoints.MapTorchServePredictions(endpoints, {Literal(handler.HandlerName)}, canExplain: {(handler.CanExplain ? "true" : "false")});");
         }
-        w.Open($"{Http}.ServeOpenApi.MapServeOpenApi(endpoints, new {Http}.OpenApiHandler[]");
+        w.Open($"{Services}.ServeOpenApi.MapServeOpenApi(endpoints, new {Services}.OpenApiHandler[]");
         foreach (var handler in handlers)
         {
             w.Line($"new({Literal(handler.HandlerName)}, {(handler.CanExplain ? "true" : "false")}, {handler.FullyQualifiedName}.ServeOpenApiResponse, {handler.FullyQualifiedName}.ServeOpenApiSchemas),");

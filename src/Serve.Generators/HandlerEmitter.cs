@@ -18,6 +18,8 @@ internal static class HandlerEmitter
     private const string Services = "global::Serve.Runtime.CompilerServices";
     private const string Timestamp = "global::System.Diagnostics.Stopwatch.GetTimestamp()";
     private const string ResultArray = "global::Serve.Runtime.InferenceResult[]";
+    private const string ExplainingHandler = "global::Serve.Runtime.IExplainingHandler";
+    private const string PreprocessingHandler = "global::Serve.Runtime.IRequestPreprocessingHandler";
 
     public static string Emit(HandlerSpec handler)
     {
@@ -26,24 +28,18 @@ internal static class HandlerEmitter
         {
             w.Open($"namespace {handler.Namespace}");
         }
-        w.Open($"partial {(handler.IsRecord ? "record" : "class")} {handler.ClassName} : global::Serve.Runtime.IHandler");
+        // What the handler can do beyond predictions is the interfaces it implements.
+        var interfaces = "global::Serve.Runtime.IHandler"
+            + (handler.Explain is not null ? ", " + ExplainingHandler : "")
+            + (handler.PreprocessPerRequest || handler.InheritsHandler ? ", " + PreprocessingHandler : "");
+        w.Open($"partial {(handler.IsRecord ? "record" : "class")} {handler.ClassName} : {interfaces}");
 
         EmitInitialize(w, handler);
         w.Line();
-        w.Line(Attribute);
-        w.Line($"bool global::Serve.Runtime.IHandler.CanExplain => {(handler.Explain is null ? "false" : "true")};");
-        w.Line();
         EmitRun(w, handler, explain: false);
-        w.Line();
-        if (handler.Explain is null)
+        if (handler.Explain is not null)
         {
-            w.Line(Attribute);
-            w.Line($"global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.ExplainAsync(");
-            w.Line($"    {Batch} batch, {Context} context, {Token} cancellationToken) =>");
-            w.Line($"    throw new global::System.NotSupportedException({Literal($"Handler '{handler.HandlerName}' has no [Explain] stage.")});");
-        }
-        else
-        {
+            w.Line();
             EmitRun(w, handler, explain: true);
         }
         if (handler.PreprocessPerRequest)
@@ -104,7 +100,7 @@ internal static class HandlerEmitter
         string Return(string value) => isAsync ? $"return {value};" : $"return new global::System.Threading.Tasks.ValueTask<{Results}>({value});";
 
         w.Line(Attribute);
-        w.Line($"{(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask<{Results}> global::Serve.Runtime.IHandler.{(explain ? "ExplainAsync" : "HandleAsync")}(");
+        w.Line($"{(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask<{Results}> {(explain ? ExplainingHandler + ".ExplainAsync" : "global::Serve.Runtime.IHandler.HandleAsync")}(");
         w.Open($"    {Batch} batch, {Context} context, {Token} cancellationToken)");
 
         var firstStage = handler.Preprocess is not null ? "Preprocess" : explain ? "Explain" : "Inference";
@@ -218,11 +214,15 @@ internal static class HandlerEmitter
     private static void EmitPreprocessOne(SourceWriter w, HandlerSpec handler)
     {
         var preprocess = handler.Preprocess!;
+        if (handler.InheritsHandler)
+        {
+            // A base handler may have declined a per-request preprocess of its own base; this one runs its own.
+            w.Line(Attribute);
+            w.Line($"bool {PreprocessingHandler}.PreprocessesEachRequest => true;");
+            w.Line();
+        }
         w.Line(Attribute);
-        w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;");
-        w.Line();
-        w.Line(Attribute);
-        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> {PreprocessingHandler}.PreprocessAsync(");
         w.Open($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken)");
         w.Line($"long stageStart = {Timestamp};");
         w.Line($"{preprocess.ResultType} input;");
@@ -243,17 +243,17 @@ internal static class HandlerEmitter
     }
 
     /// <summary>
-    /// Says that this handler preprocesses no request on its own: a base class that is a handler
-    /// may, and its implementation would otherwise stay the one the server calls.
+    /// Declines a per-request preprocess: a base class that is a handler may have one, and a class
+    /// cannot drop the interface its base implements, so this handler says it preprocesses batches.
     /// </summary>
     private static void EmitNoPreprocessOne(SourceWriter w, HandlerSpec handler)
     {
         w.Line("// A base class is a handler too: these replace its per-request preprocess, which this handler does not run.");
         w.Line(Attribute);
-        w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => false;");
+        w.Line($"bool {PreprocessingHandler}.PreprocessesEachRequest => false;");
         w.Line();
         w.Line(Attribute);
-        w.Line("global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Line($"global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> {PreprocessingHandler}.PreprocessAsync(");
         w.Line($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken) =>");
         w.Line($"    throw new global::System.NotSupportedException({Literal($"Handler '{handler.HandlerName}' preprocesses whole batches, not one request at a time.")});");
     }

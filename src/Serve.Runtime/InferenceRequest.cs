@@ -39,7 +39,7 @@ public sealed class InferenceRequest
     /// <summary>True when the server already ran the handler's per-request preprocess on this request.</summary>
     public bool IsPreprocessed => _preprocessed is not null;
 
-    /// <summary>This request, carrying the output of the handler's per-request preprocess (<see cref="IHandler.PreprocessAsync"/>) to its batched stages.</summary>
+    /// <summary>This request, carrying the output of the handler's per-request preprocess (<see cref="IRequestPreprocessingHandler.PreprocessAsync"/>) to its batched stages.</summary>
     public InferenceRequest WithPreprocessed<T>(T input) =>
         new(Body, ContentType, Headers, QueryParameters) { _preprocessed = new Preprocessed<T>(input) };
 

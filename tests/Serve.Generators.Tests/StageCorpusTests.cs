@@ -68,10 +68,11 @@ public class StageCorpusTests
             await handler.InitializeAsync(context, CancellationToken.None);
             Assert.Equal(shape.Answer, await AnswerAsync(handler, Request("x"), context));
             // What the server does first for a per-request preprocess: it is this handler's own stage or none.
-            Assert.Equal(shape.Answer!.StartsWith('P'), handler.PreprocessesEachRequest);
-            if (handler.PreprocessesEachRequest)
+            var preprocessing = handler as IRequestPreprocessingHandler;
+            Assert.Equal(shape.Answer!.StartsWith('P'), preprocessing is { PreprocessesEachRequest: true });
+            if (preprocessing is { PreprocessesEachRequest: true })
             {
-                var preprocessed = await handler.PreprocessAsync(Request("x"), context, CancellationToken.None);
+                var preprocessed = await preprocessing.PreprocessAsync(Request("x"), context, CancellationToken.None);
                 Assert.True(preprocessed.IsPreprocessed);
                 Assert.Equal(shape.Answer, await AnswerAsync(handler, preprocessed, context));
             }

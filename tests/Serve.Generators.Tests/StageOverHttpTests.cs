@@ -96,7 +96,7 @@ public class StageOverHttpTests
             Assert.Equal(1, metrics.Count("ts_handler_preprocess"));
 
             // As the server runs it when a request arrives: refused, and timed all the same.
-            var refusal = await Assert.ThrowsAsync<HandlerStageException>(() => handler.PreprocessAsync(new InferenceRequest(new byte[] { 3 }), context, CancellationToken.None).AsTask());
+            var refusal = await Assert.ThrowsAsync<HandlerStageException>(() => ((IRequestPreprocessingHandler)handler).PreprocessAsync(new InferenceRequest(new byte[] { 3 }), context, CancellationToken.None).AsTask());
             Assert.True(refusal.IsInvalidRequest);
             Assert.Equal(2, metrics.Count("ts_handler_preprocess"));
         }

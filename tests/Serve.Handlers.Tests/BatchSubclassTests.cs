@@ -37,8 +37,10 @@ public class BatchSubclassTests
             var context = new HandlerContext(ModelManifest.Read(directory), directory) { ModelLoaders = [new Onnx.OnnxModelLoader()] };
             var classifier = new BatchDecodingClassifier();
             IHandler handler = classifier;
-            Assert.False(handler.PreprocessesEachRequest);
-            await Assert.ThrowsAsync<System.NotSupportedException>(() => handler.PreprocessAsync(new InferenceRequest(new byte[1]), context, CancellationToken.None).AsTask());
+            // The built-in's capability stays on the type (a class cannot drop an interface); the subclass declines it.
+            var preprocessing = Assert.IsAssignableFrom<IRequestPreprocessingHandler>(handler);
+            Assert.False(preprocessing.PreprocessesEachRequest);
+            await Assert.ThrowsAsync<System.NotSupportedException>(() => preprocessing.PreprocessAsync(new InferenceRequest(new byte[1]), context, CancellationToken.None).AsTask());
 
             await handler.InitializeAsync(context, CancellationToken.None);
             var names = Fixtures.ImageNames.ToArray();

@@ -21,7 +21,7 @@ public class ExplanationTests
         {
             var (handler, context) = await ClassifierParityTests.Load(directory);
             var request = new InferenceRequest(Fixtures.Image("flower.jpg"));
-            var results = await handler.ExplainAsync([request], context, CancellationToken.None);
+            var results = await ((IExplainingHandler)handler).ExplainAsync([request], context, CancellationToken.None);
             Assert.True(results[0].IsSuccess, System.Text.Encoding.UTF8.GetString(results[0].Body.Span));
             using var explanation = JsonDocument.Parse(results[0].Body);
             var root = explanation.RootElement;

@@ -75,7 +75,7 @@ public class MetricsTests
         var context = Context("metrics-explain");
         using var recorder = new Recorder(context.ModelName);
 
-        await ((IHandler)new SleepyHandler()).ExplainAsync(Batch("sleep:explain"), context, CancellationToken.None);
+        await ((IExplainingHandler)new SleepyHandler()).ExplainAsync(Batch("sleep:explain"), context, CancellationToken.None);
 
         Assert.Equal(["HandlerTime", "ts_handler_explain", "ts_handler_preprocess"], recorder.Instruments());
         Assert.True(Assert.Single(recorder.Values("ts_handler_explain")) >= SleepyHandler.SleepMilliseconds - 5);

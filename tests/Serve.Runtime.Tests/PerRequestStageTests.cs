@@ -16,25 +16,16 @@ public class PerRequestStageTests
     [Fact]
     public void Only_a_preprocess_of_one_request_runs_per_request()
     {
-        Assert.True(((IHandler)new SyncStagesHandler()).PreprocessesEachRequest);
-        Assert.True(((IHandler)new ValueTaskStagesHandler()).PreprocessesEachRequest);
-        Assert.False(((IHandler)new TaskStagesHandler()).PreprocessesEachRequest);
-    }
-
-    [Fact]
-    public async Task A_batch_preprocess_cannot_run_one_request()
-    {
-        IHandler handler = new TaskStagesHandler();
-
-        await Assert.ThrowsAsync<System.NotSupportedException>(async () =>
-            await handler.PreprocessAsync(Batch("a")[0], Context(), CancellationToken.None));
+        Assert.True(Assert.IsAssignableFrom<IRequestPreprocessingHandler>(new SyncStagesHandler()).PreprocessesEachRequest);
+        Assert.True(Assert.IsAssignableFrom<IRequestPreprocessingHandler>(new ValueTaskStagesHandler()).PreprocessesEachRequest);
+        Assert.IsNotAssignableFrom<IRequestPreprocessingHandler>(new TaskStagesHandler());
     }
 
     [Fact]
     public async Task A_preprocessed_request_skips_preprocess_in_the_batch()
     {
         var handler = new SyncStagesHandler();
-        IHandler pipeline = handler;
+        IRequestPreprocessingHandler pipeline = handler;
         var context = Context();
         var request = Batch("a")[0];
 
@@ -69,7 +60,7 @@ public class PerRequestStageTests
         var context = Context();
         using var cancellation = new CancellationTokenSource();
 
-        var preprocessed = await ((IHandler)handler).PreprocessAsync(Batch("x")[0], context, cancellation.Token);
+        var preprocessed = await ((IRequestPreprocessingHandler)handler).PreprocessAsync(Batch("x")[0], context, cancellation.Token);
 
         Assert.True(preprocessed.TryGetPreprocessed(out string input));
         Assert.Equal("x", input);
@@ -82,7 +73,7 @@ public class PerRequestStageTests
     [Fact]
     public async Task A_refusal_or_failure_of_one_request_names_the_stage()
     {
-        IHandler handler = new ThrowingHandler();
+        IRequestPreprocessingHandler handler = new ThrowingHandler();
 
         var refused = await Assert.ThrowsAsync<HandlerStageException>(async () =>
             await handler.PreprocessAsync(new InferenceRequest(Encoding.UTF8.GetBytes("reject me")), Context(), CancellationToken.None));

@@ -14,25 +14,47 @@ namespace Serve.Server.Tests;
 /// body, and does what a body asks: "boom" fails the inference stage, "stuck" never returns,
 /// "wait" waits for <see cref="Release"/>, and (with per-request preprocess) "bad" is rejected.
 /// </summary>
-internal sealed class FakeHandler(FakeHandlers owner) : IHandler
+internal class FakeHandler(FakeHandlers owner) : IHandler
 {
+    protected FakeHandlers Owner { get; } = owner;
+
     public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
     {
-        owner.WorkerIndexes.Enqueue(context.WorkerIndex);
+        Owner.WorkerIndexes.Enqueue(context.WorkerIndex);
         return ValueTask.CompletedTask;
     }
 
-    public bool CanExplain => false;
+    public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
+    {
+        var bodies = batch.Select(request => request.TryGetPreprocessed(out string input) ? input : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
+        Owner.Batches.Enqueue(bodies);
+        Owner.BatchEntered.Release();
+        if (bodies.Contains("boom"))
+        {
+            throw new HandlerStageException("fake", HandlerStage.Inference, new InvalidOperationException("the model exploded"));
+        }
+        if (bodies.Contains("stuck"))
+        {
+            await Task.Delay(Timeout.Infinite, Owner.Stuck.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        if (bodies.Contains("wait"))
+        {
+            await Owner.Gate.Task.ConfigureAwait(false);
+        }
+        return bodies.Select(body => InferenceResult.Text(body.ToUpperInvariant())).ToArray();
+    }
+}
 
-    public bool PreprocessesEachRequest => owner.PerRequestPreprocess;
-
+/// <summary>The fake handler with a per-request preprocess, which the server runs as each request arrives.</summary>
+internal class FakePreprocessingHandler(FakeHandlers owner) : FakeHandler(owner), IRequestPreprocessingHandler
+{
     public async ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetString(request.Body.Span);
-        Interlocked.Increment(ref owner.PreprocessesRunning);
+        Interlocked.Increment(ref Owner.PreprocessesRunning);
         try
         {
-            owner.PreprocessEntered.Release();
+            Owner.PreprocessEntered.Release();
             if (body == "bad")
             {
                 throw new HandlerStageException("fake", HandlerStage.Preprocess, new InvalidRequestException("'bad' is not accepted"));
@@ -40,44 +62,31 @@ internal sealed class FakeHandler(FakeHandlers owner) : IHandler
             if (body == "pair")
             {
                 // Both "pair" requests must be in their preprocess at once to go on.
-                await owner.PairBarrier.SignalAndWaitAsync(cancellationToken);
+                await Owner.PairBarrier.SignalAndWaitAsync(cancellationToken);
             }
             return request.WithPreprocessed("pre:" + body);
         }
         finally
         {
-            Interlocked.Decrement(ref owner.PreprocessesRunning);
+            Interlocked.Decrement(ref Owner.PreprocessesRunning);
         }
     }
+}
 
-    public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
-    {
-        var bodies = batch.Select(request => request.TryGetPreprocessed(out string input) ? input : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
-        owner.Batches.Enqueue(bodies);
-        owner.BatchEntered.Release();
-        if (bodies.Contains("boom"))
-        {
-            throw new HandlerStageException("fake", HandlerStage.Inference, new InvalidOperationException("the model exploded"));
-        }
-        if (bodies.Contains("stuck"))
-        {
-            await Task.Delay(Timeout.Infinite, owner.Stuck.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-        if (bodies.Contains("wait"))
-        {
-            await owner.Gate.Task.ConfigureAwait(false);
-        }
-        return bodies.Select(body => InferenceResult.Text(body.ToUpperInvariant())).ToArray();
-    }
-
-    public ValueTask<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
-        throw new NotSupportedException();
+/// <summary>
+/// A subclass that declines its base's per-request preprocess, as a generated subclass handler
+/// with a batch preprocess does: it still is an <see cref="IRequestPreprocessingHandler"/>.
+/// </summary>
+internal sealed class FakeDecliningHandler(FakeHandlers owner) : FakePreprocessingHandler(owner), IRequestPreprocessingHandler
+{
+    bool IRequestPreprocessingHandler.PreprocessesEachRequest => false;
 }
 
 /// <summary>What the fake handlers of one model share, and a <see cref="ServedModel"/> running them.</summary>
 internal sealed class FakeHandlers
 {
     public bool PerRequestPreprocess;
+    public bool DeclinesPerRequestPreprocess;
     public int Created;
     public int PreprocessesRunning;
     public readonly ConcurrentQueue<string[]> Batches = new();
@@ -90,16 +99,22 @@ internal sealed class FakeHandlers
 
     public void Release() => Gate.TrySetResult();
 
+    /// <summary>A handler of this model, with a per-request preprocess when <see cref="PerRequestPreprocess"/> is set.</summary>
+    public FakeHandler Create() =>
+        DeclinesPerRequestPreprocess ? new FakeDecliningHandler(this)
+        : PerRequestPreprocess ? new FakePreprocessingHandler(this)
+        : new FakeHandler(this);
+
     public ServedModel Model(ModelConfig config, TimeProvider time, int requestStageConcurrency = 4)
     {
         var manifest = new ModelManifest { ModelName = "fake", ModelVersion = "2.0" };
         ValueTask<(IHandler, HandlerContext)> CreateWorker(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref Created);
-            return ValueTask.FromResult<(IHandler, HandlerContext)>((new FakeHandler(this), new HandlerContext(manifest, ".") { ModelConfig = config }));
+            return ValueTask.FromResult<(IHandler, HandlerContext)>((Create(), new HandlerContext(manifest, ".") { ModelConfig = config }));
         }
         WorkerFactory? requestStages = PerRequestPreprocess
-            ? _ => ValueTask.FromResult<(IHandler, HandlerContext)>((new FakeHandler(this), new HandlerContext(manifest, ".")))
+            ? _ => ValueTask.FromResult<(IHandler, HandlerContext)>((Create(), new HandlerContext(manifest, ".")))
             : null;
         return new ServedModel(manifest, config, canExplain: false, requestStages, CreateWorker,
             new RequestStageLimiter(requestStageConcurrency), time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);

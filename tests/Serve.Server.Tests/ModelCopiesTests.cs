@@ -37,7 +37,9 @@ public sealed class ModelCopiesTests : IDisposable
 
     private ModelManager Manager(IModelLoader loader, bool perRequest, bool loadInPerRequestInitialize = false) =>
         new(Options.Create(new ServeOptions()),
-            new HandlerRegistry([new HandlerRegistration("loading", () => new LoadingHandler(_contexts, perRequest, loadInPerRequestInitialize))]),
+            new HandlerRegistry([new HandlerRegistration("loading", () => perRequest
+                ? new PreprocessingLoadingHandler(_contexts, loadInPerRequestInitialize)
+                : new LoadingHandler(_contexts, loadInPerRequestInitialize))]),
             [loader], new Environment(_directory), NullLoggerFactory.Instance, TimeProvider.System);
 
     private static Task<ServedModel> LoadAsync(ModelManager manager) =>
@@ -149,7 +151,7 @@ public sealed class ModelCopiesTests : IDisposable
     }
 
     /// <summary>What generated code with no [Initialize] does, with a per-request preprocess or not; the inference runs the context's model.</summary>
-    private sealed class LoadingHandler(ConcurrentQueue<HandlerContext> contexts, bool perRequest, bool loadInPerRequestInitialize) : IHandler
+    private class LoadingHandler(ConcurrentQueue<HandlerContext> contexts, bool loadInPerRequestInitialize) : IHandler
     {
         public async ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken)
         {
@@ -161,13 +163,6 @@ public sealed class ModelCopiesTests : IDisposable
             }
             await DefaultStages.InitializeAsync(context, cancellationToken);
         }
-
-        public bool CanExplain => false;
-
-        public bool PreprocessesEachRequest => perRequest;
-
-        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(request.WithPreprocessed(request.Body.Length));
 
         public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
         {
@@ -187,9 +182,14 @@ public sealed class ModelCopiesTests : IDisposable
             }
             return results;
         }
+    }
 
-        public ValueTask<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
-            throw new NotSupportedException();
+    /// <summary>The loading handler with a per-request preprocess, which gets a handler instance of its own.</summary>
+    private sealed class PreprocessingLoadingHandler(ConcurrentQueue<HandlerContext> contexts, bool loadInPerRequestInitialize)
+        : LoadingHandler(contexts, loadInPerRequestInitialize), IRequestPreprocessingHandler
+    {
+        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(request.WithPreprocessed(request.Body.Length));
     }
 
     /// <summary>A backend that counts its loads; its models are thread-safe only when asked.</summary>

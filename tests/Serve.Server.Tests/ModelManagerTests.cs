@@ -29,7 +29,7 @@ public sealed class ModelManagerTests : IDisposable
         var registry = new HandlerRegistry([new HandlerRegistration("fake", () =>
         {
             Interlocked.Increment(ref _created);
-            return new FakeHandler(_handlers);
+            return _handlers.Create();
         })]);
         _manager = new ModelManager(Options.Create(new ServeOptions()), registry, [], new Environment(_directory), NullLoggerFactory.Instance, new FakeTimeProvider());
     }
@@ -68,6 +68,30 @@ public sealed class ModelManagerTests : IDisposable
         Assert.True(model.PreprocessesEachRequest);
         Assert.Equal(3, _created); // the per-request stage's (the one made to ask), two workers
         Assert.Equal("PRE:OK", Encoding.UTF8.GetString((await Send(model, "ok").WaitAsync(Patience)).Body.Span));
+    }
+
+    [Fact]
+    public async Task A_handler_that_declines_an_inherited_per_request_preprocess_runs_batches_only()
+    {
+        _handlers.DeclinesPerRequestPreprocess = true;
+
+        var model = await LoadAsync();
+
+        Assert.False(model.PreprocessesEachRequest);
+        Assert.Equal(0, _handlers.PreprocessesRunning);
+        Assert.Equal("OK", Encoding.UTF8.GetString((await Send(model, "ok").WaitAsync(Patience)).Body.Span));
+        Assert.Equal(0, _handlers.PreprocessEntered.CurrentCount);
+    }
+
+    [Fact]
+    public async Task A_handler_that_is_no_explaining_handler_refuses_explanations_before_they_queue()
+    {
+        var model = await LoadAsync();
+
+        Assert.False(model.CanExplain);
+        var result = await model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes("ok")), explain: true, CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal(InferenceErrorKind.NotSupported, result.ErrorKind);
+        Assert.Empty(_handlers.Batches);
     }
 
     [Fact]

@@ -233,18 +233,8 @@ public sealed class ModelVersionTests : IDisposable
             }
         }
 
-        public bool CanExplain => false;
-
-        public bool PreprocessesEachRequest => false;
-
-        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
-            throw new NotSupportedException();
-
         public ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IReadOnlyList<InferenceResult>>([.. batch.Select(_ => InferenceResult.Text(context.Manifest.ModelVersion))]);
-
-        public ValueTask<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
-            throw new NotSupportedException();
     }
 
     private sealed class Environment(string root) : IHostEnvironment

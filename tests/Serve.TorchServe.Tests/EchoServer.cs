@@ -17,11 +17,9 @@ namespace Serve.TorchServe.Tests;
 /// A handler written by hand: a body holding a number N is answered with N bytes of 'x', so a
 /// test chooses how large each answer is. Its model file is never read.
 /// </summary>
-public sealed class SizedAnswerHandler : IHandler
+public sealed class SizedAnswerHandler : IExplainingHandler
 {
     public const string Name = "sized_answer";
-
-    public bool CanExplain => true;
 
     public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

@@ -293,8 +293,9 @@ public sealed partial class ModelManager : IHostedService
         var workerIndexes = 0;
         // One copy of the model per device, shared by the workers (where the backend's model is thread-safe).
         var copies = new ModelCopies();
-        // Made to ask whether preprocess runs per request; then it runs those stages, off the workers.
+        // Made to ask what the handler can do; where it preprocesses each request, it runs those stages, off the workers.
         var first = registration.Create();
+        var preprocessing = first is IRequestPreprocessingHandler { PreprocessesEachRequest: true } each ? each : null;
         async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
         {
             var context = new HandlerContext(manifest, path)
@@ -306,7 +307,7 @@ public sealed partial class ModelManager : IHostedService
                 Metrics = handlerMetrics,
                 Copies = copies,
                 RunsPerRequestStagesOnly = role is not null,
-                PreprocessesEachRequest = first.PreprocessesEachRequest,
+                PreprocessesEachRequest = preprocessing is not null,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
@@ -338,9 +339,9 @@ public sealed partial class ModelManager : IHostedService
         ModelStartException StartupTimedOut(Exception? inner) => new(
             $"Model '{manifest.ModelName}': handler '{handlerName}' did not initialize within the startup timeout of {config.StartupTimeout} s (startup_timeout, model-config's startupTimeout).", inner);
 
-        WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token, "the per-request preprocess handler") : null;
+        WorkerFactory? requestStages = preprocessing is not null ? token => InitializeAsync(preprocessing, workerIndex: 0, token, "the per-request preprocess handler") : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
-        var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
+        var model = new ServedModel(manifest, config, first is IExplainingHandler, requestStages,
             token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workerIndexes) - 1, token), _requestStages, _time, modelLogger,
             () => Interlocked.Increment(ref _lastWorkerId))
         {

@@ -32,7 +32,7 @@ public sealed partial class ServedModel
     private readonly TimeProvider _time;
     private readonly WorkerFactory? _createRequestStages;
     private readonly ILogger _logger;
-    private IHandler? _requestStageHandler;
+    private IRequestPreprocessingHandler? _requestStageHandler;
     private HandlerContext? _requestStageContext;
     private int _minWorkers;
     private int _maxWorkers;
@@ -317,7 +317,10 @@ public sealed partial class ServedModel
             // After the workers: its initialize is given a copy they loaded, not one of its own.
             if (_createRequestStages is not null && _requestStageHandler is null)
             {
-                (_requestStageHandler, _requestStageContext) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
+                var (handler, context) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
+                // The model manager makes this factory only for a handler that preprocesses each request.
+                _requestStageHandler = (IRequestPreprocessingHandler)handler;
+                _requestStageContext = context;
             }
             _error = null;
             _status = ModelStatus.Ready;

@@ -17,7 +17,7 @@ namespace Serve.Server.Http;
 public static class TorchServeHttp
 {
     // POST, and PUT for TorchServe's documented `curl -T kitten.jpg`.
-    private static readonly string[] PostOrPut = ["POST", "PUT"];
+    internal static readonly string[] PostOrPut = ["POST", "PUT"];
 
     // HEAD too: load balancers probe health with it.
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
@@ -41,22 +41,6 @@ public static class TorchServeHttp
         }
         KServeV1Http.Map(endpoints);
         return endpoints;
-    }
-
-    /// <summary>
-    /// Maps <c>/predictions/{name}</c> (and <c>/explanations/{name}</c>) for a model known at
-    /// compile time. Model names are case-sensitive, as in TorchServe, but routing matches a
-    /// literal segment ignoring case: /predictions/DIGITS reaches the route of "digits", and is
-    /// looked up as spelled.
-    /// </summary>
-    public static IEndpointConventionBuilder MapTorchServePredictions(this IEndpointRouteBuilder endpoints, string modelName, bool canExplain)
-    {
-        endpoints.ServiceProvider.GetRequiredService<InferencePipeline>();
-        if (canExplain)
-        {
-            endpoints.MapMethods("/explanations/" + modelName, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.ExplainLastSegment)));
-        }
-        return endpoints.MapMethods("/predictions/" + modelName, PostOrPut, new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, TorchServeCodec.PredictLastSegment)));
     }
 
     /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>

@@ -23,9 +23,6 @@ namespace Shapes
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        bool global::Serve.Runtime.IHandler.CanExplain => false;
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         async global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.HandleAsync(
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
@@ -61,11 +58,6 @@ namespace Shapes
                 throw new global::Serve.Runtime.HandlerStageException("scores", stage, exception);
             }
         }
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
-            global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
-            throw new global::System.NotSupportedException("Handler 'scores' has no [Explain] stage.");
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]

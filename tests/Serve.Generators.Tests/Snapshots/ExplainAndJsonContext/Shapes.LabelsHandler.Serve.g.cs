@@ -4,15 +4,12 @@
 
 namespace Shapes
 {
-    partial class LabelsHandler : global::Serve.Runtime.IHandler
+    partial class LabelsHandler : global::Serve.Runtime.IHandler, global::Serve.Runtime.IExplainingHandler
     {
         // No [Initialize] stage: load the manifest's serialized file, as TorchServe's BaseHandler does.
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         global::System.Threading.Tasks.ValueTask global::Serve.Runtime.IHandler.InitializeAsync(global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             global::Serve.Runtime.CompilerServices.DefaultStages.InitializeAsync(context, cancellationToken);
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        bool global::Serve.Runtime.IHandler.CanExplain => true;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.HandleAsync(
@@ -51,7 +48,7 @@ namespace Shapes
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
+        global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IExplainingHandler.ExplainAsync(
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long handlerStart = global::System.Diagnostics.Stopwatch.GetTimestamp();

@@ -4,15 +4,12 @@
 
 namespace Shapes
 {
-    partial class BatchedHandler : global::Serve.Runtime.IHandler
+    partial class BatchedHandler : global::Serve.Runtime.IHandler, global::Serve.Runtime.IRequestPreprocessingHandler
     {
         // No [Initialize] stage: load the manifest's serialized file, as TorchServe's BaseHandler does.
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         global::System.Threading.Tasks.ValueTask global::Serve.Runtime.IHandler.InitializeAsync(global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             global::Serve.Runtime.CompilerServices.DefaultStages.InitializeAsync(context, cancellationToken);
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        bool global::Serve.Runtime.IHandler.CanExplain => false;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.HandleAsync(
@@ -51,17 +48,12 @@ namespace Shapes
             }
         }
 
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
-            global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
-            throw new global::System.NotSupportedException("Handler 'batched' has no [Explain] stage.");
-
         // A base class is a handler too: these replace its per-request preprocess, which this handler does not run.
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => false;
+        bool global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessesEachRequest => false;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IRequestPreprocessingHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
             throw new global::System.NotSupportedException("Handler 'batched' preprocesses whole batches, not one request at a time.");
 

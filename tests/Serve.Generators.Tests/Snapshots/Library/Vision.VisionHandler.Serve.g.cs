@@ -12,9 +12,6 @@ namespace Vision
             global::Serve.Runtime.CompilerServices.DefaultStages.InitializeAsync(context, cancellationToken);
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        bool global::Serve.Runtime.IHandler.CanExplain => false;
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
         global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.HandleAsync(
             global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
@@ -44,11 +41,6 @@ namespace Vision
                 throw new global::Serve.Runtime.HandlerStageException("vision", stage, exception);
             }
         }
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>> global::Serve.Runtime.IHandler.ExplainAsync(
-            global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest> batch, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken) =>
-            throw new global::System.NotSupportedException("Handler 'vision' has no [Explain] stage.");
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]

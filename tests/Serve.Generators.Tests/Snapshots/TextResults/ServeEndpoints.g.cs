@@ -17,8 +17,8 @@ namespace Microsoft.AspNetCore.Builder
             // GET and HEAD /ping, and /predictions/{model} for every other model: a handler library's, one configured under another name, or an unknown one (404).
             global::Serve.Server.Http.TorchServeHttp.MapTorchServeInference(endpoints);
             global::Serve.Server.Http.OpenInferenceHttp.MapOpenInferenceProtocol(endpoints);
-            global::Serve.Server.Http.TorchServeHttp.MapTorchServePredictions(endpoints, "echo", canExplain: false);
-            global::Serve.Server.Http.ServeOpenApi.MapServeOpenApi(endpoints, new global::Serve.Server.Http.OpenApiHandler[]
+            global::Serve.Server.CompilerServices.HandlerEndpoints.MapTorchServePredictions(endpoints, "echo", canExplain: false);
+            global::Serve.Server.CompilerServices.ServeOpenApi.MapServeOpenApi(endpoints, new global::Serve.Server.CompilerServices.OpenApiHandler[]
             {
                 new("echo", false, global::EchoHandler.ServeOpenApiResponse, global::EchoHandler.ServeOpenApiSchemas),
             });

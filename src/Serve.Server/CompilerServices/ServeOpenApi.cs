@@ -1,24 +1,28 @@
 using System.Buffers;
 using System.Collections.Generic;
+using System.ComponentModel;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Serve.Runtime;
 
-namespace Serve.Server.Http;
+namespace Serve.Server.CompilerServices;
 
 /// <summary>
 /// One compiled handler as the OpenAPI description shows it. The generator writes
 /// <paramref name="Response"/> (the 200 response, with the schema of the postprocess output)
-/// and <paramref name="Schemas"/> (the object types it uses) as JSON text.
+/// and <paramref name="Schemas"/> (the object types it uses) as JSON text. Generated code only.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed record OpenApiHandler(string Name, bool CanExplain, string Response, string Schemas);
 
 /// <summary>
 /// The app's OpenAPI 3.0 description, served at <c>/openapi/v1.json</c>: built once at startup
 /// from what the generator knows of each handler, with no reflection (native AOT safe).
+/// Generated <c>MapServeEndpoints()</c> maps it; not for code written by hand.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class ServeOpenApi
 {
     public const string Path = "/openapi/v1.json";
@@ -33,7 +37,7 @@ public static class ServeOpenApi
         ("504", "The request's batch took longer than the model's responseTimeout."),
     ];
 
-    public static IEndpointConventionBuilder MapServeOpenApi(this IEndpointRouteBuilder endpoints, IReadOnlyList<OpenApiHandler> handlers)
+    public static IEndpointConventionBuilder MapServeOpenApi(IEndpointRouteBuilder endpoints, IReadOnlyList<OpenApiHandler> handlers)
     {
         var document = Build(handlers);
         return endpoints.MapGet(Path, new RequestDelegate(httpContext =>
