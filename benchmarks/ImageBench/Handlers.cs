@@ -1,66 +1,88 @@
-using System;
 using System.Collections.Generic;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Serve;
+using Serve.Handlers;
+using Serve.Handlers.Vision;
 using Serve.Runtime;
 
 namespace Benchmarks.ImageBench;
 
-/// <summary>The top class of one image and its softmax probability.</summary>
-public sealed record TopClass(int Class, float Probability);
+/// <summary>One class of an image's top five and its softmax probability.</summary>
+public sealed record ClassScore(int Class, float Probability);
 
-/// <summary>Preprocess per request: the server decodes images as they arrive, on every core.</summary>
-[Handler("mobilenet")]
-public partial class MobileNetHandler
+/// <summary>
+/// An image classifier as a user writes one with the attributes: the image_classifier's work
+/// (Resize 256, CenterCrop 224, normalize; softmax, top 5) from Serve.Handlers' public pieces.
+/// Its preprocess takes one request, so the server runs it as each request arrives.
+/// </summary>
+[Handler("classifier")]
+public partial class ClassifierHandler
 {
     [Preprocess]
-    public static DenseTensor<float> Preprocess(InferenceRequest request) => ImageInput.ToTensor(request.Body.Span);
+    public static Tensor<float> Preprocess(InferenceRequest request) => ImageTransforms.ImageNetInput(request);
 
     [Postprocess]
-    public static TopClass[] Postprocess(DenseTensor<float> logits) => Top.Classes(logits);
+    public static ClassScore[][] Postprocess(Tensor<float> logits) => TopFive.Of(logits);
 }
 
-/// <summary>The same work with a preprocess over the batch: it runs on the worker, one image after another.</summary>
-[Handler("mobilenet-batch")]
-public partial class MobileNetBatchHandler
+/// <summary>
+/// The same classifier with its preprocess over the batch: it runs on the worker, one image after
+/// another, instead of on every core as requests arrive.
+/// </summary>
+[Handler("classifier-batch")]
+public partial class BatchClassifierHandler
 {
     [Preprocess]
-    public static DenseTensor<float>[] Preprocess(IReadOnlyList<InferenceRequest> batch)
+    public static Tensor<float>[] Preprocess(IReadOnlyList<InferenceRequest> batch)
     {
-        var tensors = new DenseTensor<float>[batch.Count];
-        for (var i = 0; i < tensors.Length; i++)
+        var images = new Tensor<float>[batch.Count];
+        for (var i = 0; i < images.Length; i++)
         {
-            tensors[i] = ImageInput.ToTensor(batch[i].Body.Span);
+            images[i] = ImageTransforms.ImageNetInput(batch[i]);
         }
-        return tensors;
+        return images;
     }
 
     [Postprocess]
-    public static TopClass[] Postprocess(DenseTensor<float> logits) => Top.Classes(logits);
+    public static ClassScore[][] Postprocess(Tensor<float> logits) => TopFive.Of(logits);
 }
 
-public static class Top
+/// <summary>Does nothing a model would: what the framework costs per request (HTTP, queue, worker, JSON).</summary>
+[Handler("echo")]
+public partial class EchoHandler
 {
-    public static TopClass[] Classes(DenseTensor<float> logits)
+    [Preprocess]
+    public static int Preprocess(InferenceRequest request) => request.Body.Length;
+
+    [Inference]
+    public static EchoAnswer[] Run(IReadOnlyList<int> lengths)
     {
-        var (count, classes) = (logits.Dimensions[0], logits.Dimensions[1]);
-        var scores = logits.Buffer.Span;
-        var results = new TopClass[count];
-        for (var i = 0; i < count; i++)
+        var answers = new EchoAnswer[lengths.Count];
+        for (var i = 0; i < answers.Length; i++)
         {
-            var row = scores.Slice(i * classes, classes);
-            var best = 0;
-            for (var c = 1; c < classes; c++)
-            {
-                best = row[c] > row[best] ? c : best;
-            }
-            var sum = 0.0;
-            foreach (var score in row)
-            {
-                sum += Math.Exp(score - row[best]);
-            }
-            results[i] = new TopClass(best, (float)(1.0 / sum));
+            answers[i] = new EchoAnswer(lengths[i]);
         }
-        return results;
+        return answers;
+    }
+}
+
+/// <summary>The echo handler's answer, also what the bare endpoint writes.</summary>
+public sealed record EchoAnswer(int Length);
+
+public static class TopFive
+{
+    public static ClassScore[][] Of(Tensor<float> logits)
+    {
+        var rows = new ClassScore[logits.Shape[0]][];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var probabilities = Classification.Softmax(logits.Row(i));
+            var top = Classification.TopK(probabilities, 5);
+            rows[i] = new ClassScore[top.Length];
+            for (var k = 0; k < top.Length; k++)
+            {
+                rows[i][k] = new ClassScore(top[k], probabilities[top[k]]);
+            }
+        }
+        return rows;
     }
 }

@@ -1,58 +1,89 @@
-// The image benchmark's two halves (benchmarks/image-bench.sh runs both):
-//   ImageBench serve --urls http://127.0.0.1:PORT      Serve with models "mobilenet" and "mobilenet-batch"
-//   ImageBench inprocess IMAGE SECONDS THREADS          the same decode + resize + inference, no server
+// The image benchmark's .NET side; benchmarks/run.sh runs both halves (docs/benchmarks.md):
+//   ImageBench serve --urls URL --model FILE [--batch-sizes 1,8,32]
+//       Serves the attribute-written "classifier" once per batch size (classifier-b1, -b8, ...;
+//       batches above 1 wait at most 5 ms), "classifier-batch-b8" (its preprocess over the batch), the "echo" handler, and POST /bare, a bare Kestrel
+//       endpoint writing the echo's answer.
+//   ImageBench versions
+//       .NET, ONNX Runtime and TorchSharp versions as this build loads them, as JSON.
+//   ImageBench ceiling --backend onnx|torchscript --model FILE --image FILE --seconds S --threads T
+//                      [--stage full|preprocess|model] [--batch N] [--device cpu|cuda]
+//       The same work with no server; prints one JSON line.
 using System;
-using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using Benchmarks.ImageBench;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Serve.Server;
 
-var model = Path.Combine(AppContext.BaseDirectory, "model");
-if (args.Length >= 4 && args[0] == "inprocess")
+var options = Arguments.Parse(args.Skip(1));
+switch (args.FirstOrDefault())
 {
-    var image = File.ReadAllBytes(args[1]);
-    var duration = TimeSpan.FromSeconds(double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
-    var threads = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
-    using var session = new InferenceSession(Path.Combine(model, "mobilenet.onnx"));
-    var done = 0L;
-    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-    var stopwatch = Stopwatch.StartNew();
-    var workers = Enumerable.Range(0, threads).Select(index => new Thread(() =>
-    {
-        while (stopwatch.Elapsed < duration)
-        {
-            var input = ImageInput.ToTensor(image);
-            var batch = new DenseTensor<float>(input.Buffer, [1, 3, ImageInput.Side, ImageInput.Side]);
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor("image", batch)]);
-            _ = Top.Classes((DenseTensor<float>)results[0].AsTensor<float>());
-            Interlocked.Increment(ref done);
-        }
-    })).ToArray();
-    foreach (var worker in workers) worker.Start();
-    foreach (var worker in workers) worker.Join();
-    var seconds = stopwatch.Elapsed.TotalSeconds;
-    var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-    Console.WriteLine($"in-process, {threads} threads: {done / seconds:F1} requests/s, CPU {cpu / seconds * 100:F0}%, {done / cpu:F1} requests per CPU-second ({done} in {seconds:F1} s)");
-    return;
+    case "ceiling":
+        Console.WriteLine(Ceiling.Run(new CeilingSettings(
+            options.Get("backend", "onnx"), options.Get("model"), options.Get("image"),
+            double.Parse(options.Get("seconds", "10"), CultureInfo.InvariantCulture),
+            int.Parse(options.Get("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            options.Get("stage", "full"),
+            int.Parse(options.Get("batch", "1"), CultureInfo.InvariantCulture),
+            options.Get("device", "cpu"))));
+        return 0;
+    case "versions":
+        Console.WriteLine(Versions.Json());
+        return 0;
+    case "serve":
+        Serve(options);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: ImageBench serve --urls URL --model FILE [--batch-sizes 1,8,32] | ceiling --model FILE --image FILE ... (see Program.cs)");
+        return 2;
 }
 
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Services
-    .AddServe(options =>
+static void Serve(Arguments options)
+{
+    var model = Path.GetFullPath(options.Get("model"));
+    var empty = Directory.CreateTempSubdirectory("imagebench-echo-").FullName;
+    var batchSizes = options.Get("batch-sizes", "1,8,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture));
+    var builder = WebApplication.CreateSlimBuilder([$"--urls={options.Get("urls")}"]);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Logging.AddFilter("Serve", LogLevel.Information); // "Loaded model ... on DEVICE": the suite reads it
+    builder.Services
+        .AddServe(serve =>
+        {
+            foreach (var size in batchSizes)
+            {
+                serve.Models.Add(new ModelOptions
+                {
+                    Name = $"classifier-b{size}", Path = Path.GetDirectoryName(model)!, SerializedFile = Path.GetFileName(model),
+                    Handler = "classifier", BatchSize = size, MaxBatchDelay = size > 1 ? 5 : null,
+                });
+            }
+            serve.Models.Add(new ModelOptions
+            {
+                Name = "classifier-batch-b8", Path = Path.GetDirectoryName(model)!, SerializedFile = Path.GetFileName(model),
+                Handler = "classifier-batch", BatchSize = 8, MaxBatchDelay = 5,
+            });
+            serve.Models.Add(new ModelOptions { Name = "echo", Path = empty });
+        })
+        .AddOnnxRuntime()
+        .AddServeHandlers();
+    var app = builder.Build();
+    app.MapServeEndpoints();
+    // The floor: Kestrel and routing, reading the body and writing the same JSON, nothing else.
+    app.MapPost("/bare", async (HttpRequest request) =>
     {
-        options.Models.Add(new ModelOptions { Name = "mobilenet", Path = model });
-        options.Models.Add(new ModelOptions { Name = "mobilenet-batch", Path = model, Handler = "mobilenet-batch" });
-    })
-    .AddOnnxRuntime()
-    .AddServeHandlers();
-var app = builder.Build();
-app.MapServeEndpoints();
-app.Run();
+        var length = 0;
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer)) > 0)
+        {
+            length += read;
+        }
+        return Results.Text($"{{\"length\":{length}}}", "application/json");
+    });
+    app.Lifetime.ApplicationStopped.Register(() => Directory.Delete(empty, recursive: true));
+    app.Run();
+}

@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serve.Archives;
 using Serve.Runtime;
+using Serve.Server;
 using Serve.TorchServe;
 
 namespace Serve.Cli;
@@ -34,10 +35,14 @@ internal static class StartCommand
         var foreground = new Option<bool>("--foreground") { Description = "Stay attached and log to this terminal; without it the server runs in the background." };
         var disableTokenAuth = new Option<bool>("--disable-token-auth") { Description = "Serve without token authorization (as disable_token_authorization=true)." };
         var enableModelApi = new Option<bool>("--enable-model-api") { Description = "Allow registering and unregistering models through the management API (as enable_model_api=true)." };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint")
+        {
+            Description = "Export traces (one per request: queue wait, preprocess, inference, postprocess) to this OpenTelemetry collector: http://HOST:4317 (gRPC) or http://HOST:4318/v1/traces (overrides otlp_endpoint).",
+        };
 
         var command = new Command("start", "Start the server: inference on :8080, management on :8081, metrics on :8082 (127.0.0.1 unless config.properties says otherwise).")
         {
-            modelStore, models, tsConfig, foreground, disableTokenAuth, enableModelApi,
+            modelStore, models, tsConfig, foreground, disableTokenAuth, enableModelApi, otlpEndpoint,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -63,6 +68,9 @@ internal static class StartCommand
                     LoadModels = parse.GetValue(models) is { Length: > 0 } given ? string.Join(',', given) : config.LoadModels,
                     DisableTokenAuthorization = config.DisableTokenAuthorization || parse.GetValue(disableTokenAuth),
                     EnableModelApi = config.EnableModelApi || parse.GetValue(enableModelApi),
+                    OtlpEndpoint = parse.GetValue(otlpEndpoint) is { } otlp
+                        ? TorchServeConfig.OtlpEndpointAddress(otlp, expected => new ConfigPropertiesException($"--otlp-endpoint '{otlp}' is not {expected}."))
+                        : config.OtlpEndpoint,
                 };
                 // With enable_envvars_config=true, TS_<KEY> variables win over the file and the flags, as in TorchServe.
                 config = config.WithEnvironment();
@@ -115,8 +123,21 @@ internal static class StartCommand
                     error.WriteLine($"serve start: {e.Message}");
                     return 1;
                 }
+                // A model that failed to load does not stop the start while others serve: say which, and why
+                // (describe, the log and the ts_model_failed gauge say it too). With none served, the start failed.
+                var failed = app.Services.GetRequiredService<ModelManager>().Failed();
+                foreach (var failure in failed)
+                {
+                    error.WriteLine($"serve start: model {failure.Name} failed to load and is not served: {failure.Reason}");
+                }
+                if (toLoad.Count > 0 && failed.Count >= toLoad.Count)
+                {
+                    error.WriteLine("serve start: no model could be served; stopping.");
+                    await app.StopAsync(CancellationToken.None);
+                    return 1;
+                }
                 PidFile.Write();
-                output.WriteLine($"Serving {toLoad.Count} model(s), loaded in {(long)Stopwatch.GetElapsedTime(loading).TotalMilliseconds} ms: inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
+                output.WriteLine($"Serving {toLoad.Count - failed.Count} model(s){(failed.Count > 0 ? $" ({failed.Count} failed)" : "")}, loaded in {(long)Stopwatch.GetElapsedTime(loading).TotalMilliseconds} ms: inference {config.InferenceAddress}, management {config.ManagementAddress}, metrics {config.MetricsAddress}.");
                 try
                 {
                     await app.WaitForShutdownAsync(cancellation);

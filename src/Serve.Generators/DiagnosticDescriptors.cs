@@ -18,8 +18,9 @@ public static class DiagnosticDescriptors
         "Handler class '{0}' must be declared partial so that Serve can generate its pipeline");
 
     public static readonly DiagnosticDescriptor StageOutsideHandler = Create(
-        "SERVE002", "Stage method outside a handler",
-        "Method '{0}' is marked [{1}], but class '{2}' has no [Handler] attribute, so the stage is never called (stages are not inherited yet: a [Handler] class declares its own)");
+        "SERVE002", "Stage method no handler can call",
+        "Method '{0}' is marked [{1}], but {2}, so the stage is never called",
+        WellKnownDiagnosticTags.CompilationEnd);
 
     public static readonly DiagnosticDescriptor DuplicateStage = Create(
         "SERVE003", "Two methods for one stage",

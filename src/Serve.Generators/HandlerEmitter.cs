@@ -51,6 +51,11 @@ internal static class HandlerEmitter
             w.Line();
             EmitPreprocessOne(w, handler);
         }
+        else if (handler.InheritsHandler)
+        {
+            w.Line();
+            EmitNoPreprocessOne(w, handler);
+        }
         OpenApiEmitter.EmitMembers(w, handler);
 
         JsonWriterEmitter.Emit(w, handler);
@@ -183,17 +188,26 @@ internal static class HandlerEmitter
         w.Line($"// [Preprocess] {preprocess.MethodName}, once per request; a request it rejects fails alone.");
         EmitStageStart(w, "Preprocess", first: true);
         w.Line($"{Services}.PreparedBatch<{preprocess.ResultType}> prepared = new {Services}.PreparedBatch<{preprocess.ResultType}>(batch.Count);");
+        w.Line("bool preprocessedHere = false;");
         w.Open("for (int i = 0; i < batch.Count; i++)");
+        w.Open($"if (batch[i].TryGetPreprocessed(out {preprocess.ResultType} preprocessed))");
+        w.Line("// The server ran it as the request arrived, and timed it there.");
+        w.Line("prepared.Add(preprocessed);");
+        w.Line("continue;");
+        w.Close();
+        w.Line("preprocessedHere = true;");
         w.Open("try");
-        w.Line("// The server may have run it already, as the request arrived.");
-        w.Line($"prepared.Add(batch[i].IsPreprocessed ? ({preprocess.ResultType})batch[i].PreprocessedInput! : {Call(preprocess, "batch[i]")});");
+        w.Line($"prepared.Add({Call(preprocess, "batch[i]")});");
         w.Close();
         w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
         w.Line("prepared.Reject(i, rejection);");
         w.Close();
         w.Close();
+        w.Open("if (preprocessedHere)");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+        w.Close();
         w.Open("if (prepared.IsEmpty)");
+        w.Line("context.Metrics.RecordHandlerTime(handlerStart);");
         w.Line(returnStatement("prepared.Rejections()"));
         w.Close();
         w.Line();
@@ -208,17 +222,40 @@ internal static class HandlerEmitter
         w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;");
         w.Line();
         w.Line(Attribute);
-        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Line($"{(preprocess.IsAwaitable ? "async " : "")}global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(");
         w.Open($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken)");
         w.Line($"long stageStart = {Timestamp};");
-        w.Line("object? input;");
+        w.Line($"{preprocess.ResultType} input;");
         w.Open("try");
         w.Line($"input = {Call(preprocess, "request")};");
         w.Close();
+        w.Open("catch (global::Serve.Runtime.InvalidRequestException rejection)");
+        w.Line("// A refused request took preprocess time too, as it does in a batch.");
+        w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
+        w.Line($"throw new global::Serve.Runtime.HandlerStageException({Literal(handler.HandlerName)}, {Stage}.Preprocess, rejection);");
+        w.Close();
         EmitCatch(w, handler, $"{Stage}.Preprocess");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
-        w.Line(preprocess.IsAwaitable ? "return input;" : "return new global::System.Threading.Tasks.ValueTask<object?>(input);");
+        w.Line(preprocess.IsAwaitable
+            ? $"return request.WithPreprocessed<{preprocess.ResultType}>(input);"
+            : $"return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<{preprocess.ResultType}>(input));");
         w.Close();
+    }
+
+    /// <summary>
+    /// Says that this handler preprocesses no request on its own: a base class that is a handler
+    /// may, and its implementation would otherwise stay the one the server calls.
+    /// </summary>
+    private static void EmitNoPreprocessOne(SourceWriter w, HandlerSpec handler)
+    {
+        w.Line("// A base class is a handler too: these replace its per-request preprocess, which this handler does not run.");
+        w.Line(Attribute);
+        w.Line("bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => false;");
+        w.Line();
+        w.Line(Attribute);
+        w.Line("global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(");
+        w.Line($"    global::Serve.Runtime.InferenceRequest request, {Context} context, {Token} cancellationToken) =>");
+        w.Line($"    throw new global::System.NotSupportedException({Literal($"Handler '{handler.HandlerName}' preprocesses whole batches, not one request at a time.")});");
     }
 
     private static void EmitStageStart(SourceWriter w, string stage, bool first)

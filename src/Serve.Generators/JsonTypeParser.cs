@@ -26,11 +26,21 @@ internal sealed class JsonTypeParser(KnownTypes known)
         "JsonRequiredAttribute", "JsonObjectCreationHandlingAttribute", "JsonUnmappedMemberHandlingAttribute", "JsonConstructorAttribute",
     };
 
-    /// <summary>Deeper than System.Text.Json's own limit (64): a type that holds ever larger versions of itself.</summary>
-    private const int MaxObjectDepth = 64;
+    /// <summary>
+    /// How many constructions of one generic type may nest: more means a type that holds ever
+    /// larger versions of itself (<c>Node&lt;T&gt;</c> holding a <c>Node&lt;List&lt;T&gt;&gt;</c>), which has no end.
+    /// A chain of distinct types is finite however long, and System.Text.Json limits only the
+    /// depth of values, at run time.
+    /// </summary>
+    private const int MaxConstructionsOfOneType = 8;
 
     private readonly Dictionary<string, JsonObjectSpec?> _byName = new();
-    private int _depth;
+
+    /// <summary>The object types being described, outermost first.</summary>
+    private readonly List<INamedTypeSymbol> _path = new();
+
+    /// <summary>True when a type met is one the compiler reports as an error.</summary>
+    public bool CompilerError { get; private set; }
 
     /// <summary>The object types met so far, in the order they were first met.</summary>
     public List<JsonObjectSpec> Objects { get; } = new();
@@ -61,6 +71,7 @@ internal sealed class JsonTypeParser(KnownTypes known)
 
         if (type.TypeKind == TypeKind.Error)
         {
+            CompilerError = true; // The compiler reports the unknown type; a SERVE006 would only repeat it.
             reason = $"'{shown}' is not a type the compiler knows";
             return null;
         }
@@ -179,15 +190,16 @@ internal sealed class JsonTypeParser(KnownTypes known)
             return value; // Described already, or being described higher up a recursive type.
         }
 
-        if (_depth >= MaxObjectDepth)
+        if (type.IsGenericType
+            && _path.Count(t => SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, type.OriginalDefinition)) >= MaxConstructionsOfOneType)
         {
-            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' nests types more than {MaxObjectDepth} deep (a generic type that holds ever larger versions of itself)";
+            reason = $"'{type.ToDisplayString(Parser.MessageFormat)}' is a generic type that holds ever larger versions of itself, which no writer can end";
             return null;
         }
         _byName[name] = null;
-        _depth++;
+        _path.Add(type);
         var properties = DescribeProperties(type, out reason);
-        _depth--;
+        _path.RemoveAt(_path.Count - 1);
         if (properties is null)
         {
             _byName.Remove(name);
@@ -199,12 +211,30 @@ internal sealed class JsonTypeParser(KnownTypes known)
         return value;
     }
 
+    /// <summary>One property as System.Text.Json's default resolver sees it, in the order it meets them.</summary>
+    private sealed class Candidate(IPropertySymbol property, string jsonName, bool ignored, bool readable)
+    {
+        public IPropertySymbol Property { get; } = property;
+        public string JsonName { get; } = jsonName;
+        public bool Ignored { get; } = ignored;
+        public bool Readable { get; } = readable;
+    }
+
+    /// <summary>
+    /// The properties System.Text.Json writes, resolved as its default resolver does: each class
+    /// from the type up to its base, its own declarations only; each JSON name (compared without
+    /// regard to case under the web defaults) taken by the first property to claim it; a later
+    /// one of the same C# name that the earlier hides or overrides dropped; an ignored one giving
+    /// way to the next; a virtual property left out where an override of it is ignored; two
+    /// different properties of one JSON name refused, as System.Text.Json refuses the type.
+    /// A hidden base property that keeps a JSON name of its own is written through its class.
+    /// </summary>
     private List<JsonPropertySpec>? DescribeProperties(INamedTypeSymbol type, out string? reason)
     {
         reason = null;
-        var properties = new List<JsonPropertySpec>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var jsonNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var chosen = new List<Candidate>();
+        var byJsonName = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var ignoredByName = new Dictionary<string, Candidate>(StringComparer.Ordinal);
         for (var current = type; current is not null && current.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); current = current.BaseType)
         {
             foreach (var member in current.GetMembers())
@@ -230,64 +260,134 @@ internal sealed class JsonTypeParser(KnownTypes known)
                     continue; // JsonSerializerOptions.Web leaves fields out.
                 }
                 var property = (IPropertySymbol)member;
-                var isPublic = property.DeclaredAccessibility == Accessibility.Public && property.GetMethod is { DeclaredAccessibility: Accessibility.Public };
-                if (!isPublic)
+                if (property.IsIndexer
+                    || (ignoredByName.TryGetValue(property.Name, out var ignoredOverride)
+                        && IsVirtual(property) && IsVirtual(ignoredOverride.Property)
+                        && SymbolEqualityComparer.Default.Equals(property.Type, ignoredOverride.Property.Type)))
                 {
-                    if (HasAttribute(property, "JsonIncludeAttribute"))
-                    {
-                        reason = $"{where} has [JsonInclude] but no public getter, which only System.Text.Json reads";
-                        return null;
-                    }
-                    continue;
+                    continue; // An indexer, or a virtual property whose override is ignored.
                 }
-                if (property.IsIndexer || !seen.Add(property.Name))
+                var readable = property.DeclaredAccessibility == Accessibility.Public && property.GetMethod is { DeclaredAccessibility: Accessibility.Public };
+                var writable = property.DeclaredAccessibility == Accessibility.Public && property.SetMethod is { DeclaredAccessibility: Accessibility.Public };
+                if (!readable && HasAttribute(property, "JsonIncludeAttribute"))
                 {
-                    continue; // A property hidden or overridden by a more derived one is written once, as the derived one.
-                }
-                if (property.ReturnsByRef || property.ReturnsByRefReadonly)
-                {
-                    reason = $"{where} returns by reference";
+                    reason = $"{where} has [JsonInclude] but no public getter, which only System.Text.Json reads";
                     return null;
                 }
+                if (!readable && !writable)
+                {
+                    continue;
+                }
 
+                var ignored = false;
                 var ignore = property.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, known.JsonIgnoreAttribute));
                 if (ignore is not null)
                 {
                     var condition = ignore.NamedArguments.FirstOrDefault(a => a.Key == "Condition").Value.Value ?? IgnoreAlways;
-                    if (condition is IgnoreAlways)
-                    {
-                        continue;
-                    }
-                    if (condition is not IgnoreNever)
+                    if (condition is not (IgnoreAlways or IgnoreNever))
                     {
                         reason = $"{where} has a conditional [JsonIgnore], which only System.Text.Json applies";
                         return null;
                     }
+                    ignored = condition is IgnoreAlways;
                 }
-                if (known.IsObsoleteError(property))
+                var candidate = new Candidate(property, JsonName(property), ignored, readable);
+                if (!byJsonName.TryGetValue(candidate.JsonName, out var index))
                 {
-                    reason = $"{where} is marked [Obsolete] as an error, so generated code cannot read it";
+                    byJsonName[candidate.JsonName] = chosen.Count;
+                    chosen.Add(candidate);
+                }
+                else if (chosen[index].Ignored)
+                {
+                    chosen[index] = candidate; // An ignored property gives its name way.
+                }
+                else if (!(candidate.Ignored
+                    || HiddenBy(candidate, chosen[index])
+                    || (ignoredByName.TryGetValue(property.Name, out var hidingIgnored) && HiddenBy(candidate, hidingIgnored))))
+                {
+                    reason = $"properties '{chosen[index].Property.ContainingType.Name}.{chosen[index].Property.Name}' and '{current.Name}.{property.Name}' are both named '{candidate.JsonName}' in JSON (System.Text.Json refuses such a type)";
                     return null;
                 }
-
-                var value = Describe(property.Type, out var inner);
-                if (value is null)
+                if (ignored)
                 {
-                    reason = $"{where}: {inner}";
-                    return null;
+                    ignoredByName[property.Name] = candidate;
                 }
-                var jsonName = JsonName(property);
-                if (jsonNames.TryGetValue(jsonName, out var other))
-                {
-                    reason = $"properties '{type.Name}.{other}' and '{type.Name}.{property.Name}' are both named '{jsonName}' in JSON (System.Text.Json refuses such a type)";
-                    return null;
-                }
-                jsonNames[jsonName] = property.Name;
-                properties.Add(new JsonPropertySpec(jsonName, Parser.Identifier(property.Name), value));
             }
+        }
+
+        var properties = new List<JsonPropertySpec>();
+        foreach (var candidate in chosen.Where(c => !c.Ignored && c.Readable))
+        {
+            var property = candidate.Property;
+            var where = $"property '{type.Name}.{property.Name}'";
+            if (property.ReturnsByRef || property.ReturnsByRefReadonly)
+            {
+                reason = $"{where} returns by reference";
+                return null;
+            }
+            if (known.IsObsoleteError(property))
+            {
+                reason = $"{where} is marked [Obsolete] as an error, so generated code cannot read it";
+                return null;
+            }
+            var value = Describe(property.Type, out var inner);
+            if (value is null)
+            {
+                reason = $"{where}: {inner}";
+                return null;
+            }
+            // A property that a more derived one hides is read through the class that declares it.
+            var hidden = HidesName(type, property);
+            properties.Add(new JsonPropertySpec(candidate.JsonName, Parser.Identifier(property.Name), value,
+                hidden ? property.ContainingType.ToDisplayString(Parser.TypeFormat) : null));
         }
         return properties;
     }
+
+    /// <summary>True when a class between <paramref name="type"/> and the property's own declares a member of its name that is not an override of it.</summary>
+    private static bool HidesName(INamedTypeSymbol type, IPropertySymbol property)
+    {
+        for (var current = type; current is not null && !SymbolEqualityComparer.Default.Equals(current, property.ContainingType); current = current.BaseType)
+        {
+            if (current.GetMembers(property.Name).Any(m => m is not IPropertySymbol p || !Overrides(p, property)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool Overrides(IPropertySymbol property, IPropertySymbol ancestor)
+    {
+        for (IPropertySymbol? current = property; current is not null; current = current.OverriddenProperty)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current, ancestor))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>System.Text.Json's IsOverriddenOrShadowedBy: the same C# name, declared in a base of the other's class.</summary>
+    private static bool HiddenBy(Candidate candidate, Candidate other) =>
+        candidate.Property.Name == other.Property.Name
+        && IsBaseOf(candidate.Property.ContainingType, other.Property.ContainingType);
+
+    private static bool IsBaseOf(INamedTypeSymbol ancestor, INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current, ancestor))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Virtual as reflection sees the accessors: virtual, abstract or an override.</summary>
+    private static bool IsVirtual(IPropertySymbol property) => property.IsVirtual || property.IsAbstract || property.IsOverride;
 
     /// <summary>The first System.Text.Json serialization attribute on the symbol that the generated writer does not apply.</summary>
     private static string? SerializationAttribute(ISymbol symbol, params string[] handled)
@@ -348,9 +448,19 @@ internal sealed class JsonTypeParser(KnownTypes known)
         return new string(chars);
     }
 
-    /// <summary>A type of the framework (System.*, Microsoft.*), whose JSON form is System.Text.Json's own business.</summary>
-    private static bool IsSystemType(ITypeSymbol type)
+    /// <summary>
+    /// A type of the framework (System.*, Microsoft.* from a framework assembly), whose JSON form
+    /// is System.Text.Json's own business. The user's own types under such a namespace are not.
+    /// </summary>
+    private bool IsSystemType(ITypeSymbol type)
     {
+        if (type.ContainingAssembly is not { } assembly
+            || SymbolEqualityComparer.Default.Equals(assembly, known.Compilation.Assembly)
+            || !(assembly.Name is "mscorlib" or "netstandard" || assembly.Name.StartsWith("System.", StringComparison.Ordinal)
+                || assembly.Name.StartsWith("Microsoft.", StringComparison.Ordinal) || assembly.Name == "System"))
+        {
+            return false;
+        }
         var root = type.ContainingNamespace;
         while (root is { ContainingNamespace.IsGlobalNamespace: false })
         {

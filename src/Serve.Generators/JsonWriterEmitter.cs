@@ -77,7 +77,7 @@ internal static class JsonWriterEmitter
     private static void EmitProperty(SourceWriter w, JsonPropertySpec property)
     {
         var name = Literal(property.JsonName);
-        var value = "value." + property.MemberName;
+        var value = property.DeclaringType is null ? "value." + property.MemberName : $"(({property.DeclaringType})value).{property.MemberName}";
         switch (property.Value.Kind)
         {
             case JsonValueKind.String:

@@ -12,18 +12,20 @@ namespace Serve.Generators;
 /// </summary>
 internal static class OpenApiEmitter
 {
+    public const string ResponseName = "ServeOpenApiResponse";
+    public const string SchemasName = "ServeOpenApiSchemas";
+
     public static void EmitMembers(SourceWriter w, HandlerSpec handler)
     {
-        // A [Handler] base in this assembly has the same constants: these replace them.
-        var modifiers = handler.DerivesFromHandlerInAssembly ? "internal new const" : "internal const";
+        // 'new' exactly where an inherited member of the name is visible (a [Handler] base's own constants).
         w.Line();
         w.Line("/// <summary>The OpenAPI response object of this handler's predictions.</summary>");
         w.Line(Attribute);
-        w.Line($"{modifiers} string ServeOpenApiResponse = {Literal(Response(handler.Result))};");
+        w.Line($"internal {(handler.HidesOpenApiResponse ? "new " : "")}const string {ResponseName} = {Literal(Response(handler.Result))};");
         w.Line();
         w.Line("/// <summary>The OpenAPI schemas of the object types in this handler's results, by name.</summary>");
         w.Line(Attribute);
-        w.Line($"{modifiers} string ServeOpenApiSchemas = {Literal(Schemas(handler))};");
+        w.Line($"internal {(handler.HidesOpenApiSchemas ? "new " : "")}const string {SchemasName} = {Literal(Schemas(handler))};");
     }
 
     private static string Response(ResultSpec result)

@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -8,6 +9,9 @@ namespace Serve.Generators;
 /// <summary>The checks of the [Handler] class itself: its name, its shape, how it is created.</summary>
 internal sealed partial class Parser
 {
+    /// <summary>The members the generator adds to a handler class by name.</summary>
+    private static readonly string[] GeneratedMemberNames = { OpenApiEmitter.ResponseName, OpenApiEmitter.SchemasName, JsonWriterEmitter.ClassName };
+
     private string? CheckHandlerName(INamedTypeSymbol type, AttributeData handlerAttribute)
     {
         if (handlerAttribute.ConstructorArguments.Length != 1 || handlerAttribute.ConstructorArguments[0].Kind == TypedConstantKind.Error)
@@ -46,13 +50,19 @@ internal sealed partial class Parser
             }
         }
 
+        // A class nested in a generic class is generic too (IsGenericType): one reason is enough.
         if (type.ContainingType is not null)
         {
             Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, $"nested in '{type.ContainingType.Name}'");
         }
-        if (type.IsGenericType)
+        else if (type.IsGenericType)
         {
             Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name, "generic");
+        }
+        if (Array.IndexOf(GeneratedMemberNames, type.Name) >= 0)
+        {
+            Report(DiagnosticDescriptors.UnsupportedHandlerClass, location, type.Name,
+                $"named '{type.Name}', the name of a member Serve generates into it (a member cannot have its class's name); rename the class");
         }
         if (type.IsFileLocal)
         {
@@ -99,21 +109,55 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// True when a base class in this assembly is a [Handler] as well: the generator wrote the
-    /// same members into it, visible here. A base in another assembly has them internal there.
+    /// True when a base class implements IHandler already (a [Handler] in this assembly or
+    /// another, or a hand-written one): the generated part then states every IHandler member, or
+    /// the ones it leaves out would still map to the base's implementation.
     /// </summary>
-    private bool DerivesFromHandlerInAssembly(INamedTypeSymbol type)
+    private bool InheritsHandler(INamedTypeSymbol type)
     {
         for (var current = type.BaseType; current is not null; current = current.BaseType)
         {
-            if (SymbolEqualityComparer.Default.Equals(current.ContainingAssembly, type.ContainingAssembly)
-                && current.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _known.HandlerAttribute)))
+            if (IsHandlerClass(current)
+                || (_known.IHandler is not null && current.Interfaces.Contains(_known.IHandler, SymbolEqualityComparer.Default)))
             {
                 return true;
             }
         }
         return false;
     }
+
+    /// <summary>
+    /// True when a generated member named <paramref name="name"/> would hide one the handler
+    /// inherits, so it needs <c>new</c>: a member of a base that the handler can see (a base in a
+    /// library that gives this assembly its internals, or the user's own), or one the generator
+    /// will write into a [Handler] base of this assembly, which it does only when that base has
+    /// no error of its own (the generator's compilation does not hold its output yet).
+    /// </summary>
+    private bool InheritsMemberNamed(INamedTypeSymbol type, string name)
+    {
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            if (current.GetMembers(name).Any(m => !m.IsImplicitlyDeclared && _known.Compilation.IsSymbolAccessibleWithin(m, type)))
+            {
+                return true;
+            }
+            if (SymbolEqualityComparer.Default.Equals(current.ContainingAssembly, type.ContainingAssembly)
+                && current.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _known.HandlerAttribute)) is { } attribute
+                && !IsGeneratedSource(current)
+                && Parse(current, attribute, _known, new System.Collections.Generic.List<Diagnostic>(), _cancellationToken) is not null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>True when the generated part of a [Handler] is in the compilation already (the analyzer's view): its members were found above.</summary>
+    private static bool IsGeneratedSource(INamedTypeSymbol type) =>
+        type.DeclaringSyntaxReferences.Any(r => r.SyntaxTree.FilePath.EndsWith(".Serve.g.cs", System.StringComparison.Ordinal));
+
+    private bool IsHandlerClass(INamedTypeSymbol type) =>
+        type.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _known.HandlerAttribute));
 
     private static bool HasRequiredMembers(INamedTypeSymbol type)
     {

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Serve.Generators.Model;
 
 namespace Serve.Generators;
@@ -39,12 +41,6 @@ internal sealed partial class Parser
                         continue; // replaced by a class nearer the handler
                     }
                     var parsed = ParseStage(type, method, stage);
-                    if (parsed is not null && HiddenBy(method) is { } hiding)
-                    {
-                        Report(DiagnosticDescriptors.BadStageSignature, LocationOf(hiding), stage, $"{method.ContainingType.Name}.{method.Name}",
-                            $"'{hiding.ContainingType.Name}.{hiding.Name}' hides it without the [{stage}] attribute, so the handler would call that method instead; mark it [{stage}], or override the base's method");
-                        parsed = null;
-                    }
                     if (parsed is not null)
                     {
                         stages[stage] = parsed;
@@ -111,13 +107,6 @@ internal sealed partial class Parser
         {
             return Bad("it is generic");
         }
-        if (!SymbolEqualityComparer.Default.Equals(method.ContainingType, type)
-            && (method.DeclaredAccessibility is Accessibility.Private or Accessibility.NotApplicable
-                || (method.DeclaredAccessibility is Accessibility.Internal or Accessibility.ProtectedAndInternal
-                    && !SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, type.ContainingAssembly))))
-        {
-            return Bad($"it is {method.DeclaredAccessibility.ToString().ToLowerInvariant()} in the base class '{method.ContainingType.Name}', so handler '{type.Name}' cannot call it; make it protected or public");
-        }
         if (_known.IsObsoleteError(method))
         {
             return Bad("it is marked [Obsolete] as an error, so the generated call to it cannot compile");
@@ -130,17 +119,25 @@ internal sealed partial class Parser
         {
             return Bad("it is 'async void', so the pipeline cannot await it or catch its errors; return Task instead");
         }
-        var receiver = method.IsStatic ? Name(type) : "this";
-        var methodName = method.Name;
-        if (method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        if (method.MethodKind == MethodKind.ExplicitInterfaceImplementation && method.ExplicitInterfaceImplementations.IsEmpty)
         {
-            var implemented = method.ExplicitInterfaceImplementations.FirstOrDefault();
-            if (method.IsStatic || implemented is null)
-            {
-                return Bad("it is a static explicit interface implementation, which generated code cannot call");
-            }
-            receiver = $"(({Name(implemented.ContainingType)})this)";
-            methodName = implemented.Name;
+            _compilerError = true; // It implements nothing the compiler found (CS0539): the compiler says so.
+            return null;
+        }
+        if (method.IsStatic && method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        {
+            return Bad("it is a static explicit interface implementation, which generated code cannot call");
+        }
+        if (HiddenBy(method) is { } hiding)
+        {
+            Report(DiagnosticDescriptors.BadStageSignature, LocationOf(hiding), stage, NameOf(method),
+                $"'{hiding.ContainingType.Name}.{hiding.Name}' hides it without the [{stage}] attribute, so the handler would call that method instead; mark it [{stage}], or override the base's method");
+            return null;
+        }
+        var (target, receiver, methodName, unreachable) = CallTarget(type, method);
+        if (unreachable is not null)
+        {
+            return Bad(unreachable);
         }
 
         // Parameters: at most one input, one HandlerContext, one CancellationToken, in any order.
@@ -181,7 +178,8 @@ internal sealed partial class Parser
         {
             return Bad($"it returns a nullable '{method.ReturnType.ToDisplayString(MessageFormat)}', which cannot be awaited safely; return a task that is never null");
         }
-        var (awaitable, result) = Unwrap(method.ReturnType);
+        // The call returns what the most derived override returns (a covariant return).
+        var (awaitable, result) = Unwrap(target.ReturnType);
         if (result is not null && Unusable(result) is { } resultProblem)
         {
             return Bad($"it returns {resultProblem}");
@@ -221,7 +219,12 @@ internal sealed partial class Parser
             }
         }
 
-        var overloaded = OtherMethodsNamed(method);
+        if (CheckBinding(type, method, receiver, methodName, parameters, required: false) is { } misbinding)
+        {
+            return Bad(misbinding);
+        }
+        receiver = Simplest(type, method, receiver, methodName, parameters);
+        var overloaded = OtherMembersNamed(type, method);
         var spec = new StageSpec(
             stage,
             receiver,
@@ -239,22 +242,163 @@ internal sealed partial class Parser
         }
     }
 
-    /// <summary>True when another method the call could bind to has the same name, here or in a base class or the implemented interface.</summary>
-    private static bool OtherMethodsNamed(IMethodSymbol method)
+    /// <summary>
+    /// How the generated call reaches the stage: the method that runs (the most derived override
+    /// of a virtual stage, whose return type may be covariant), the receiver, and the name. The
+    /// receiver names the class that declares that method wherever C# allows it, so no member of
+    /// a class nearer the handler (an overload, a static helper, a field) can take the call:
+    /// <c>((Base)this).Run</c>, <c>Base.Run</c> for a static, <c>((IStage)this).Run</c> for an
+    /// explicit interface implementation. A protected method is reached through <c>this</c>
+    /// (C# allows no other qualifier), and <see cref="CheckBinding"/> proves that call binds to it.
+    /// Where the plain <c>this.</c> call binds to the stage as well, <see cref="Simplest"/> keeps that.
+    /// </summary>
+    private (IMethodSymbol Target, string Receiver, string Name, string? Unreachable) CallTarget(INamedTypeSymbol type, IMethodSymbol method)
     {
-        var owner = method.MethodKind == MethodKind.ExplicitInterfaceImplementation
-            ? method.ExplicitInterfaceImplementations[0].ContainingType
-            : method.ContainingType;
-        var name = method.MethodKind == MethodKind.ExplicitInterfaceImplementation ? method.ExplicitInterfaceImplementations[0].Name : method.Name;
+        if (method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        {
+            var implemented = method.ExplicitInterfaceImplementations[0];
+            var receiverText = $"(({Name(implemented.ContainingType)})this)";
+            if (!_known.Compilation.IsSymbolAccessibleWithin(implemented, type))
+            {
+                return (method, receiverText, implemented.Name, $"interface '{implemented.ContainingType.Name}' is not accessible from handler '{type.Name}'");
+            }
+            var implementation = type.FindImplementationForInterfaceMember(implemented) as IMethodSymbol;
+            if (implementation is null || !InOverrideChain(implementation, method))
+            {
+                return (method, receiverText, implemented.Name,
+                    $"handler '{type.Name}' implements '{implemented.ContainingType.Name}.{implemented.Name}' again{(implementation is null ? "" : $" with '{implementation.ContainingType.Name}.{implementation.Name}'")}, so a call through the interface would not reach it; mark the method that implements it now");
+            }
+            return (method, receiverText, implemented.Name, null);
+        }
+
+        var target = MostDerivedOverride(type, method);
+        if (!_known.Compilation.IsSymbolAccessibleWithin(target, type))
+        {
+            var where = SymbolEqualityComparer.Default.Equals(target.ContainingAssembly, type.ContainingAssembly) ? "" : " of another assembly";
+            return (target, "this", target.Name,
+                $"it is {AccessibilityText(target.DeclaredAccessibility)} in the base class '{target.ContainingType.Name}'{where}, so handler '{type.Name}' cannot call it; make it protected or public");
+        }
+        string receiver;
+        if (target.IsStatic)
+        {
+            receiver = Name(target.ContainingType);
+        }
+        else if (SymbolEqualityComparer.Default.Equals(target.ContainingType, type)
+            || !_known.Compilation.IsSymbolAccessibleWithin(target, type, target.ContainingType))
+        {
+            receiver = "this"; // The handler's own, or protected: C# allows only 'this' as its qualifier.
+        }
+        else
+        {
+            receiver = $"(({Name(target.ContainingType)})this)";
+        }
+        return (target, receiver, target.Name, null);
+    }
+
+    /// <summary>The plain receiver where it reaches the stage as well (the usual case: nothing else has its name), else the qualified one.</summary>
+    private string Simplest(INamedTypeSymbol type, IMethodSymbol stage, string receiver, string methodName, List<StageParameter> parameters)
+    {
+        var plain = stage.IsStatic ? Name(type) : "this";
+        return receiver != plain
+            && stage.MethodKind != MethodKind.ExplicitInterfaceImplementation
+            && CheckBinding(type, stage, plain, methodName, parameters, required: true) is null
+            ? plain
+            : receiver;
+    }
+
+    /// <summary>The override of <paramref name="method"/> nearest the handler, or the method itself.</summary>
+    private static IMethodSymbol MostDerivedOverride(INamedTypeSymbol type, IMethodSymbol method)
+    {
+        if (method.IsStatic || !(method.IsVirtual || method.IsAbstract || method.IsOverride))
+        {
+            return method;
+        }
+        for (var current = type; current is not null && !SymbolEqualityComparer.Default.Equals(current, method.ContainingType); current = current.BaseType)
+        {
+            foreach (var member in current.GetMembers(method.Name).OfType<IMethodSymbol>())
+            {
+                if (member.IsOverride && InOverrideChain(member, method))
+                {
+                    return member;
+                }
+            }
+        }
+        return method;
+    }
+
+    /// <summary>True when <paramref name="method"/> is <paramref name="ancestor"/> or overrides it, directly or not: a call to either runs the same code.</summary>
+    private static bool InOverrideChain(IMethodSymbol method, IMethodSymbol ancestor)
+    {
+        for (IMethodSymbol? current = method; current is not null; current = current.OverriddenMethod)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current, ancestor) || SymbolEqualityComparer.Default.Equals(current.OriginalDefinition, ancestor.OriginalDefinition))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Binds the call the generator writes, as the compiler will, inside the handler class, with
+    /// arguments of exactly the parameter types. Returns why it does not reach the stage (C#
+    /// picks another member, or cannot decide), or null when it does.
+    /// </summary>
+    /// <param name="required">When there is no class body to bind in: true says the call is not proven, false trusts the qualified receiver.</param>
+    private string? CheckBinding(INamedTypeSymbol type, IMethodSymbol stage, string receiver, string methodName, List<StageParameter> parameters, bool required)
+    {
+        if (type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellationToken)).OfType<TypeDeclarationSyntax>()
+                .FirstOrDefault(d => d.OpenBraceToken.Span.Length > 0) is not { } declaration)
+        {
+            // No body to bind in (a record with parameters only).
+            return required ? "not proven" : null;
+        }
+        var self = $"default({Name(type)})";
+        var speculativeReceiver = receiver == "this" ? self : receiver.Replace(")this)", $"){self})");
+        var arguments = string.Join(", ", parameters.Select(p => $"default({p.Type})"));
+        var text = $"{speculativeReceiver}.{Identifier(methodName)}({arguments})";
+        var expression = SyntaxFactory.ParseExpression(text);
+        var model = _semanticModel is { } known && known.SyntaxTree == declaration.SyntaxTree
+            ? known
+            : _semanticModel = _known.Compilation.GetSemanticModel(declaration.SyntaxTree);
+        var info = model.GetSpeculativeSymbolInfo(declaration.OpenBraceToken.Span.End, expression, SpeculativeBindingOption.BindAsExpression);
+        var shown = $"{(receiver == "this" ? "this" : receiver)}.{methodName}(...)";
+        if (info.Symbol is IMethodSymbol bound)
+        {
+            var expected = stage.MethodKind == MethodKind.ExplicitInterfaceImplementation ? stage.ExplicitInterfaceImplementations[0] : stage;
+            if (InOverrideChain(bound, expected) || InOverrideChain(expected, bound))
+            {
+                return null;
+            }
+            return $"the call '{shown}' in handler '{type.Name}' binds to '{bound.ContainingType.Name}.{bound.Name}({string.Join(", ", bound.Parameters.Select(p => p.Type.ToDisplayString(MessageFormat)))})' instead, "
+                + "which C# prefers; make the stage public or internal so the call can name its class, or rename one of them";
+        }
+        var candidates = info.CandidateSymbols.Select(c => $"'{c.ContainingType?.Name}.{c.Name}'").Distinct().ToArray();
+        return $"the call '{shown}' in handler '{type.Name}' does not bind to it ({(info.CandidateReason == CandidateReason.None ? "C# finds no such method" : info.CandidateReason.ToString())}"
+            + $"{(candidates.Length == 0 ? "" : ": " + string.Join(", ", candidates))}); rename it or the member that takes its name";
+    }
+
+    /// <summary>True when another member the call could meet has the same name, in the handler's classes, the stage's, or the implemented interface.</summary>
+    private static bool OtherMembersNamed(INamedTypeSymbol type, IMethodSymbol method)
+    {
         var target = method.MethodKind == MethodKind.ExplicitInterfaceImplementation ? method.ExplicitInterfaceImplementations[0] : method;
         var types = new List<ITypeSymbol>();
-        for (ITypeSymbol? current = owner; current is not null; current = current.BaseType)
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
         {
             types.Add(current);
         }
-        types.AddRange(owner.AllInterfaces);
-        return types.SelectMany(t => t.GetMembers(name)).Any(m => !SymbolEqualityComparer.Default.Equals(m, target));
+        types.AddRange(target.ContainingType.AllInterfaces);
+        types.Add(target.ContainingType);
+        return types.SelectMany(t => t.GetMembers(target.Name))
+            .Any(m => m is not IMethodSymbol other || !(InOverrideChain(other, target) || InOverrideChain(target, other) || SymbolEqualityComparer.Default.Equals(other, method)));
     }
+
+    private static string AccessibilityText(Accessibility accessibility) => accessibility switch
+    {
+        Accessibility.ProtectedAndInternal => "private protected",
+        Accessibility.ProtectedOrInternal => "protected internal",
+        _ => accessibility.ToString().ToLowerInvariant(),
+    };
 
     private static string RefKindText(RefKind kind) => kind switch
     {

@@ -25,8 +25,8 @@ internal sealed partial class Parser
     public static readonly SymbolDisplayFormat MessageFormat = SymbolDisplayFormat.MinimallyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
-    /// <summary>TorchServe's model names (model-archiver's is_valid_model_name); "." and ".." are not names.</summary>
-    private static readonly Regex HandlerNamePattern = new("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
+    /// <summary>TorchServe's model names (model-archiver's is_valid_model_name); "." and ".." are not names. <c>\z</c>, not <c>$</c>, which also matches before a final newline.</summary>
+    private static readonly Regex HandlerNamePattern = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]*\z", RegexOptions.CultureInvariant);
 
     private sealed record ParsedStage(IMethodSymbol Method, StageSpec Spec, ITypeSymbol? Input, ITypeSymbol? Result);
 
@@ -34,6 +34,9 @@ internal sealed partial class Parser
     private readonly List<Diagnostic> _diagnostics;
     private readonly CancellationToken _cancellationToken;
     private INamedTypeSymbol _handler = null!;
+
+    /// <summary>The handler's syntax tree's model, where generated calls are bound as the compiler will bind them.</summary>
+    private SemanticModel? _semanticModel;
 
     /// <summary>Set when the compiler reports the problem itself (an unknown type, a malformed attribute): no code, no diagnostic of ours.</summary>
     private bool _compilerError;
@@ -79,6 +82,10 @@ internal sealed partial class Parser
             Report(DiagnosticDescriptors.LanguageVersionTooOld, AttributeLocation(handlerAttribute, type), version.ToDisplayString());
         }
         CheckClass(type);
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            _compilerError |= current.TypeKind == TypeKind.Error; // An unknown base class: its stages are unknown too (CS0246 says why).
+        }
 
         var stages = FindStages(type, handlerName ?? type.Name);
         _cancellationToken.ThrowIfCancellationRequested();
@@ -156,7 +163,9 @@ internal sealed partial class Parser
             IsRecord: type.IsRecord,
             MetadataName: string.Join(".", namespaces.Concat(new[] { type.MetadataName })),
             FullyQualifiedName: Name(type),
-            DerivesFromHandlerInAssembly: DerivesFromHandlerInAssembly(type),
+            InheritsHandler: InheritsHandler(type),
+            HidesOpenApiResponse: InheritsMemberNamed(type, OpenApiEmitter.ResponseName),
+            HidesOpenApiSchemas: InheritsMemberNamed(type, OpenApiEmitter.SchemasName),
             Initialize: initialize?.Spec,
             Preprocess: preprocess?.Spec,
             PreprocessPerRequest: perRequest,
@@ -236,6 +245,11 @@ internal sealed partial class Parser
         }
 
         var json = objects.Describe(element, out var reason);
+        if (objects.CompilerError)
+        {
+            _compilerError = true;
+            return null;
+        }
         if (json is null)
         {
             Report(DiagnosticDescriptors.UnserializableResult, LocationOf(method), element.ToDisplayString(MessageFormat), reason!);

@@ -64,5 +64,21 @@ internal static class RegistrationEmitter
         return w.ToString();
     }
 
-    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    /// <summary>Text for a one-line doc comment: XML's markup escaped, and control characters (a newline would end the comment) as character references.</summary>
+    private static string Xml(string text)
+    {
+        var escaped = new System.Text.StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '&' => escaped.Append("&amp;"),
+                '<' => escaped.Append("&lt;"),
+                '>' => escaped.Append("&gt;"),
+                < ' ' => escaped.Append("&#x").Append(((int)c).ToString("X", System.Globalization.CultureInfo.InvariantCulture)).Append(';'),
+                _ => escaped.Append(c),
+            };
+        }
+        return escaped.ToString();
+    }
 }

@@ -43,6 +43,8 @@ public partial class ImageSegmenter
     /// <summary>
     /// Per pixel: the class of largest probability and that probability, which is
     /// 1 / sum(exp(logit - max logit)); computed plane by plane so the memory is read in order.
+    /// As PyTorch's softmax over dim 1 (<c>_vec_softmax</c>): SLEEF's exp, the sum over the classes
+    /// in class order, per pixel.
     /// </summary>
     public static void ArgMaxSoftmax(ReadOnlySpan<float> logits, int classes, Span<int> classMap, Span<float> probabilities)
     {
@@ -69,7 +71,7 @@ public partial class ImageSegmenter
             var values = logits.Slice(c * plane, plane);
             for (var i = 0; i < plane; i++)
             {
-                sums[i] += MathF.Exp(values[i] - max[i]);
+                sums[i] += PyTorchMath.Exp(values[i] - max[i]);
             }
         }
         for (var i = 0; i < plane; i++)

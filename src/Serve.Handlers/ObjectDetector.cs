@@ -51,10 +51,10 @@ public partial class ObjectDetector
         {
             return DefaultMaxPixels;
         }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pixels) || pixels < ImageDecoder.MinSide * ImageDecoder.MinSide || pixels > ImageDecoder.MaxPixels)
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pixels) || pixels < 1 || pixels > ImageDecoder.MaxPixels)
         {
             throw new ModelLoadException(
-                $"Model '{context.ModelName}': handler.max_pixels in model-config.yaml is '{text}'; it must be a whole number from {ImageDecoder.MinSide * ImageDecoder.MinSide} to {ImageDecoder.MaxPixels}.");
+                $"Model '{context.ModelName}': handler.max_pixels in model-config.yaml is '{text}'; it must be a whole number from 1 to {ImageDecoder.MaxPixels}.");
         }
         return pixels;
     }

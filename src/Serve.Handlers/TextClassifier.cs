@@ -31,6 +31,12 @@ public partial class TextClassifier
     public virtual async ValueTask Initialize(HandlerContext context, CancellationToken cancellationToken)
     {
         await DefaultStages.InitializeAsync(context, cancellationToken).ConfigureAwait(false);
+        if (context.RunsPerRequestStagesOnly && context.Model is null)
+        {
+            // The instance that tokenizes each request as it arrives needs the model's input names;
+            // the default initialize loads no model for it, and LoadModel gives it the workers' shared copy.
+            context.Model = context.LoadModel();
+        }
         _inputs = TextModelInputs.Load(context);
     }
 

@@ -45,6 +45,9 @@ public sealed class OnnxModel :
 
     public string Backend => OnnxModelLoader.BackendName;
 
+    /// <summary>True: an ONNX Runtime session runs concurrent calls, so a model's workers on one device share it.</summary>
+    public bool IsThreadSafe => true;
+
     public string ModelName { get; }
 
     /// <summary>The session, for handlers that run it themselves.</summary>
@@ -78,7 +81,47 @@ public sealed class OnnxModel :
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend)));
+        return ValueTask.FromResult(RunStacked(inputs));
+    }
+
+    /// <summary>
+    /// The sizes batches stacked here are padded to (<see cref="BatchShapes"/>); the loader sets
+    /// them from model-config and the device. Padding needs a batch-major model: a first input
+    /// dimension of any size, and outputs with one row per input row.
+    /// </summary>
+    public BatchShapes BatchShapes { get; init; } = BatchShapes.None;
+
+    private bool PadsBatches => BatchShapes.Sizes.Count > 0 && InputShape is [< 0, ..];
+
+    /// <summary>Stacks per-request tensors into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
+    private Tensor<float> RunStacked(IReadOnlyList<Tensor<float>> inputs)
+    {
+        var size = PadsBatches ? BatchShapes.Pad(inputs.Count) : inputs.Count;
+        return TensorBatch.TakeRows(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count);
+    }
+
+    /// <summary>
+    /// Runs each preferred batch size once on zeros (Triton's model warmup), so that the first
+    /// requests of each shape do not pay for the provider's per-shape work (cuDNN's algorithm
+    /// search on a GPU). Says what it did, for the load log.
+    /// </summary>
+    public string WarmUp()
+    {
+        if (!PadsBatches)
+        {
+            return "no warm-up: no preferred batch sizes, or the model's batch dimension is fixed";
+        }
+        if (Inputs.Count != 1 || Inputs[0].ElementType != TensorElementType.Float || Inputs[0].Shape!.Skip(1).Any(d => d < 0))
+        {
+            return "no warm-up: it needs one float input whose dimensions other than the batch are fixed";
+        }
+        var item = Inputs[0].Shape!.Skip(1).ToArray();
+        var itemLength = item.Aggregate(1L, (a, b) => a * b);
+        foreach (var size in BatchShapes.Sizes)
+        {
+            using var output = RunSingle(new Tensor<float>(new float[checked(size * itemLength)], [size, .. item]));
+        }
+        return $"warmed up batch sizes [{string.Join(", ", BatchShapes.Sizes)}]";
     }
 
     public ValueTask<DenseTensor> RunAsync(DenseTensor input, CancellationToken cancellationToken)
@@ -95,7 +138,7 @@ public sealed class OnnxModel :
         {
             tensors[i] = FromDense(inputs[i]);
         }
-        return ValueTask.FromResult(ToDense(RunSingle(TensorBatch.Stack(tensors, ModelName, Backend))));
+        return ValueTask.FromResult(ToDense(RunStacked(tensors)));
     }
 
     private string SingleInputName() => _session.InputMetadata.Count == 1

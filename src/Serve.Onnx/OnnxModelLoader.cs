@@ -32,6 +32,11 @@ public sealed partial class OnnxModelLoader : IModelLoader
     public IModel Load(HandlerContext context)
     {
         var path = context.SerializedFilePath!;
+        foreach (var key in context.ModelConfig.Torch.Keys)
+        {
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}': model-config sets torch.{key.Replace(':', '.')}, but '{Path.GetFileName(path)}' is an ONNX model; the torch section applies to TorchSharp models. Remove it.");
+        }
         var settings = OnnxSessionSettings.From(context.ModelConfig, context.ModelName);
         foreach (var applied in settings.Applied)
         {
@@ -40,6 +45,10 @@ public sealed partial class OnnxModelLoader : IModelLoader
 
         using var options = settings.ToSessionOptions();
         var provider = AddProvider(options, context);
+        // After the provider: a fallback to the CPU changes the budget.
+        var threads = context.Threads;
+        OnnxSessionSettings.ApplyThreads(options, threads);
+        LogThreads(context.Logger, context.ModelName, context.Device.ToString(), threads.Reason);
         var modelPath = path;
         if (settings.CacheOptimizedModel)
         {
@@ -58,14 +67,28 @@ public sealed partial class OnnxModelLoader : IModelLoader
             }
         }
 
+        OnnxModel model;
         try
         {
-            return new OnnxModel(new InferenceSession(modelPath, options), context.ModelName);
+            model = new OnnxModel(new InferenceSession(modelPath, options), context.ModelName)
+            {
+                BatchShapes = BatchShapes.Decide(context.ModelConfig, context.Device),
+            };
         }
         catch (OnnxRuntimeException e)
         {
             throw new ModelLoadException($"Model '{context.ModelName}': ONNX Runtime cannot load '{Path.GetFileName(modelPath)}': {e.Message}", e);
         }
+        try
+        {
+            LogBatchShapes(context.Logger, context.ModelName, model.BatchShapes.Reason, model.WarmUp());
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or ArgumentException or InvalidOperationException)
+        {
+            // A model that refuses zeros may still serve real inputs: the first request of each shape pays instead.
+            LogWarmUpFailed(context.Logger, context.ModelName, e.Message);
+        }
+        return model;
     }
 
     /// <summary>
@@ -123,6 +146,15 @@ public sealed partial class OnnxModelLoader : IModelLoader
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: ONNX Runtime option {Applied}")]
     private static partial void LogApplied(ILogger logger, string modelName, string applied);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {BatchShapes}; {WarmUp}")]
+    private static partial void LogBatchShapes(ILogger logger, string modelName, string batchShapes, string warmUp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: warming up its batch sizes failed, so the first request of each size pays for it: {Reason}")]
+    private static partial void LogWarmUpFailed(ILogger logger, string modelName, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} on {Device}: threads {Reason}")]
+    private static partial void LogThreads(ILogger logger, string modelName, string device, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: cannot run on {Device}, running on the CPU: {Reason}")]
     private static partial void LogFallback(ILogger logger, string modelName, string device, string reason);

@@ -9,16 +9,12 @@ namespace Serve.Onnx;
 /// <summary>
 /// ONNX Runtime session settings from model-config: the <c>onnx</c> section, and the <c>pt2</c>
 /// section mapped to its nearest real equivalent (docs/pt2.md). <see cref="Applied"/> says, for
-/// the log, what each setting became; what cannot be honoured is refused by name.
+/// the log, what each setting became; what cannot be honoured is refused by name. The section's
+/// thread keys (intraOpNumThreads, interOpNumThreads, allowSpinning) belong to the model's
+/// <see cref="ThreadBudget"/>, which <see cref="ApplyThreads"/> sets on the session.
 /// </summary>
 public sealed record OnnxSessionSettings
 {
-    /// <summary>Threads within an operator; null leaves ONNX Runtime's default (one per physical core).</summary>
-    public int? IntraOpNumThreads { get; init; }
-
-    /// <summary>Threads across operators (used in parallel execution mode); null for ONNX Runtime's default.</summary>
-    public int? InterOpNumThreads { get; init; }
-
     public GraphOptimizationLevel OptimizationLevel { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
 
     /// <summary>Save the optimized graph beside the model and load it from there next time.</summary>
@@ -37,12 +33,9 @@ public sealed record OnnxSessionSettings
             var name = "onnx." + key.Replace(':', '.');
             switch (key)
             {
-                case "intraOpNumThreads":
-                    settings = settings with { IntraOpNumThreads = Count(name, value) };
-                    break;
-                case "interOpNumThreads":
-                    settings = settings with { InterOpNumThreads = Count(name, value) };
-                    break;
+                case "intraOpNumThreads" or "interOpNumThreads" or "allowSpinning":
+                    // Read by ThreadBudget, whose reason the load log prints.
+                    continue;
                 case "graphOptimizationLevel":
                     settings = settings with { OptimizationLevel = Level(name, value) };
                     levelSet = true;
@@ -52,7 +45,7 @@ public sealed record OnnxSessionSettings
                     break;
                 default:
                     throw new ModelLoadException(
-                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel.");
+                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.allowSpinning, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel.");
             }
             applied.Add($"{name}: {value}");
         }
@@ -104,10 +97,21 @@ public sealed record OnnxSessionSettings
     /// <summary>Session options for these settings; the caller adds the execution provider.</summary>
     public SessionOptions ToSessionOptions()
     {
-        var options = new SessionOptions { GraphOptimizationLevel = OptimizationLevel };
-        if (IntraOpNumThreads is { } intra) options.IntraOpNumThreads = intra;
-        if (InterOpNumThreads is { } inter) options.InterOpNumThreads = inter;
-        return options;
+        return new SessionOptions { GraphOptimizationLevel = OptimizationLevel };
+    }
+
+    /// <summary>ONNX Runtime's key for whether idle intra-op pool threads spin before they sleep.</summary>
+    public const string AllowSpinningKey = "session.intra_op.allow_spinning";
+
+    /// <summary>Sets the budget's threads on <paramref name="options"/>: intra-op, inter-op (sequential execution), spinning.</summary>
+    public static void ApplyThreads(SessionOptions options, ThreadBudget threads)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(threads);
+        options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+        options.IntraOpNumThreads = threads.IntraOpThreads;
+        options.InterOpNumThreads = threads.InterOpThreads;
+        options.AddSessionConfigEntry(AllowSpinningKey, threads.AllowSpinning ? "1" : "0");
     }
 
     public static string LevelName(GraphOptimizationLevel level) => level switch
@@ -128,11 +132,6 @@ public sealed record OnnxSessionSettings
         "all" or "enable_all" or "ort_enable_all" => GraphOptimizationLevel.ORT_ENABLE_ALL,
         _ => throw new ModelLoadException($"model-config: '{name}' must be disabled, basic, extended, layout or all, not '{value}'."),
     };
-
-    private static int Count(string name, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
-            ? count
-            : throw new ModelLoadException($"model-config: '{name}' must be a whole number of threads (0: ONNX Runtime's default), not '{value}'.");
 
     private static bool Bool(string name, string value) => value.ToLowerInvariant() switch
     {

@@ -89,6 +89,53 @@ public sealed class HandlerContext
     public IModel? Model { get; set; }
 
     /// <summary>
+    /// The model's copies, one per device, shared by its workers; the server sets it. Without it
+    /// (a handler run alone, in a test) <see cref="LoadModel"/> loads a copy of its own.
+    /// </summary>
+    public ModelCopies? Copies { get; init; }
+
+    /// <summary>
+    /// True for the context of the handler instance that runs only per-request stages (preprocess
+    /// as each request arrives): <see cref="LoadModel"/> gives it a copy the workers already
+    /// loaded, never a new one. A preprocess must not run a model that is not thread-safe
+    /// (<see cref="IModel.IsThreadSafe"/>): that copy is a worker's.
+    /// </summary>
+    public bool RunsPerRequestStagesOnly { get; init; }
+
+    /// <summary>True when the handler's preprocess runs per request, on threads of its own (for <see cref="Threads"/>).</summary>
+    public bool PreprocessesEachRequest { get; init; }
+
+    /// <summary>The cores the model's threads are budgeted from.</summary>
+    public int Cores { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The thread budget for the model on <see cref="Device"/>, with model-config's overrides (<see cref="ThreadBudget.Decide"/>).</summary>
+    /// <exception cref="ModelLoadException">A thread override in model-config is not valid.</exception>
+    public ThreadBudget Threads =>
+        ThreadBudget.Decide(new ThreadBudgetInputs(Cores, Device, Math.Max(1, ModelConfig.MaxWorkers), PreprocessesEachRequest), ModelConfig);
+
+    private IModel? _copy;
+
+    /// <summary>
+    /// Gives the model back: the shared copy <see cref="LoadModel"/> returned goes back to
+    /// <see cref="Copies"/> (the last user disposes it), any other model is disposed.
+    /// </summary>
+    public void ReleaseModel()
+    {
+        var model = Model;
+        Model = null;
+        if (_copy is { } copy)
+        {
+            _copy = null;
+            Copies!.Release(copy);
+            if (ReferenceEquals(model, copy))
+            {
+                return;
+            }
+        }
+        model?.Dispose();
+    }
+
+    /// <summary>
     /// Loads the serialized file with the first backend that can read it, on the device
     /// <see cref="DeviceSelection"/> chooses from that backend's accelerators.
     /// </summary>
@@ -113,7 +160,15 @@ public sealed class HandlerContext
                 {
                     throw new ModelLoadException($"Model '{ModelName}': {e.Message}", e);
                 }
-                return loader.Load(this);
+                if (Copies is null)
+                {
+                    return loader.Load(this);
+                }
+                if (_copy is not null)
+                {
+                    throw new InvalidOperationException($"Model '{ModelName}': this worker already holds a copy of the model; LoadModel is called once per worker.");
+                }
+                return _copy = Copies.Acquire(this, () => loader.Load(this));
             }
         }
         var backends = ModelLoaders.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", Backends());

@@ -35,7 +35,7 @@ public sealed class HandlerMetrics
     /// <summary>The ModelName tag of every measurement.</summary>
     public string ModelName { get; }
 
-    /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage.</summary>
+    /// <summary>Records the time since <paramref name="startTimestamp"/> for a stage (and, in a traced batch, its span: <see cref="ServeTracing"/>).</summary>
     public void RecordStage(HandlerStage stage, long startTimestamp)
     {
         if ((uint)stage >= (uint)Stages.Length)
@@ -44,6 +44,7 @@ public sealed class HandlerMetrics
         }
         var histogram = Stages[(int)stage];
         histogram.Record(ElapsedMilliseconds(startTimestamp), _modelTag);
+        ServeTracing.RecordStage(stage, startTimestamp);
     }
 
     /// <summary>Records the handler's whole time for a batch.</summary>

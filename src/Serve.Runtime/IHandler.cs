@@ -18,7 +18,7 @@ public interface IHandler
     /// Runs preprocess, inference and postprocess on a batch and returns exactly one result per
     /// request, in the batch's order. A request the handler rejected has a failed result.
     /// A request already run through <see cref="PreprocessAsync"/> carries its input
-    /// (<see cref="InferenceRequest.PreprocessedInput"/>) and is not preprocessed again.
+    /// (<see cref="InferenceRequest.TryGetPreprocessed{T}"/>) and is not preprocessed again.
     /// </summary>
     ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(
         IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken);
@@ -38,11 +38,11 @@ public interface IHandler
     bool PreprocessesEachRequest => false;
 
     /// <summary>
-    /// Runs the per-request preprocess on one request, timed, and returns its output for
-    /// <see cref="InferenceRequest.WithPreprocessedInput"/>. Called concurrently from several
+    /// Runs the per-request preprocess on one request, timed, and returns the request carrying its
+    /// output (<see cref="InferenceRequest.WithPreprocessed{T}"/>). Called concurrently from several
     /// threads on one instance, so a per-request preprocess must not change handler state.
     /// </summary>
     /// <exception cref="HandlerStageException">The preprocess failed or rejected the request.</exception>
-    ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+    ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{GetType().Name} preprocesses whole batches, not one request at a time.");
 }

@@ -9,6 +9,12 @@ public interface IModel : IDisposable
 {
     /// <summary>The backend that loaded it, e.g. "onnxruntime".</summary>
     string Backend { get; }
+
+    /// <summary>
+    /// True when the model may run on several threads at once (an ONNX Runtime session, a
+    /// TorchScript module): the workers on one device then share one copy (<see cref="ModelCopies"/>).
+    /// </summary>
+    bool IsThreadSafe => false;
 }
 
 /// <summary>

@@ -33,13 +33,41 @@ public sealed class InferenceRequest
     /// <summary>Query string parameters (the last value wins where a name repeats).</summary>
     public IReadOnlyDictionary<string, string> QueryParameters { get; }
 
+    // The per-request preprocess's output, typed: a Preprocessed<T> for the handler's T.
+    private Preprocessed? _preprocessed;
+
     /// <summary>True when the server already ran the handler's per-request preprocess on this request.</summary>
-    public bool IsPreprocessed { get; private init; }
+    public bool IsPreprocessed => _preprocessed is not null;
 
-    /// <summary>The per-request preprocess's output, when <see cref="IsPreprocessed"/>.</summary>
-    public object? PreprocessedInput { get; private init; }
+    /// <summary>This request, carrying the output of the handler's per-request preprocess (<see cref="IHandler.PreprocessAsync"/>) to its batched stages.</summary>
+    public InferenceRequest WithPreprocessed<T>(T input) =>
+        new(Body, ContentType, Headers, QueryParameters) { _preprocessed = new Preprocessed<T>(input) };
 
-    /// <summary>This request, carrying the output of <see cref="IHandler.PreprocessAsync"/> to the batched stages.</summary>
-    public InferenceRequest WithPreprocessedInput(object? input) =>
-        new(Body, ContentType, Headers, QueryParameters) { IsPreprocessed = true, PreprocessedInput = input };
+    /// <summary>The per-request preprocess's output, when <see cref="IsPreprocessed"/>; false when it has not run.</summary>
+    /// <exception cref="InvalidOperationException">The request carries the output of a preprocess of another type (another handler's).</exception>
+    public bool TryGetPreprocessed<T>(out T input)
+    {
+        switch (_preprocessed)
+        {
+            case null:
+                input = default!; // read only when true
+                return false;
+            case Preprocessed<T> typed:
+                input = typed.Value;
+                return true;
+            default:
+                throw new InvalidOperationException(
+                    $"This request carries a preprocessed {_preprocessed.Type.FullName}, not the {typeof(T).FullName} this handler's preprocess returns.");
+        }
+    }
+
+    private abstract class Preprocessed(Type type)
+    {
+        public Type Type { get; } = type;
+    }
+
+    private sealed class Preprocessed<T>(T value) : Preprocessed(typeof(T))
+    {
+        public T Value { get; } = value;
+    }
 }

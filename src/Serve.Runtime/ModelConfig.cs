@@ -64,6 +64,19 @@ public sealed record ModelConfig
     /// </summary>
     public IReadOnlyDictionary<string, string> Onnx { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The <c>torch</c> section: TorchSharp settings (<c>numThreads</c>: libtorch's intra-op threads,
+    /// <see cref="ThreadBudget"/>), flattened like <see cref="Handler"/>; the TorchSharp backend checks the keys.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Torch { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Triton's preferred batch sizes: a batch is padded up to the next one, so the model sees few
+    /// distinct shapes, and each is warmed up before the model is ready. Empty: the server's default
+    /// for the device (<see cref="BatchShapes.Decide"/>). Every size is at most <see cref="BatchSize"/>.
+    /// </summary>
+    public IReadOnlyList<int> PreferredBatchSizes { get; init; } = [];
+
     // TorchServe keys a config may hold that Serve does not act on yet: refused, never ignored.
     private static readonly HashSet<string> NotYetSupported = new(StringComparer.Ordinal)
     {
@@ -75,7 +88,7 @@ public sealed record ModelConfig
     private static readonly string[] KnownKeys =
     [
         "minWorkers", "maxWorkers", "batchSize", "maxBatchDelay", "responseTimeout", "startupTimeout",
-        "deviceType", "deviceIds", "jobQueueSize", "handler", "pt2", "onnx",
+        "deviceType", "deviceIds", "jobQueueSize", "handler", "pt2", "onnx", "torch", "preferredBatchSizes",
     ];
 
     /// <summary>Reads a model-config.yaml file.</summary>
@@ -141,18 +154,27 @@ public sealed record ModelConfig
                 "startupTimeout" => config with { StartupTimeout = ReadInt(value, key, at, minimum: 1) },
                 "jobQueueSize" => config with { JobQueueSize = ReadInt(value, key, at, minimum: 1) },
                 "deviceType" => config with { DeviceType = ReadDeviceType(value, at) },
-                "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at) },
+                "deviceIds" => config with { DeviceIds = ReadIntList(value, key, at, minimum: 0) },
                 "handler" => config with { Handler = Flatten(value, key, at, source) },
                 "pt2" => config with { Pt2 = value is YamlScalarNode { Value: { Length: > 0 } backend }
                     ? new Dictionary<string, string>(StringComparer.Ordinal) { ["backend"] = backend }
                     : Flatten(value, key, at, source) },
                 "onnx" => config with { Onnx = Flatten(value, key, at, source) },
+                "torch" => config with { Torch = Flatten(value, key, at, source) },
+                "preferredBatchSizes" => config with { PreferredBatchSizes = ReadIntList(value, key, at, minimum: 1) },
                 _ when NotYetSupported.Contains(key) => throw new ModelLoadException(
                     $"{at}: '{key}' is a TorchServe model-config key that Serve does not support yet; remove it."),
                 _ => throw new ModelLoadException($"{at}: unknown model-config key '{key}'.{Suggest(key)}"),
             };
         }
 
+        foreach (var size in config.PreferredBatchSizes)
+        {
+            if (size > config.BatchSize)
+            {
+                throw new ModelLoadException($"{source}: preferredBatchSizes holds {size}, more than batchSize ({config.BatchSize}); a batch never grows past batchSize.");
+            }
+        }
         if (config.MinWorkers > config.MaxWorkers)
         {
             throw new ModelLoadException($"{workersAt}: minWorkers ({config.MinWorkers}) is greater than maxWorkers ({config.MaxWorkers}).");
@@ -172,7 +194,7 @@ public sealed record ModelConfig
         throw new ModelLoadException($"{at}: '{key}' must be an integer, not '{Describe(node)}'.");
     }
 
-    private static List<int> ReadIntList(YamlNode node, string key, string at)
+    private static List<int> ReadIntList(YamlNode node, string key, string at, int minimum)
     {
         if (node is not YamlSequenceNode sequence)
         {
@@ -181,7 +203,7 @@ public sealed record ModelConfig
         var values = new List<int>(sequence.Children.Count);
         foreach (var item in sequence.Children)
         {
-            values.Add(ReadInt(item, key, at, minimum: 0));
+            values.Add(ReadInt(item, key, at, minimum));
         }
         return values;
     }

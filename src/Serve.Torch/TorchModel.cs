@@ -42,10 +42,19 @@ public abstract class TorchModel :
         return ValueTask.FromResult(Run(input));
     }
 
+    /// <summary>
+    /// The sizes batches stacked here are padded to (<see cref="Runtime.BatchShapes"/>), set by
+    /// the loader; the model must give one output row per input row. TorchScript declares no
+    /// input shapes, so these shapes are not warmed up before the model is ready.
+    /// </summary>
+    public BatchShapes BatchShapes { get; init; } = BatchShapes.None;
+
+    /// <summary>Stacks per-request tensors into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Run(TensorBatch.Stack(inputs, ModelName, Backend)));
+        var size = BatchShapes.Pad(inputs.Count);
+        return ValueTask.FromResult(TensorBatch.TakeRows(Run(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count));
     }
 
     private Tensor<float> Run(Tensor<float> input)
@@ -94,15 +103,30 @@ public sealed class TorchScriptModel : TorchModel,
 
     private readonly torch.jit.ScriptModule _module;
     private readonly Lazy<IReadOnlyList<ForwardArgument>> _forward;
+    private readonly string? _method;
 
+    /// <summary>
+    /// Loads the file; a module whose forward returns <c>Dict[str, Tensor]</c> (torchvision's
+    /// segmentation models) is run through a method that returns its "out" (<see cref="TorchScriptDictOutput"/>).
+    /// </summary>
     public TorchScriptModel(string path, string modelName, torch.Device device) : base(modelName, device)
     {
-        _module = torch.jit.load(path, device);
+        var withTensorMethod = TorchScriptDictOutput.WithTensorMethod(path, modelName);
+        _method = withTensorMethod is null ? null : TorchScriptDictOutput.MethodName;
+        _module = withTensorMethod is null ? torch.jit.load(path, device) : torch.jit.load(withTensorMethod, device);
         _module.eval();
         _forward = new(() => TorchScriptSignature.Read(path, modelName));
     }
 
     public torch.jit.ScriptModule Module => _module;
+
+    /// <summary>
+    /// True: libtorch runs a script module's forward from several threads at once, and each run
+    /// keeps its tensors in a dispose scope of the calling thread without awaiting, so a model's
+    /// workers on one device share the module. A C# module (<see cref="TorchModuleModel"/>) is
+    /// the user's code and may keep state between calls: each worker loads its own.
+    /// </summary>
+    public bool IsThreadSafe => true;
 
     /// <summary>The name of output <paramref name="index"/> of a model that returns a tuple or list, in a named run: output0, output1, ...</summary>
     public static string TupleOutputName(int index) => OutputName + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -115,7 +139,26 @@ public sealed class TorchScriptModel : TorchModel,
     public IReadOnlyList<TensorDescription> Inputs =>
         [.. _forward.Value.TakeWhile(a => a.IsTensor).Select(a => new TensorDescription(a.Name, null, null))];
 
-    public override torch.Tensor Forward(torch.Tensor input) => _module.call(input) switch
+    /// <summary>The forward, or for a dict-returning module its "out" (<see cref="TorchScriptDictOutput"/>).</summary>
+    private object Call(object[] arguments)
+    {
+        if (_method is null)
+        {
+            return _module.call(arguments);
+        }
+        try
+        {
+            return _module.invoke(_method, arguments);
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("KeyError", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"The TorchScript model '{ModelName}' returns a dict (Dict[str, Tensor]), which is served by its \"{TorchScriptDictOutput.Key}\" entry as TorchServe's image_segmenter reads it, " +
+                $"and this dict has none ({Reason(e.Message)}); return a tensor, or a tuple of tensors, instead.", e);
+        }
+    }
+
+    public override torch.Tensor Forward(torch.Tensor input) => Call([input]) switch
     {
         torch.Tensor tensor => tensor,
         var other => throw new InvalidOperationException(
@@ -205,9 +248,9 @@ public sealed class TorchScriptModel : TorchModel,
             object? result;
             try
             {
-                result = _module.call(arguments());
+                result = Call(arguments());
             }
-            catch (NotImplementedException e)
+            catch (Exception e) when (e is NotImplementedException or IndexOutOfRangeException)
             {
                 // TorchSharp 0.107 converts tensors, scalars, and tuples and lists of them; a dict (as in
                 // torchvision's scripted detectors' (losses, detections)) ends here, after the model ran.

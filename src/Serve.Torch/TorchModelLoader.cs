@@ -73,6 +73,21 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         {
             LogPt2(context.Logger, context.ModelName, applied);
         }
+        var profiling = TorchSection(context, file);
+
+        // libtorch's intra-op pool is process-wide: the last model loaded sets it.
+        var threads = context.Threads;
+        torch.set_num_threads(threads.TorchThreads);
+        LogThreads(context.Logger, context.ModelName, context.Device.ToString(), threads.Reason);
+        if (format == TorchFileFormat.TorchScript)
+        {
+            var was = TorchScriptExecutor.SetProfiling(profiling);
+            LogExecutor(context.Logger, context.ModelName, profiling
+                ? "the profiling executor (torch.profilingExecutor: true): it compiles a graph for every new input shape"
+                : was is null
+                    ? "the default executor: this libtorch does not expose the switch for the profiling executor"
+                    : "the simple executor, profiling off (process-wide): inputs of new shapes run without re-specialising the graph; torch.profilingExecutor: true turns it back on");
+        }
 
         var device = ToTorch(context.Device);
         if (device.type == TorchDeviceType.CUDA)
@@ -89,7 +104,7 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
             {
                 case TorchFileFormat.TorchScript:
                     TorchScriptOperators.RefuseUnavailable(path, context.ModelName);
-                    return new TorchScriptModel(path, context.ModelName, device);
+                    return new TorchScriptModel(path, context.ModelName, device) { BatchShapes = Shapes(context) };
                 case TorchFileFormat.LegacyPickle:
                     throw new ModelLoadException(
                         $"Model '{context.ModelName}': '{file}' is a torch.save file in the pre-1.6 format (a bare pickle); re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or later.");
@@ -104,7 +119,7 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
                     TorchWeights.Load(module, path);
                     module.to(device);
                     module.eval();
-                    return new TorchModuleModel(module, context.ModelName, device);
+                    return new TorchModuleModel(module, context.ModelName, device) { BatchShapes = Shapes(context) };
                 default:
                     throw new ModelLoadException($"Model '{context.ModelName}': '{file}' is not a TorchScript, state_dict or safetensors file.");
             }
@@ -119,12 +134,54 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         }
     }
 
+    private static BatchShapes Shapes(HandlerContext context)
+    {
+        var shapes = BatchShapes.Decide(context.ModelConfig, context.Device);
+        LogBatchShapes(context.Logger, context.ModelName, shapes.Reason);
+        return shapes;
+    }
+
+    /// <summary>Checks the model-config's torch section; returns torch.profilingExecutor (default false).</summary>
+    private static bool TorchSection(HandlerContext context, string file)
+    {
+        var profiling = false;
+        foreach (var (key, value) in context.ModelConfig.Torch)
+        {
+            switch (key)
+            {
+                case ThreadBudget.TorchThreadsKey:
+                    break; // Read by ThreadBudget.
+                case "profilingExecutor":
+                    profiling = value.ToLowerInvariant() switch
+                    {
+                        "true" => true,
+                        "false" => false,
+                        _ => throw new ModelLoadException($"Model '{context.ModelName}': model-config 'torch.profilingExecutor' must be true or false, not '{value}'."),
+                    };
+                    break;
+                default:
+                    throw new ModelLoadException(
+                        $"Model '{context.ModelName}': unknown model-config option 'torch.{key.Replace(':', '.')}' for '{file}'. Known: torch.numThreads, torch.profilingExecutor.");
+            }
+        }
+        return profiling;
+    }
+
     private static torch.Device ToTorch(Device device) => device.Type switch
     {
         Runtime.DeviceType.Cuda => new torch.Device(TorchDeviceType.CUDA, device.Index),
         Runtime.DeviceType.Mps => new torch.Device(TorchDeviceType.MPS),
         _ => torch.CPU,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {BatchShapes}; no warm-up (TorchScript declares no input shapes)")]
+    private static partial void LogBatchShapes(ILogger logger, string modelName, string batchShapes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} on {Device}: threads {Reason}")]
+    private static partial void LogThreads(ILogger logger, string modelName, string device, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: TorchScript runs on {Executor}")]
+    private static partial void LogExecutor(ILogger logger, string modelName, string executor);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: pt2 mapped for TorchSharp: {Applied}")]
     private static partial void LogPt2(ILogger logger, string modelName, string applied);

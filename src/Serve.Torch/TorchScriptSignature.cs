@@ -30,9 +30,11 @@ internal static partial class TorchScriptSignature
     public static IReadOnlyList<ForwardArgument> Read(string path, string modelName)
     {
         using var zip = ZipFile.OpenRead(path);
-        var pickle = zip.Entries.FirstOrDefault(e => e.FullName.Count(c => c == '/') == 1 && e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal))
-            ?? throw Unreadable(path, modelName, "it has no data.pkl");
-        var rootClass = RootClass(pickle) ?? throw Unreadable(path, modelName, "its data.pkl does not open with the module's class");
+        if (!zip.Entries.Any(IsDataPickle))
+        {
+            throw Unreadable(path, modelName, "it has no data.pkl");
+        }
+        var rootClass = RootClass(zip) ?? throw Unreadable(path, modelName, "its data.pkl does not open with the module's class");
         var forward = new Regex(@"\bdef forward\(self: " + Regex.Escape(rootClass) + @"(?<arguments>[^)]*)\) ->", RegexOptions.Singleline);
         foreach (var entry in zip.Entries.Where(e => e.FullName.Contains("/code/", StringComparison.Ordinal) && e.FullName.EndsWith(".py", StringComparison.Ordinal)))
         {
@@ -46,8 +48,12 @@ internal static partial class TorchScriptSignature
     }
 
     /// <summary>The class of the pickle's first GLOBAL opcode (protocol 2: <c>\x80\x02 c module\n name\n</c>), as <c>module.name</c>.</summary>
-    private static string? RootClass(ZipArchiveEntry pickle)
+    public static string? RootClass(ZipArchive zip)
     {
+        if (zip.Entries.FirstOrDefault(IsDataPickle) is not { } pickle)
+        {
+            return null;
+        }
         using var stream = pickle.Open();
         var head = new byte[512];
         var read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
@@ -60,7 +66,9 @@ internal static partial class TorchScriptSignature
     }
 
     /// <summary>The arguments after <c>self</c>: <c>,\n    text: Tensor,\n    offsets: Tensor</c>, split at the commas outside brackets.</summary>
-    private static List<ForwardArgument> Arguments(string text)
+    private static bool IsDataPickle(ZipArchiveEntry e) => e.FullName.Count(c => c == '/') == 1 && e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal);
+
+    public static List<ForwardArgument> Arguments(string text)
     {
         var arguments = new List<ForwardArgument>();
         var depth = 0;

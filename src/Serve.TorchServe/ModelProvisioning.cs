@@ -43,6 +43,9 @@ public enum ProvisioningFailure
 
     /// <summary>The name already serves that version (409).</summary>
     Conflict,
+
+    /// <summary>The workers did not start in time (startup_timeout): TorchServe's 500 "Failed to start workers".</summary>
+    WorkersFailed,
 }
 
 /// <summary>A registration refused: why, and a message for the operator.</summary>
@@ -82,21 +85,35 @@ public sealed class ModelProvisioning
 
     /// <summary>
     /// Unpacks the archives to serve from the start, telling <paramref name="progress"/> as it
-    /// goes, and returns their options for <see cref="ServeOptions.Models"/>.
+    /// goes, and returns their options for <see cref="ServeOptions.Models"/>. An archive that
+    /// cannot be unpacked does not stop the others: its options carry the reason
+    /// (<see cref="ModelOptions.Failure"/>) and the model manager reports it as failed.
     /// </summary>
-    /// <exception cref="ModelArchiveException">An archive cannot be opened.</exception>
     public IReadOnlyList<ModelOptions> Start(IReadOnlyList<ModelToLoad> models, TextWriter progress)
     {
         var start = new List<ModelOptions>(models.Count);
         foreach (var model in models)
         {
-            var archive = Unpack(model.Path, progress);
-            var options = Options(archive, new ModelRequest(ModelName: model.Name));
-            Registrations.Add(options.Name, Path.GetFileName(model.Path), loadedAtStartup: true);
+            var file = Path.GetFileName(model.Path);
+            ModelOptions options;
+            try
+            {
+                options = Options(Unpack(model.Path, progress), new ModelRequest(ModelName: model.Name));
+            }
+            catch (ModelArchiveException e)
+            {
+                progress.WriteLine($"{file} cannot be served: {e.Message}");
+                options = new ModelOptions { Name = model.Name ?? ArchiveStem(file), Path = model.Path, Failure = e.Message };
+            }
+            Registrations.Add(options.Name, file, loadedAtStartup: true);
             start.Add(options);
         }
         return start;
     }
+
+    /// <summary>The name a broken archive is reported under: its file name without .mar, .tar.gz or .tgz.</summary>
+    private static string ArchiveStem(string file) =>
+        file.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) ? file[..^7] : Path.GetFileNameWithoutExtension(file);
 
     /// <summary>
     /// TorchServe's register: checks <paramref name="url"/> against allowed_urls and the model
@@ -158,6 +175,11 @@ public sealed class ModelProvisioning
         catch (ModelLoadException e)
         {
             throw new ProvisioningException(ProvisioningFailure.Refused, e.Message, e);
+        }
+        catch (ModelStartException e)
+        {
+            throw new ProvisioningException(ProvisioningFailure.WorkersFailed,
+                $"Failed to start workers for model {options.Name} version: {archive.Manifest.ModelVersion}: {e.Message}", e);
         }
         catch (InvalidOperationException e)
         {

@@ -67,6 +67,12 @@ public sealed partial record TorchServeConfig
     /// <summary><c>max_archive_unpacked_size</c> (ours, not TorchServe's): the most bytes one archive may unpack to.</summary>
     public long MaxArchiveUnpackedSize { get; init; } = ExtractionLimits.DefaultMaxUnpackedBytes;
 
+    /// <summary>
+    /// <c>otlp_endpoint</c> (ours, not TorchServe's): where traces go, an OpenTelemetry collector's OTLP
+    /// endpoint: gRPC (http://host:4317), or HTTP/protobuf when the path is /v1/traces. None when null.
+    /// </summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary><c>disable_system_metrics</c>: no CPUUtilization, MemoryUsed, ... on the metrics API.</summary>
     public bool DisableSystemMetrics { get; init; }
 
@@ -243,6 +249,7 @@ public sealed partial record TorchServeConfig
             "default_workers_per_model" => config with { DefaultWorkersPerModel = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "job_queue_size" => config with { JobQueueSize = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
             "default_response_timeout" => config with { DefaultResponseTimeout = (int)Math.Min(Count(value, Invalid), int.MaxValue) },
+            "otlp_endpoint" => config with { OtlpEndpoint = OtlpEndpointAddress(value, Invalid) },
             "disable_system_metrics" => config with { DisableSystemMetrics = Boolean(value, Invalid) },
             "enable_envvars_config" => config with { EnableEnvVarsConfig = Boolean(value, Invalid) },
             "use_env_allowed_urls" => config with { UseEnvAllowedUrls = Boolean(value, Invalid) },
@@ -271,6 +278,12 @@ public sealed partial record TorchServeConfig
         }
         return uri;
     }
+
+    /// <summary>An OTLP endpoint: an absolute http(s) address, e.g. http://127.0.0.1:4317 or http://collector:4318/v1/traces.</summary>
+    public static Uri OtlpEndpointAddress(string value, Func<string, ConfigPropertiesException> invalid) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is ("http" or "https")
+            ? uri
+            : throw invalid("an OTLP endpoint such as http://127.0.0.1:4317 (gRPC) or http://127.0.0.1:4318/v1/traces (HTTP/protobuf)");
 
     private static bool Boolean(string value, Func<string, ConfigPropertiesException> invalid) =>
         bool.TryParse(value, out var result) ? result : throw invalid("true or false");

@@ -14,6 +14,8 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Serve.Archives;
 using Serve.Runtime;
 using Serve.Server;
@@ -68,6 +70,7 @@ public static class TorchServeHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(provisioning);
         builder.Services.AddSingleton(provisioning.Registrations);
+        builder.Services.AddSingleton<ModelManagement>();
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
         if (accessLog is not null)
@@ -93,9 +96,26 @@ public static class TorchServeHost
         return app;
     }
 
-    /// <summary>Metrics in TorchServe's names, scraped from the metrics API.</summary>
-    private static void AddTelemetry(IServiceCollection services, TorchServeConfig config) =>
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    /// <summary>
+    /// Metrics in TorchServe's names, scraped from the metrics API; with an <c>otlp_endpoint</c>, traces
+    /// too: ASP.NET Core's request activity (which honours the caller's W3C traceparent) and Serve's
+    /// spans under it (<see cref="ServeTracing"/>).
+    /// </summary>
+    private static void AddTelemetry(IServiceCollection services, TorchServeConfig config)
+    {
+        var telemetry = services.AddOpenTelemetry();
+        if (config.OtlpEndpoint is { } endpoint)
+        {
+            telemetry.ConfigureResource(resource => resource.AddService("serve"))
+                .WithTracing(tracing => tracing
+                    .AddSource(ServeTracing.SourceName, "Microsoft.AspNetCore")
+                    .AddOtlpExporter(otlp =>
+                    {
+                        otlp.Endpoint = endpoint;
+                        otlp.Protocol = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                    }));
+        }
+        telemetry.WithMetrics(metrics => metrics
             .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName)
             .AddMeter(config.DisableSystemMetrics ? [] : [SystemMetrics.MeterName])
             .AddPrometheusExporter(prometheus =>
@@ -104,6 +124,7 @@ public static class TorchServeHost
                 prometheus.TranslationStrategy = PrometheusAspNetCoreTranslationStrategy.UnderscoreEscapingWithoutSuffixes;
                 prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
             }));
+    }
 
     /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
     private static void UseMiddleware(WebApplication app, ListenerApis listeners)

@@ -37,7 +37,7 @@ public class DiagnosticTests
                 [Preprocess] public int Prepare(InferenceRequest request) => 0;
             }
             """, "SERVE002", at: "Prepare");
-        Assert.Contains("'NotAHandler' has no [Handler] attribute", diagnostic.GetMessage());
+        Assert.Contains("class 'NotAHandler' has no [Handler] attribute and no handler can derive from it", diagnostic.GetMessage());
     }
 
     [Fact]

@@ -60,6 +60,54 @@ public class IncrementalTests
         AssertOutputsCached(result);
     }
 
+    /// <summary>
+    /// With a [Handler] base in another file (the derived handler's spec then reaches into it: the
+    /// binding check, the base's own parse for its generated members), an unrelated edit still
+    /// leaves every step and output cached or unchanged.
+    /// </summary>
+    [Fact]
+    public void An_unrelated_edit_leaves_a_derived_handler_cached()
+    {
+        const string baseClass = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+            namespace Cached;
+            [Handler("base")]
+            public partial class BaseHandler
+            {
+                [Preprocess] public virtual int Parse(InferenceRequest request) => request.Body.Length;
+                [Inference] protected string[] Run(IReadOnlyList<int> inputs) => new string[inputs.Count];
+            }
+            """;
+        const string derived = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+            namespace Cached;
+            [Handler("derived")]
+            public partial class DerivedHandler : BaseHandler
+            {
+                [Preprocess] public IReadOnlyList<int> ParseAll(IReadOnlyList<InferenceRequest> batch) => new int[batch.Count];
+                public string[] Run(IEnumerable<long> helper) => new string[0];
+            }
+            """;
+        var compilation = GeneratorHarness.Compile(baseClass, derived, Other);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var first = driver.GetRunResult();
+        var otherTree = compilation.SyntaxTrees.Last();
+        var edited = compilation.ReplaceSyntaxTree(otherTree, CSharpSyntaxTree.ParseText(
+            Other.Replace("=> 1;", "=> 2; // edited"), GeneratorHarness.ParseOptions, otherTree.FilePath));
+        var second = driver.RunGenerators(edited).GetRunResult();
+
+        Assert.Empty(first.Diagnostics);
+        Assert.Equal(4, first.GeneratedTrees.Length); // two handlers, the registration, the endpoints
+        AssertSteps(second, TrackingNames.Handlers, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached);
+        AssertSteps(second, TrackingNames.AllHandlers, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
+        AssertSteps(second, TrackingNames.Registrations, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
+        AssertOutputsCached(second);
+    }
+
     /// <summary>Runs the generator twice on equal compilations: the second run redoes nothing.</summary>
     internal static void AssertSecondRunIsCached(string source, References references)
     {

@@ -67,6 +67,21 @@ public class InheritanceTests
             """, "InheritPostprocess", "Shapes.UpperHandler", "Shapes.RoundedHandler");
     }
 
+    /// <summary>Issue 21, defect 1: the derived handler states that it preprocesses whole batches, or the base's per-request preprocess would still be the one the server runs.</summary>
+    [Fact]
+    public void A_batch_preprocess_replacing_a_per_request_one()
+    {
+        MatchDerived(Base + """
+
+            [Handler("batched")]
+            public partial class BatchedHandler : ScoresHandler
+            {
+                [Preprocess]
+                public IReadOnlyList<float> ParseAll(IReadOnlyList<InferenceRequest> batch) => batch.Select(r => (float)r.Body.Length).ToArray();
+            }
+            """, "InheritBatchPreprocess", "Shapes.BatchedHandler");
+    }
+
     [Fact]
     public void A_base_in_another_assembly()
     {
@@ -172,6 +187,97 @@ public class InheritanceTests
         Assert.Equal("SERVE005", diagnostic.Id);
         Assert.Contains("'HidingHandler.Format' hides it without the [Postprocess] attribute", diagnostic.GetMessage());
         Assert.Equal((Base + derived).IndexOf("Format(float[] outputs) => new string", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    /// <summary>
+    /// Another assembly does not even import an internal member without InternalsVisibleTo, so a
+    /// handler deriving from this base there would run without the stage and could not be told:
+    /// the library's own build says so, at the stage.
+    /// </summary>
+    [Theory]
+    [InlineData("internal", "", true)]
+    [InlineData("private protected", "", true)]
+    [InlineData("internal", "[assembly: System.Runtime.CompilerServices.InternalsVisibleTo(\"App\")]", false)]
+    [InlineData("protected internal", "", false)]
+    [InlineData("protected", "", false)]
+    public async Task An_internal_stage_in_a_library_base_is_SERVE005_in_the_library(string access, string attribute, bool reported)
+    {
+        var source = attribute + $$"""
+
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class LibraryBase
+            {
+                [Inference]
+                {{access}} string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+            """;
+        var compilation = GeneratorHarness.Compile([source], References.Library, GeneratorHarness.ParseOptions, "Library");
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation);
+        if (!reported)
+        {
+            Assert.Empty(diagnostics);
+            return;
+        }
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("a handler there cannot see it and would run without it; make it protected or protected internal", diagnostic.GetMessage());
+        Assert.Equal(source.IndexOf("Run(", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    /// <summary>C# reaches a protected method only through 'this', where the derived class's overload wins: the message names the member C# would call.</summary>
+    [Fact]
+    public async Task A_protected_stage_that_an_overload_takes_the_call_from_is_SERVE005_naming_that_overload()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class Base
+            {
+                [Inference]
+                protected string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+
+            [Handler("derived")]
+            public partial class Derived : Base
+            {
+                public string[] Run(IEnumerable<InferenceRequest> helper) => new string[0];
+            }
+            """;
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(source));
+        Assert.Equal("SERVE005", diagnostic.Id);
+        Assert.Contains("the call 'this.Run(...)' in handler 'Derived' binds to 'Derived.Run(IEnumerable<InferenceRequest>)' instead", diagnostic.GetMessage());
+        Assert.Equal(source.IndexOf("Run(IReadOnlyList", System.StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    /// <summary>The same overload beside a public stage: the generated call names the stage's class, and the build is clean.</summary>
+    [Fact]
+    public void A_public_stage_beside_an_overload_is_called_through_its_class()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Serve;
+            using Serve.Runtime;
+
+            public abstract class Base
+            {
+                [Inference]
+                public string[] Run(IReadOnlyList<InferenceRequest> batch) => new string[batch.Count];
+            }
+
+            [Handler("derived")]
+            public partial class Derived : Base
+            {
+                public string[] Run(IEnumerable<InferenceRequest> helper) => new string[0];
+            }
+            """;
+        var generated = GeneratorHarness.Generate(source).Results.Single().GeneratedSources
+            .Single(s => s.HintName == "Derived.Serve.g.cs").SourceText.ToString();
+        Assert.Contains("string[] output = ((global::Base)this).Run((global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceRequest>)(batch));", generated);
     }
 
     [Fact]

@@ -129,6 +129,102 @@ public class JsonDifferentialTests
         }
     }
 
+    /// <summary>
+    /// Issue 21's class 6: properties hidden by <c>new</c>, virtual ones overridden with or without
+    /// <c>[JsonPropertyName]</c>, and <c>[JsonIgnore]</c> on either side, down chains of three:
+    /// System.Text.Json resolves these by JSON name, and the generated writer must do the same.
+    /// </summary>
+    [Fact]
+    public void Hidden_overridden_and_ignored_properties_write_what_System_Text_Json_writes()
+    {
+        string[] types =
+        [
+            // The issue's example: STJ writes {"a":"derived","name":"base"}.
+            """public class B0 { public string Name { get; set; } = "base"; } public class T0 : B0 { [JsonPropertyName("a")] public new string Name { get; set; } = "derived"; }""",
+            """public class B1 { [JsonPropertyName("x")] public virtual int A { get; set; } = 1; } public class T1 : B1 { public override int A { get; set; } = 5; }""",
+            """public class B2 { public virtual int A { get; set; } = 1; } public class T2 : B2 { [JsonPropertyName("x")] public override int A { get; set; } = 5; }""",
+            """public class B3 { public string Name { get; set; } = "base"; } public class T3 : B3 { [JsonIgnore] public new string Name { get; set; } = "derived"; }""",
+            """public class B4 { public virtual int A { get; set; } = 1; public int Z { get; set; } = 9; } public class T4 : B4 { [JsonIgnore] public override int A { get; set; } = 5; }""",
+            """public class B5 { [JsonIgnore] public virtual int A { get; set; } = 1; } public class T5 : B5 { public override int A { get; set; } = 5; }""",
+            """public class B6 { public int A { get; set; } = 1; } public class T6 : B6 { public new string A { get; set; } = "d"; }""",
+            """public class B7 { [JsonIgnore] public int A { get; set; } = 1; } public class T7 : B7 { public new int A { get; set; } = 7; }""",
+            """public class B8 { public string N { get; set; } = "b"; } public class M8 : B8 { [JsonIgnore] public new string N { get; set; } = "m"; } public class T8 : M8 { [JsonPropertyName("n2")] public new string N { get; set; } = "t"; }""",
+            """public abstract class B9 { [JsonPropertyName("val")] public abstract int V { get; } } public class T9 : B9 { public override int V => 3; }""",
+            """public class B10 { public string Name { get; set; } = "base"; } public class M10 : B10 { [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public new string Name { get; set; } = "m"; } public class T10 : M10 { public int Name2 { get; set; } = 2; }""",
+            """public class B11 { public virtual string Name { get; set; } = "base"; } public class M11 : B11 { [JsonIgnore] public override string Name { get; set; } = "m"; } public class T11 : M11 { [JsonPropertyName("name")] public new string Name { get; set; } = "t"; }""",
+        ];
+        var source = "using System.Collections.Generic;\nusing System.Text.Json.Serialization;\nusing Serve;\nusing Serve.Runtime;\nnamespace Generated\n{\n"
+            + string.Join("\n", types.Select((type, i) => type + $$"""
+
+                [Handler("h{{i}}")]
+                public partial class H{{i}}
+                {
+                    public static T{{i}}?[] Values = new T{{i}}?[0];
+                    [Inference] public T{{i}}?[] Run(IReadOnlyList<InferenceRequest> batch) => Values;
+                }
+                """)) + "\n}";
+        var assembly = CompileHandlers(source, out var context);
+        try
+        {
+            for (var i = 0; i < types.Length; i++)
+            {
+                var type = assembly.GetType($"Generated.T{i}", true)!;
+                CompareOne(assembly, i, type, [Activator.CreateInstance(type), null]);
+            }
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
+    /// <summary>
+    /// SERVE006 refuses a hierarchy exactly where System.Text.Json throws (two different properties
+    /// claim one JSON name), and accepts one it writes (an ignored override gives its name way).
+    /// </summary>
+    [Theory]
+    [InlineData("""public class B { [JsonPropertyName("b")] public int A { get; set; } } public class T : B { public int B { get; set; } }""")]
+    [InlineData("""public class B { public int A { get; set; } } public class T : B { [JsonPropertyName("a")] public int C { get; set; } }""")]
+    [InlineData("""public class B { public virtual int A { get; set; } } public class T : B { [JsonPropertyName("a")] public int C { get; set; } [JsonIgnore] public override int A { get; set; } public int D { get; set; } }""")]
+    [InlineData("""public class B { [JsonIgnore] public int A { get; set; } } public class T : B { [JsonPropertyName("a")] public int C { get; set; } }""")]
+    public async Task SERVE006_refuses_a_hierarchy_exactly_where_System_Text_Json_throws(string types)
+    {
+        var source = "using System.Collections.Generic;\nusing System.Text.Json.Serialization;\nusing Serve;\nusing Serve.Runtime;\nnamespace Generated\n{\n" + types + """
+
+            [Handler("h")]
+            public partial class H
+            {
+                [Inference] public T[] Run(IReadOnlyList<InferenceRequest> batch) => new T[batch.Count];
+            }
+            }
+            """;
+        var refusedByStj = Record.Exception(() => Compiled(types));
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(source);
+        if (refusedByStj is null)
+        {
+            Assert.Empty(diagnostics);
+            return;
+        }
+        Assert.IsType<InvalidOperationException>(refusedByStj);
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("SERVE006", diagnostic.Id);
+        Assert.Contains("in JSON (System.Text.Json refuses such a type)", diagnostic.GetMessage());
+    }
+
+    /// <summary>Serializes a default instance of Generated.T compiled from <paramref name="types"/> with System.Text.Json.</summary>
+    private static string Compiled(string types)
+    {
+        var assembly = CompileHandlers("using System.Text.Json.Serialization;\nnamespace Generated\n{\n" + types + "\n}", out var context);
+        try
+        {
+            return JsonSerializer.Serialize(Activator.CreateInstance(assembly.GetType("Generated.T", true)!), JsonSerializerOptions.Web);
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
     /// <summary>Why SERVE006 refuses names that differ only in case: System.Text.Json's web defaults refuse them too.</summary>
     [Fact]
     public void System_Text_Json_refuses_names_that_differ_only_in_case_as_SERVE006_does()

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using System.Linq;
 using Serve.Handlers.Vision;
 using Serve.Runtime;
 using SkiaSharp;
@@ -23,7 +24,6 @@ public class BadImageTests
             { "corrupt JPEG", corrupt, "not an image" },
             { "truncated JPEG", jpeg[..(jpeg.Length / 2)], "truncated" },
             { "JPEG header only", jpeg[..200], "truncated" },
-            { "1x1 PNG", Png(1, 1), "1x1 pixels" },
             { "20000x20000 PNG header", PngHeader(20000, 20000), "20000x20000 pixels" },
             { "text", "hello, this is not an image"u8.ToArray(), "not an image" },
             { "empty body", [], "body is empty" },
@@ -38,6 +38,20 @@ public class BadImageTests
     {
         var error = Assert.Throws<InvalidRequestException>(() => new ImageClassifier().Preprocess(new InferenceRequest(body)));
         Assert.True(error.Message.Contains(message, StringComparison.Ordinal), $"{what}: {error.Message}");
+    }
+
+    /// <summary>TorchServe's PIL pipeline takes any size; so do we (7x5 is the case, 1x1 the smallest).</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 5)]
+    [InlineData(5, 7)]
+    public void Images_smaller_than_the_crop_are_upscaled_not_refused(int width, int height)
+    {
+        var body = Png(width, height);
+        Assert.Equal([3L, 224L, 224L], new ImageClassifier().Preprocess(new InferenceRequest(body)).Shape.ToArray());
+        Assert.Equal([3L, 224L, 224L], new ImageSegmenter().Preprocess(new InferenceRequest(body)).Shape.ToArray());
+        using var image = ImageDecoder.Decode(body);
+        Assert.Equal((width, height), (image.Width, image.Height));
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Server;
 using Serve.Server.Http;
+using Serve.Tests;
 
 namespace Serve.Handlers.Tests;
 
@@ -18,15 +19,13 @@ namespace Serve.Handlers.Tests;
 /// </summary>
 public abstract class BuiltInServer(params (string Name, string Directory)[] models) : IAsyncLifetime
 {
-    private WebApplication? _app;
+    private KestrelTestHost? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = KestrelTestHost.CreateBuilder();
         builder.Services
             .AddServe(options =>
             {
@@ -38,19 +37,14 @@ public abstract class BuiltInServer(params (string Name, string Directory)[] mod
             .AddOnnxRuntime()
             .AddTorchSharp()
             .AddServeBuiltInHandlers(); // generated, public, in Serve.BuiltInHandlers
-        _app = builder.Build();
-        _app.MapTorchServeInference();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()), Timeout = TimeSpan.FromMinutes(2) };
+        _host = await KestrelTestHost.StartAsync(builder, app => app.MapTorchServeInference(), TimeSpan.FromMinutes(2));
     }
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
         foreach (var (_, directory) in models)
         {

@@ -38,6 +38,24 @@ public class ClassifierOverHttpTests(ClassifierServer server) : IClassFixture<Cl
         }
     }
 
+    /// <summary>TorchServe answers these 200; a 7x5 image was a 400 here, and base64 as text/plain a 400 "not an image".</summary>
+    [Fact]
+    public async Task A_7x5_image_and_base64_sent_as_text_plain_get_torchserves_answers()
+    {
+        var reference = JsonDocument.Parse(System.IO.File.ReadAllBytes(System.IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve-reference", "classifier.json"))).RootElement.GetProperty("results");
+        var tiny = System.IO.File.ReadAllBytes(System.IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve-reference", "images", "tiny_7x5.jpg"));
+        var base64 = new StringContent(Convert.ToBase64String(Fixtures.Image("china.jpg")), System.Text.Encoding.ASCII, "text/plain");
+        foreach (var (content, name) in new (HttpContent, string)[] { (new ByteArrayContent(tiny), "tiny_7x5.jpg"), (base64, "china.jpg as base64 text/plain") })
+        {
+            using var response = await server.Client.PostAsync("/predictions/onnx", content);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            Assert.Equal(
+                reference.GetProperty(name).GetProperty("output").EnumerateObject().Select(p => p.Name),
+                JsonDocument.Parse(body).RootElement.EnumerateObject().Select(p => p.Name));
+        }
+    }
+
     [Fact]
     public async Task A_truncated_jpeg_gets_400_with_the_reason()
     {

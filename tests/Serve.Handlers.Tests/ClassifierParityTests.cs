@@ -11,7 +11,11 @@ using Serve.Torch;
 
 namespace Serve.Handlers.Tests;
 
-/// <summary>The image_classifier built-in against TorchServe's Python ImageClassifier on the same model, ONNX and TorchScript.</summary>
+/// <summary>
+/// The image_classifier built-in against TorchServe's ImageClassifier postprocess on torchvision's preprocessing of each
+/// image after EXIF orientation and RGB conversion (Serve's choice: TorchServe's own handler does neither; its own
+/// answers are compared in TorchServeReferenceTests), on the same model, ONNX and TorchScript.
+/// </summary>
 public class ClassifierParityTests
 {
     public static TheoryData<string> Formats => ["classifier.onnx", "classifier.pt"];

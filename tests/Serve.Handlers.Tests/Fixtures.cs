@@ -41,7 +41,7 @@ internal static class Fixtures
         return values;
     }
 
-    /// <summary>What TorchServe's ImageClassifier answered for each image, in order.</summary>
+    /// <summary>TorchServe's ImageClassifier postprocess on each image as Serve preprocesses it (EXIF applied, RGB), in order.</summary>
     public static IReadOnlyList<(string Label, double Probability)> Expected(string imageName)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "expected.json")));

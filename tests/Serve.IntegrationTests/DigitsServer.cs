@@ -1,33 +1,24 @@
-using System;
-using System.Linq;
 using System.Net.Http;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Builder;
 using Samples.Digits;
+using Serve.Tests;
 
 namespace Serve.IntegrationTests;
 
 /// <summary>The digits sample, started once for the test class on a free port of 127.0.0.1.</summary>
 public sealed class DigitsServer : IAsyncLifetime
 {
-    private WebApplication? _app;
+    private KestrelTestHost? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
-    public async Task InitializeAsync()
-    {
-        _app = DigitsApp.Build(["--urls", "http://127.0.0.1:0"]);
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
-    }
+    public async Task InitializeAsync() => _host = await KestrelTestHost.StartAsync(DigitsApp.Build(["--urls", "http://127.0.0.1:0"]));
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
     }
 }

@@ -11,19 +11,43 @@ namespace Serve.Onnx.Tests;
 public class SessionOptionTests
 {
     [Fact]
-    public void The_onnx_section_sets_threads_and_optimization_level()
+    public void The_onnx_section_sets_the_optimization_level_and_leaves_threads_to_the_budget()
     {
         var settings = Settings("onnx:\n  intraOpNumThreads: 2\n  interOpNumThreads: 1\n  graphOptimizationLevel: basic");
 
-        Assert.Equal((2, 1, GraphOptimizationLevel.ORT_ENABLE_BASIC, false),
-            (settings.IntraOpNumThreads, settings.InterOpNumThreads, settings.OptimizationLevel, settings.CacheOptimizedModel));
-        using var options = settings.ToSessionOptions();
-        Assert.Equal((2, 1, GraphOptimizationLevel.ORT_ENABLE_BASIC), (options.IntraOpNumThreads, options.InterOpNumThreads, options.GraphOptimizationLevel));
-        Assert.Equal(["onnx.intraOpNumThreads: 2", "onnx.interOpNumThreads: 1", "onnx.graphOptimizationLevel: basic"], settings.Applied);
+        Assert.Equal((GraphOptimizationLevel.ORT_ENABLE_BASIC, false), (settings.OptimizationLevel, settings.CacheOptimizedModel));
+        Assert.Equal(["onnx.graphOptimizationLevel: basic"], settings.Applied);
+    }
+
+    [Fact]
+    public void The_thread_budget_sets_intra_and_inter_op_threads_and_spinning_on_the_session()
+    {
+        var context = Fixtures.Context("tiny.onnx", "onnx:\n  intraOpNumThreads: 2\n  allowSpinning: false");
+        using var options = new SessionOptions();
+
+        OnnxSessionSettings.ApplyThreads(options, context.Threads);
+
+        Assert.Equal((2, 1, ExecutionMode.ORT_SEQUENTIAL), (options.IntraOpNumThreads, options.InterOpNumThreads, options.ExecutionMode));
+    }
+
+    [Fact]
+    public void The_load_log_says_which_threads_were_chosen_and_why()
+    {
+        var logger = new ListLogger();
+        var context = Fixtures.Context("tiny.onnx", "onnx:\n  intraOpNumThreads: 1", logger: logger);
+
+        using (context.LoadModel())
+        {
+        }
+
+        Assert.Contains(logger.Entries, e => e.Message.StartsWith("Model tiny on cpu: threads intra-op 1, inter-op 1, spinning off", System.StringComparison.Ordinal)
+            && e.Message.Contains("onnx.intraOpNumThreads: 1 in model-config", System.StringComparison.Ordinal));
     }
 
     [Theory]
     [InlineData("onnx:\n  intraOpThreads: 2", "unknown model-config option 'onnx.intraOpThreads'")]
+    [InlineData("torch:\n  numThreads: 2", "model-config sets torch.numThreads, but 'tiny.onnx' is an ONNX model")]
+    [InlineData("onnx:\n  allowSpinning: often", "'onnx.allowSpinning' must be true or false, not 'often'.")]
     [InlineData("onnx:\n  intraOpNumThreads: many", "'onnx.intraOpNumThreads' must be a whole number of threads")]
     [InlineData("onnx:\n  graphOptimizationLevel: max", "'onnx.graphOptimizationLevel' must be disabled, basic, extended, layout or all, not 'max'.")]
     [InlineData("onnx:\n  cacheOptimizedModel: sometimes", "'onnx.cacheOptimizedModel' must be true or false, not 'sometimes'.")]

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Server;
+using Serve.Tests;
 
 namespace Serve.Runtime.Tests;
 
@@ -21,14 +22,13 @@ namespace Serve.Runtime.Tests;
 public sealed class HandlerLibraryTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("serve-library-").FullName;
-    private WebApplication? _app;
-    private HttpClient _client = null!;
+    private KestrelTestHost? _host;
+
+    private HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = KestrelTestHost.CreateBuilder(_directory);
         builder.Services
             .AddServe(options =>
             {
@@ -38,19 +38,14 @@ public sealed class HandlerLibraryTests : IAsyncLifetime
             .AddServeHandlers()   // generated in this assembly: its own handlers
             .AddTextHandlers();   // generated, public, in the TextHandlers library
 
-        _app = builder.Build();
-        _app.MapServeEndpoints();
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+        _host = await KestrelTestHost.StartAsync(builder, app => app.MapServeEndpoints());
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
         Directory.Delete(_directory, recursive: true);
     }
@@ -58,8 +53,8 @@ public sealed class HandlerLibraryTests : IAsyncLifetime
     [Fact]
     public async Task The_library_handler_and_the_app_handler_both_answer()
     {
-        using var upper = await _client.PostAsync("/predictions/upper", new StringContent("héllo"));
-        using var echo = await _client.PostAsync("/predictions/echo", new StringContent("hello"));
+        using var upper = await Client.PostAsync("/predictions/upper", new StringContent("héllo"));
+        using var echo = await Client.PostAsync("/predictions/echo", new StringContent("hello"));
 
         Assert.Equal(HttpStatusCode.OK, upper.StatusCode);
         Assert.Equal("{\"text\":\"H\\u00C9LLO\",\"length\":5}", await upper.Content.ReadAsStringAsync());
@@ -70,7 +65,7 @@ public sealed class HandlerLibraryTests : IAsyncLifetime
     [Fact]
     public void The_registry_holds_both_sets()
     {
-        var registry = _app!.Services.GetRequiredService<HandlerRegistry>();
+        var registry = _host!.Services.GetRequiredService<HandlerRegistry>();
 
         Assert.True(registry.TryGet("upper", out _));
         Assert.True(registry.TryGet("echo", out _));

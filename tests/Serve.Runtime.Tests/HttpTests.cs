@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Runtime.Tests.TestHandlers;
 using Serve.Server;
+using Serve.Tests;
 
 namespace Serve.Runtime.Tests;
 
@@ -25,18 +26,16 @@ public sealed class ServeServer : IAsyncLifetime
     public const int MaxRequestSize = 1024;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("serve-http-").FullName;
-    private WebApplication? _app;
+    private KestrelTestHost? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
         // A model directory without manifest or model file; the config lets requests be batched.
         await File.WriteAllTextAsync(Path.Combine(_directory, "model-config.yaml"), "batchSize: 8\n");
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = KestrelTestHost.CreateBuilder(_directory);
         builder.Services
             .AddServe(options =>
             {
@@ -50,10 +49,7 @@ public sealed class ServeServer : IAsyncLifetime
             })
             .AddServeHandlers();
 
-        _app = builder.Build();
-        _app.MapServeEndpoints();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+        _host = await KestrelTestHost.StartAsync(builder, app => app.MapServeEndpoints());
     }
 
     private string ConfiguredDirectory(string name, string config)
@@ -65,11 +61,9 @@ public sealed class ServeServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
         Directory.Delete(_directory, recursive: true);
     }

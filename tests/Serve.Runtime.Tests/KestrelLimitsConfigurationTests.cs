@@ -19,6 +19,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Server;
+using Serve.Tests;
 
 namespace Serve.Runtime.Tests;
 
@@ -30,9 +31,7 @@ public class KestrelLimitsConfigurationTests
     [InlineData("Kestrel:Limits:KeepAliveTimeout", "soon", "Kestrel:Limits:KeepAliveTimeout is 'soon'")]
     public void A_kestrel_limit_that_is_not_a_valid_value_stops_the_start_naming_the_key(string key, string value, string message)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = KestrelTestHost.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = value });
         builder.Services.AddServe();
         // The server, and with it its options, is made when the app is built.

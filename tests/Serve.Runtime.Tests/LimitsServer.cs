@@ -19,6 +19,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Server;
+using Serve.Tests;
 
 namespace Serve.Runtime.Tests;
 
@@ -32,19 +33,18 @@ public sealed class LimitsServer : IAsyncLifetime
     public const int KestrelMaxRequestBodySize = 128 * 1024;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("serve-limits-").FullName;
-    private WebApplication? _app;
+    private KestrelTestHost? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
-    public Uri Address { get; private set; } = null!;
+    public Uri Address => _host!.Address;
 
     public ConcurrentQueue<(LogLevel Level, string Category, string Message, Exception? Exception)> Log { get; } = new();
 
     public async Task InitializeAsync()
     {
         await File.WriteAllTextAsync(Path.Combine(_directory, "model-config.yaml"), "batchSize: 4\n");
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var builder = KestrelTestHost.CreateBuilder(_directory);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Kestrel:Limits:MaxRequestBodySize"] = KestrelMaxRequestBodySize.ToString(),
@@ -54,7 +54,6 @@ public sealed class LimitsServer : IAsyncLifetime
             ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:01.5",
             ["Kestrel:Limits:MaxConcurrentConnections"] = "50",
         });
-        builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(new RecordingLoggerProvider(Log));
         builder.Services
@@ -66,24 +65,21 @@ public sealed class LimitsServer : IAsyncLifetime
             })
             .AddServeHandlers();
 
-        _app = builder.Build();
-        _app.MapServeEndpoints();
-        _app.MapGet("/throws", new RequestDelegate(_ => throw new InvalidOperationException("a server fault")));
-        await _app.StartAsync();
-        Address = new Uri(_app.Urls.Single());
-        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(20) };
+        _host = await KestrelTestHost.StartAsync(builder, app =>
+        {
+            app.MapServeEndpoints();
+            app.MapGet("/throws", new RequestDelegate(_ => throw new InvalidOperationException("a server fault")));
+        }, TimeSpan.FromSeconds(20));
     }
 
     public long ConfiguredConnectionCap =>
-        _app!.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections ?? -1;
+        _host!.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections ?? -1;
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
         Directory.Delete(_directory, recursive: true);
     }

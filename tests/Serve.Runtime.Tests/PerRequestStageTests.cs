@@ -38,12 +38,28 @@ public class PerRequestStageTests
         var context = Context();
         var request = Batch("a")[0];
 
-        var input = await pipeline.PreprocessAsync(request, context, CancellationToken.None);
-        var results = await pipeline.HandleAsync([request.WithPreprocessedInput(input), Batch("b")[0]], context, CancellationToken.None);
+        var preprocessed = await pipeline.PreprocessAsync(request, context, CancellationToken.None);
+        var results = await pipeline.HandleAsync([preprocessed, Batch("b")[0]], context, CancellationToken.None);
 
+        Assert.True(preprocessed.TryGetPreprocessed(out string input));
         Assert.Equal("a", input);
         Assert.Equal(["preprocess a", "preprocess b", "inference a,b", "postprocess A,B"], handler.Calls);
         Assert.Equal(["<A>", "<B>"], results.Select(Text));
+    }
+
+    [Fact]
+    public void A_preprocessed_input_is_read_back_as_its_own_type_only()
+    {
+        var request = new InferenceRequest(Encoding.UTF8.GetBytes("7"));
+        var preprocessed = request.WithPreprocessed(7);
+
+        Assert.False(request.IsPreprocessed);
+        Assert.False(request.TryGetPreprocessed(out int _));
+        Assert.True(preprocessed.IsPreprocessed);
+        Assert.True(preprocessed.TryGetPreprocessed(out int seven));
+        Assert.Equal(7, seven);
+        var wrong = Assert.Throws<System.InvalidOperationException>(() => preprocessed.TryGetPreprocessed(out string _));
+        Assert.Equal("This request carries a preprocessed System.Int32, not the System.String this handler's preprocess returns.", wrong.Message);
     }
 
     [Fact]
@@ -53,8 +69,9 @@ public class PerRequestStageTests
         var context = Context();
         using var cancellation = new CancellationTokenSource();
 
-        var input = await ((IHandler)handler).PreprocessAsync(Batch("x")[0], context, cancellation.Token);
+        var preprocessed = await ((IHandler)handler).PreprocessAsync(Batch("x")[0], context, cancellation.Token);
 
+        Assert.True(preprocessed.TryGetPreprocessed(out string input));
         Assert.Equal("x", input);
         var (stage, seenContext, token) = Assert.Single(handler.Seen);
         Assert.Equal("preprocess", stage);

@@ -26,7 +26,7 @@ internal sealed class FakeHandler(FakeHandlers owner) : IHandler
 
     public bool PreprocessesEachRequest => owner.PerRequestPreprocess;
 
-    public async ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
+    public async ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetString(request.Body.Span);
         Interlocked.Increment(ref owner.PreprocessesRunning);
@@ -42,7 +42,7 @@ internal sealed class FakeHandler(FakeHandlers owner) : IHandler
                 // Both "pair" requests must be in their preprocess at once to go on.
                 await owner.PairBarrier.SignalAndWaitAsync(cancellationToken);
             }
-            return "pre:" + body;
+            return request.WithPreprocessed("pre:" + body);
         }
         finally
         {
@@ -52,7 +52,7 @@ internal sealed class FakeHandler(FakeHandlers owner) : IHandler
 
     public async ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
     {
-        var bodies = batch.Select(request => request.IsPreprocessed ? (string)request.PreprocessedInput! : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
+        var bodies = batch.Select(request => request.TryGetPreprocessed(out string input) ? input : Encoding.UTF8.GetString(request.Body.Span)).ToArray();
         owner.Batches.Enqueue(bodies);
         owner.BatchEntered.Release();
         if (bodies.Contains("boom"))

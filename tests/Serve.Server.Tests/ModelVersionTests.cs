@@ -237,7 +237,7 @@ public sealed class ModelVersionTests : IDisposable
 
         public bool PreprocessesEachRequest => false;
 
-        public ValueTask<object?> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+        public ValueTask<InferenceRequest> PreprocessAsync(InferenceRequest request, HandlerContext context, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>

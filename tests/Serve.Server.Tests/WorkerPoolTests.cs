@@ -166,20 +166,46 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Scaling_replaces_the_bounds_within_one_and_the_worker_limit()
+    public async Task Scaling_replaces_the_bounds_within_zero_and_the_worker_limit()
     {
         var model = await StartAsync(new ModelConfig { MinWorkers = 1, MaxWorkers = 2 });
 
         await model.ScaleAsync(3, 5, CancellationToken.None); // beyond the config's maxWorkers: the new bounds replace it
         Assert.Equal((3, 5, 3), (model.MinWorkers, model.MaxWorkers, model.WorkerCount));
 
-        var zero = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(0, 0, CancellationToken.None));
-        Assert.Contains("at least 1 worker", zero.Message);
+        var negative = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(-1, 0, CancellationToken.None));
+        Assert.StartsWith("min_worker=-1: a worker count is 0 or more.", negative.Message);
         var inverted = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(3, 2, CancellationToken.None));
         Assert.StartsWith("max_worker cannot be less than min_worker.", inverted.Message);
         var absurd = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => model.ScaleAsync(1000, 1000, CancellationToken.None));
         Assert.StartsWith($"min_worker=1000 is more than this server's limit of {ServeOptions.DefaultMaxWorkersPerModel} workers per model", absurd.Message);
         Assert.Equal((3, 5, 3), (model.MinWorkers, model.MaxWorkers, model.WorkerCount)); // a refused scale changes nothing
+    }
+
+    [Fact]
+    public async Task Scaled_to_zero_it_answers_503_also_to_requests_queued_as_its_last_worker_left_and_serves_again_once_scaled_up()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0 });
+        var first = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync(1); // the worker holds it
+        var queued = Enumerable.Range(0, 3).Select(_ => Send(model, "wait")).ToArray();
+
+        var scaling = model.ScaleAsync(0, 0, CancellationToken.None);
+        Assert.False(scaling.IsCompleted); // the worker finishes the batch in hand first
+        _handlers.Release();
+        await scaling.WaitAsync(Patience);
+
+        Assert.Equal("WAIT", Text(await first.WaitAsync(Patience)));
+        foreach (var result in await Task.WhenAll(queued).WaitAsync(Patience))
+        {
+            Assert.Equal(InferenceErrorKind.Unavailable, result.ErrorKind);
+            Assert.Contains("has no worker to serve inference requests (it was scaled to 0)", result.ErrorMessage);
+        }
+        Assert.Equal((0, 0, 0, 0), (model.MinWorkers, model.MaxWorkers, model.WorkerCount, model.QueueLength));
+        Assert.Equal(InferenceErrorKind.Unavailable, (await Send(model, "later").WaitAsync(Patience)).ErrorKind);
+
+        await model.ScaleAsync(1, 1, CancellationToken.None);
+        Assert.Equal("AGAIN", Text(await Send(model, "again").WaitAsync(Patience)));
     }
 
     [Fact]

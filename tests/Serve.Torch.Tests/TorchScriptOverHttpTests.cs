@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Server;
+using Serve.Tests;
 
 namespace Serve.Torch.Tests;
 
@@ -18,9 +19,9 @@ namespace Serve.Torch.Tests;
 public sealed class TorchScriptServer : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("serve-torchscript-").FullName;
-    private WebApplication? _app;
+    private KestrelTestHost? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
@@ -28,26 +29,19 @@ public sealed class TorchScriptServer : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_directory, "index_to_name.json"), """{"0": ["n0001", "circle"], "1": "square", "2": ["n0003", "cross"]}""");
         await File.WriteAllTextAsync(Path.Combine(_directory, "model-config.yaml"), "batchSize: 8\n");
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _directory });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = KestrelTestHost.CreateBuilder(_directory);
         builder.Services
             .AddServe(options => options.Models.Add(new ModelOptions { Name = "tiny", Path = _directory }))
             .AddTorchSharp()
             .AddServeHandlers();
-        _app = builder.Build();
-        _app.MapServeEndpoints();
-        await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+        _host = await KestrelTestHost.StartAsync(builder, app => app.MapServeEndpoints());
     }
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
         Directory.Delete(_directory, recursive: true);
     }

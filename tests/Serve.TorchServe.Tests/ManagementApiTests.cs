@@ -165,11 +165,67 @@ public sealed class ManagementApiTests : IAsyncLifetime
             await Call(HttpMethod.Put, "/models/digits?min_worker=3&max_worker=2"));
         AssertError(HttpStatusCode.BadRequest, "BadRequestException", "min_worker=100000 is more than this server's limit of 64 workers per model (MaxWorkersPerModel).",
             await Call(HttpMethod.Put, "/models/digits?min_worker=100000"));
-        Assert.Contains("at least 1 worker", (await Call(HttpMethod.Put, "/models/digits?min_worker=0")).Json.GetProperty("message").GetString());
+        AssertError(HttpStatusCode.BadRequest, "BadRequestException", "min_worker='-1' must be a whole number of at least 0.",
+            await Call(HttpMethod.Put, "/models/digits?min_worker=-1"));
         AssertError(HttpStatusCode.BadRequest, "BadRequestException", "synchronous='maybe' must be true or false.",
             await Call(HttpMethod.Put, "/models/digits?min_worker=1&synchronous=maybe"));
         AssertError(HttpStatusCode.NotFound, "ModelVersionNotFoundException", "Model version: all does not exist for model: digits",
             await Call(HttpMethod.Put, "/models/digits/all?min_worker=1"));
+    }
+
+    [Fact]
+    public async Task A_model_with_zero_workers_stays_registered_answering_503_until_scaled_up()
+    {
+        var registered = await Call(HttpMethod.Post, "/models?url=digits.mar&model_name=idle&initial_workers=0");
+        Assert.Equal("Model \"idle\" Version: 1.0 registered with 0 initial workers. Use scale workers API to add workers for the model.",
+            registered.Json.GetProperty("status").GetString());
+        await AssertNoWorkerAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await Call(HttpMethod.Put, "/models/idle?min_worker=1")).Status);
+        await DescribeWhen("/models/idle", m => m.GetProperty("workers").EnumerateArray().Count(w => w.GetProperty("status").GetString() == "READY") == 1);
+        using (var served = await Predict("/predictions/idle", 5))
+        {
+            Assert.Equal(5, (await served.Json()).GetProperty("digit").GetInt32());
+        }
+
+        // TorchServe's "Update Worker with Zero Worker Count": 202, then no workers.
+        Assert.Equal(HttpStatusCode.Accepted, (await Call(HttpMethod.Put, "/models/idle?min_worker=0")).Status);
+        var idle = await DescribeWhen("/models/idle", m => m.GetProperty("workers").GetArrayLength() == 0);
+        Assert.Equal((0, 0, "READY"), (idle.GetProperty("minWorkers").GetInt32(), idle.GetProperty("maxWorkers").GetInt32(), idle.GetProperty("status").GetString()));
+        await AssertNoWorkerAsync();
+
+        async Task AssertNoWorkerAsync()
+        {
+            using var refused = await Predict("/predictions/idle");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Contains("has no worker to serve inference requests", (await refused.Json()).GetProperty("message").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("?limit=&next_page_token=")] // TorchServe's "List Models": empty values take the defaults
+    [InlineData("?limit=-1")]                // outside 1-100: 100, as TorchServe's getModelList
+    [InlineData("?limit=500&next_page_token=-1")]
+    public async Task Listing_takes_TorchServes_defaults_for_empty_and_out_of_range_values(string query)
+    {
+        var listed = await Call(HttpMethod.Get, "/models" + query);
+
+        Assert.Equal(HttpStatusCode.OK, listed.Status);
+        Assert.Equal(["digits", "scalable"], listed.Json.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("modelName").GetString()));
+        AssertError(HttpStatusCode.BadRequest, "BadRequestException", "limit='ten' must be a whole number.", await Call(HttpMethod.Get, "/models?limit=ten"));
+    }
+
+    [Fact]
+    public async Task Workers_that_miss_the_startup_timeout_fail_the_registration_with_500_and_leave_nothing_registered()
+    {
+        // TorchServe's "Register Model with Additional Params and startup_timeout as 0".
+        var failed = await Call(HttpMethod.Post, "/models?url=bare.mar&model_name=hasty&batch_size=3&initial_workers=3&startup_timeout=0");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.Status);
+        Assert.Equal("InternalServerException", failed.Json.GetProperty("type").GetString());
+        Assert.Equal("Failed to start workers for model hasty version: 1.0: Model 'hasty': handler 'digits' did not initialize within the startup timeout of 0 s (startup_timeout, model-config's startupTimeout).",
+            failed.Json.GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await Call(HttpMethod.Get, "/models/hasty")).Status);
     }
 
     [Fact]
@@ -211,7 +267,9 @@ public sealed class ManagementApiTests : IAsyncLifetime
     [InlineData("batch_size=0", "batch_size='0' must be a whole number of at least 1.")]
     [InlineData("max_batch_delay=-1", "max_batch_delay='-1' must be a whole number of at least 0.")]
     [InlineData("response_timeout=soon", "response_timeout='soon' must be a whole number of at least 1.")]
-    [InlineData("initial_workers=0", "initial_workers='0' must be a whole number of at least 1.")]
+    [InlineData("initial_workers=-1", "initial_workers='-1' must be a whole number of at least 0.")]
+    [InlineData("runtime=python4", "Invalid RuntimeType value: python4 (runtime is python, python3, LSP).")]
+
     [InlineData("synchronous=yes", "synchronous='yes' must be true or false.")]
     [InlineData("initial_workers=500", "Model 'x': min_worker=500 is more than this server's limit of 64 workers per model (MaxWorkersPerModel).")]
     public async Task Bad_register_parameters_are_400_naming_the_parameter(string parameter, string message)
@@ -286,6 +344,12 @@ public sealed class ManagementApiTests : IAsyncLifetime
             Assert.Equal("N/A", worker.GetProperty("gpuUsage").GetString());
             Assert.Equal("cpu", worker.GetProperty("device").GetString());
         }
+        // One copy of the model on the CPU, held by both workers and the per-request preprocess's handler.
+        Assert.Equal(1, model.GetProperty("modelLoads").GetInt32());
+        var copy = Assert.Single(model.GetProperty("modelCopies").EnumerateArray());
+        Assert.Equal(("cpu", "onnxruntime", 3), (copy.GetProperty("device").GetString(), copy.GetProperty("backend").GetString(), copy.GetProperty("holders").GetInt32()));
+        Assert.True(copy.GetProperty("fileBytes").GetInt64() > 0);
+        Assert.True(copy.GetProperty("residentBytes").GetInt64() >= 0);
     }
 
     [Fact]

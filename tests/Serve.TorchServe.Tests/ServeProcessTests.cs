@@ -108,7 +108,47 @@ public sealed class ServeProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task A_model_whose_handler_is_not_compiled_in_stops_the_start_with_its_name()
+    public async Task A_broken_archive_beside_a_good_one_is_reported_and_the_good_one_serves()
+    {
+        var vision = Path.Combine(AppContext.BaseDirectory, "fixtures", "vision");
+        var archived = await Serve("archive", "--model-name", "classifier", "--version", "1.0", "--handler", "image_classifier",
+            "--serialized-file", Path.Combine(vision, "classifier.onnx"), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
+        Assert.True(archived.Code == 0, archived.Error);
+        File.WriteAllText(_temp["store/corrupt.mar"], "not an archive");
+        var port = TorchServeServer.FreePort();
+        var management = TorchServeServer.FreePort();
+        File.WriteAllText(_temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{port}
+            management_address=http://127.0.0.1:{management}
+            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            load_models=all
+            disable_token_authorization=true
+            """);
+
+        var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
+        try
+        {
+            var log = File.ReadAllText(_temp["logs/serve.log"]);
+            Assert.True(started.Code == 0, started.Error + log);
+            Assert.Contains("corrupt.mar cannot be served:", log);
+            Assert.Contains("serve start: model corrupt failed to load and is not served:", log);
+            Assert.Contains("Serving 1 model(s) (1 failed)", log);
+            using var client = new HttpClient();
+            using (var response = await client.PostAsync($"http://127.0.0.1:{port}/predictions/classifier", new ByteArrayContent(File.ReadAllBytes(Path.Combine(vision, "china.jpg")))))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+            var described = await client.GetStringAsync($"http://127.0.0.1:{management}/models/corrupt");
+            Assert.Contains("\"status\": \"FAILED\"", described);
+        }
+        finally
+        {
+            Assert.Equal(0, (await Serve("stop")).Code);
+        }
+    }
+
+    [Fact]
+    public async Task A_start_whose_every_model_fails_stops_naming_each_and_why()
     {
         Directory.CreateDirectory(_temp["store"]);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), _temp["store/digits.mar"]);
@@ -116,7 +156,8 @@ public sealed class ServeProcessTests : IDisposable
         var (code, _, error) = await Serve("start", "--foreground", "--model-store", "store", "--models", "all", "--disable-token-auth");
 
         Assert.Equal(1, code);
-        Assert.Contains("asks for handler 'digits', which is not registered", error);
+        Assert.Contains("model digits failed to load and is not served: Model 'digits' asks for handler 'digits', which is not registered", error);
+        Assert.Contains("no model could be served; stopping.", error);
     }
 
     [Fact]

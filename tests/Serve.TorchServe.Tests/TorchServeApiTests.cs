@@ -193,15 +193,14 @@ public sealed class TorchServeApiTests : IAsyncLifetime
     [Fact]
     public async Task An_archive_is_registered_from_an_allowed_http_url_and_a_redirect_is_not_followed()
     {
-        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var files = builder.Build();
         var mar = await File.ReadAllBytesAsync(_server.Temp["store/digits.mar"]);
-        files.MapGet("/allowed/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
-        files.MapGet("/allowed/moved.mar", () => Microsoft.AspNetCore.Http.Results.Redirect("http://127.0.0.1:1/elsewhere/evil.mar"));
-        files.MapGet("/elsewhere/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
-        await files.StartAsync();
-        var origin = files.Urls.Single();
+        await using var files = await Serve.Tests.KestrelTestHost.StartAsync(Serve.Tests.KestrelTestHost.CreateBuilder(), app =>
+        {
+            app.MapGet("/allowed/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
+            app.MapGet("/allowed/moved.mar", () => Microsoft.AspNetCore.Http.Results.Redirect("http://127.0.0.1:1/elsewhere/evil.mar"));
+            app.MapGet("/elsewhere/digits.mar", () => Microsoft.AspNetCore.Http.Results.Bytes(mar, "application/octet-stream"));
+        });
+        var origin = files.Address.GetLeftPart(UriPartial.Authority);
 
         using (var registered = await _server.Management(HttpMethod.Post, "/models?model_name=fetched&url=" + Uri.EscapeDataString($"{origin}/allowed/digits.mar")))
         {

@@ -80,12 +80,20 @@ public sealed class TorchServeConfigTests
     [InlineData("allowed_urls=https://ok/.*,(unclosed", "'(unclosed'")]
     [InlineData("token_expiration_min=0", "is not a positive number")]
     [InlineData(@"model_store=\u12", @"'\u' must be followed by four hex digits")]
+    [InlineData("otlp_endpoint=collector:4317", "is not an OTLP endpoint such as http://127.0.0.1:4317")]
     public void A_bad_value_names_the_file_line_and_key(string line, string expected)
     {
         var e = Assert.Throws<ConfigPropertiesException>(() => TorchServeConfig.Parse("# first\n" + line, "ts.properties"));
 
         Assert.StartsWith("ts.properties", e.Message);
         Assert.Contains(expected.Replace("line 1", "line 2"), e.Message);
+    }
+
+    [Fact]
+    public void An_otlp_endpoint_turns_traces_on()
+    {
+        Assert.Null(TorchServeConfig.Parse("", "c").OtlpEndpoint);
+        Assert.Equal(new Uri("http://127.0.0.1:4318/v1/traces"), TorchServeConfig.Parse("otlp_endpoint=http://127.0.0.1:4318/v1/traces", "c").OtlpEndpoint);
     }
 
     [Fact]

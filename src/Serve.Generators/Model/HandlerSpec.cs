@@ -4,7 +4,8 @@ namespace Serve.Generators.Model;
 /// <param name="Namespace">Escaped for C# (<c>Acme.@event</c>), or null for the global namespace.</param>
 /// <param name="ClassName">Escaped for C# (<c>@class</c>).</param>
 /// <param name="MetadataName">The namespace-qualified metadata name, from which the hint name is made.</param>
-/// <param name="DerivesFromHandlerInAssembly">A base class in the same assembly is a [Handler] too, so the members generated into this class hide that base's.</param>
+/// <param name="InheritsHandler">A base class implements IHandler already: every IHandler member is stated, so none maps to the base's.</param>
+/// <param name="HidesOpenApiResponse">The generated constant hides an inherited member of its name, so it is declared <c>new</c>.</param>
 internal sealed record HandlerSpec(
     string HandlerName,
     string? Namespace,
@@ -12,7 +13,9 @@ internal sealed record HandlerSpec(
     bool IsRecord,
     string MetadataName,
     string FullyQualifiedName,
-    bool DerivesFromHandlerInAssembly,
+    bool InheritsHandler,
+    bool HidesOpenApiResponse,
+    bool HidesOpenApiSchemas,
     StageSpec? Initialize,
     StageSpec? Preprocess,
     bool PreprocessPerRequest,

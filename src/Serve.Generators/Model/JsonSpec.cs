@@ -26,4 +26,5 @@ internal sealed record JsonValueSpec(JsonValueKind Kind, string TypeName, bool I
 internal sealed record JsonObjectSpec(string TypeName, bool IsReferenceType, EquatableArray<JsonPropertySpec> Properties);
 
 /// <param name="MemberName">Escaped for C#.</param>
-internal sealed record JsonPropertySpec(string JsonName, string MemberName, JsonValueSpec Value);
+/// <param name="DeclaringType">Set for a property that a more derived member hides: it is read through this class.</param>
+internal sealed record JsonPropertySpec(string JsonName, string MemberName, JsonValueSpec Value, string? DeclaringType = null);

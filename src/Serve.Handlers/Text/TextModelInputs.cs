@@ -12,8 +12,8 @@ public sealed record TextTokens(long[] Ids, bool Truncated);
 /// <summary>
 /// How text becomes a model's inputs. The archive's files choose it:
 /// <c>vocab.txt</c> is a BERT WordPiece vocabulary (<see cref="WordPieceInputs"/>), and
-/// <c>source_vocab.txt</c> is TorchServe's text_classification vocabulary, one token per line
-/// (<see cref="NgramBagInputs"/>).
+/// <c>source_vocab.txt</c> (one token per line) or TorchServe's own <c>source_vocab.pt</c> (a pickled
+/// torchtext Vocab) is TorchServe's text_classification vocabulary (<see cref="NgramBagInputs"/>).
 /// </summary>
 public abstract class TextModelInputs
 {
@@ -23,7 +23,7 @@ public abstract class TextModelInputs
     /// <summary>TorchServe's vocabulary as text: one token (or space-joined n-gram) per line, the line's index its id.</summary>
     public const string SourceVocabulary = "source_vocab.txt";
 
-    /// <summary>The vocabulary TorchServe's example pickles with torch.save; not read here.</summary>
+    /// <summary>The vocabulary TorchServe's example pickles with torch.save (a torchtext Vocab), read as data: <see cref="TorchTextVocabulary"/>.</summary>
     public const string PickledSourceVocabulary = "source_vocab.pt";
 
     /// <summary>One text's token ids; refuses text that leaves no token.</summary>
@@ -38,22 +38,35 @@ public abstract class TextModelInputs
     public static TextModelInputs Load(HandlerContext context)
     {
         var wordPiece = Path.Combine(context.ModelDirectory, WordPieceVocabulary);
-        var source = Path.Combine(context.ModelDirectory, SourceVocabulary);
-        var inputs = Inputs(context);
-        return (File.Exists(wordPiece), File.Exists(source)) switch
+        string[] present = [.. new[] { WordPieceVocabulary, SourceVocabulary, PickledSourceVocabulary }.Where(f => File.Exists(Path.Combine(context.ModelDirectory, f)))];
+        if (present.Length > 1)
         {
-            (true, true) => throw new ModelLoadException(
-                $"Model '{context.ModelName}' holds both {WordPieceVocabulary} (BERT WordPiece) and {SourceVocabulary} (TorchServe's basic_english); text_classifier chooses its tokenizer by the one present, so remove the other."),
-            (true, false) => WordPieceInputs.Load(context, wordPiece, inputs),
-            (false, true) => NgramBagInputs.Load(context, source, inputs),
-            _ when File.Exists(Path.Combine(context.ModelDirectory, PickledSourceVocabulary)) => throw new ModelLoadException(
-                $"Model '{context.ModelName}': {PickledSourceVocabulary} is a pickled torchtext Vocab, which cannot be read without Python. " +
-                $"Write its tokens one per line into {SourceVocabulary} and add that to the archive: " +
-                $"python3 -c \"import torch; open('{SourceVocabulary}', 'w').write('\\n'.join(torch.load('{PickledSourceVocabulary}').get_itos()))\""),
+            throw new ModelLoadException(
+                $"Model '{context.ModelName}' holds {string.Join(" and ", present)}; text_classifier chooses its tokenizer by the one vocabulary present " +
+                $"({WordPieceVocabulary}: BERT WordPiece; {SourceVocabulary} or {PickledSourceVocabulary}: TorchServe's basic_english), so remove the others.");
+        }
+        var inputs = Inputs(context);
+        return present.FirstOrDefault() switch
+        {
+            WordPieceVocabulary => WordPieceInputs.Load(context, wordPiece, inputs),
+            SourceVocabulary => NgramBagInputs.Load(context, SourceVocabulary, NgramBagInputs.ReadLines(Path.Combine(context.ModelDirectory, SourceVocabulary)), inputs),
+            PickledSourceVocabulary => NgramBagInputs.Load(context, PickledSourceVocabulary, ReadPickled(context), inputs),
             _ => throw new ModelLoadException(
                 $"Model '{context.ModelName}': text_classifier needs a vocabulary in the archive: {WordPieceVocabulary} for a BERT-style model, " +
-                $"or {SourceVocabulary} (one token per line) for TorchServe's basic_english and n-grams model."),
+                $"or {PickledSourceVocabulary} (TorchServe's torchtext Vocab) or {SourceVocabulary} (one token per line) for TorchServe's basic_english and n-grams model."),
         };
+    }
+
+    private static TorchTextVocabulary ReadPickled(HandlerContext context)
+    {
+        try
+        {
+            return TorchTextVocabulary.Read(Path.Combine(context.ModelDirectory, PickledSourceVocabulary));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelLoadException($"Model '{context.ModelName}': {e.Message}", e);
+        }
     }
 
     private static IReadOnlyList<TensorDescription> Inputs(HandlerContext context)

@@ -18,12 +18,6 @@ public static class ImageDecoder
     /// </summary>
     public const long MaxPixels = 64L * 1024 * 1024;
 
-    /// <summary>
-    /// The smallest side accepted (the 8x8 scans of scikit-learn's digits are the smallest real
-    /// images the tests know): a 1x1 or 2x2 "image" holds nothing a model can recognise.
-    /// </summary>
-    public const int MinSide = 8;
-
     /// <summary>The whole image at full size, in an array of its own.</summary>
     public static RgbaImage Decode(ReadOnlySpan<byte> encoded) => Decode(encoded, pooled: false);
 
@@ -62,10 +56,6 @@ public static class ImageDecoder
             if (width <= 0 || height <= 0)
             {
                 throw new InvalidRequestException($"The image's header says it is {width}x{height} pixels.");
-            }
-            if (width < MinSide || height < MinSide)
-            {
-                throw new InvalidRequestException($"The image is {width}x{height} pixels; images must be at least {MinSide}x{MinSide}.");
             }
             if ((long)width * height > maxPixels)
             {

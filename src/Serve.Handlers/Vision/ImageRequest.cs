@@ -1,5 +1,8 @@
 using System;
+using System.Buffers;
 using System.Buffers.Text;
+using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 using Serve.Runtime;
 
@@ -10,6 +13,9 @@ namespace Serve.Handlers.Vision;
 /// image as the body, or a base64 string, alone as a JSON string or as the "data" (or "body")
 /// member of a JSON object; also KServe v1's binary form <c>{"b64": ...}</c>, which arrives here
 /// as one instance of <c>{"instances": [...]}</c> (the server's KServe v1 endpoint splits them).
+/// A <c>text/*</c> body that is UTF-8 is base64 text, as TorchServe's worker hands it to the handler
+/// as a string, which VisionHandler base64-decodes (an image sent as text/plain is not UTF-8 and
+/// stays bytes, there as here).
 /// </summary>
 public static class ImageRequest
 {
@@ -19,7 +25,7 @@ public static class ImageRequest
         var first = FirstNonWhitespace(body.Span);
         if (first is not ((byte)'"' or (byte)'{'))
         {
-            return body;
+            return IsText(request.ContentType) && Utf8.IsValid(body.Span) ? Base64Text(body.Span, request.ContentType!) : body;
         }
         string? base64;
         try
@@ -44,6 +50,26 @@ public static class ImageRequest
         if (!Convert.TryFromBase64String(base64, bytes, out var written))
         {
             throw new InvalidRequestException("The image in the JSON body is not valid base64.");
+        }
+        return bytes.AsMemory(0, written);
+    }
+
+    private static bool IsText(string? contentType) =>
+        contentType is not null && contentType.TrimStart().StartsWith("text/", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A base64 text body; white space (line breaks every 76 characters, a final newline) is skipped, as Python's b64decode skips it.</summary>
+    private static ReadOnlyMemory<byte> Base64Text(ReadOnlySpan<byte> text, string contentType)
+    {
+        var bytes = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
+        if (Base64.DecodeFromUtf8(text, bytes, out _, out var written) != OperationStatus.Done)
+        {
+            // The strict decoder stops at white space; Convert's skips it.
+            var chars = Encoding.ASCII.GetString(text);
+            if (!Convert.TryFromBase64String(chars, bytes, out written))
+            {
+                throw new InvalidRequestException(
+                    $"The body is sent as {contentType.Split(';')[0].Trim()}, so it is read as a base64 image (as TorchServe reads it), but it is not valid base64: send the image bytes as application/octet-stream or image/*, or the base64 text.");
+            }
         }
         return bytes.AsMemory(0, written);
     }

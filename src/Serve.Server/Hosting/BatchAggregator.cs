@@ -72,6 +72,37 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
         }
     }
 
+    /// <summary>
+    /// Takes every job waiting (for a model left without workers, to answer them); none while a
+    /// worker is gathering a batch, since that worker will take them.
+    /// </summary>
+    public List<InferenceJob> TakeQueued()
+    {
+        var taken = new List<InferenceJob>();
+        if (!_gathering.Wait(0))
+        {
+            return taken;
+        }
+        try
+        {
+            if (_carried is { } carried)
+            {
+                taken.Add(carried);
+                _carried = null;
+            }
+            while (queue.TryRead(out var job))
+            {
+                Taken?.Invoke(job);
+                taken.Add(job);
+            }
+            return taken;
+        }
+        finally
+        {
+            _gathering.Release();
+        }
+    }
+
     private async ValueTask<InferenceJob?> FirstAsync(CancellationToken idle)
     {
         while (true)

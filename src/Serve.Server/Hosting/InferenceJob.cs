@@ -1,10 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Tasks;
 using Serve.Runtime;
 
 namespace Serve.Server;
 
 /// <summary>One queued request: what to run, when it was queued, and where its result goes.</summary>
-internal sealed class InferenceJob(InferenceRequest request, bool explain, long queuedAt)
+internal sealed class InferenceJob(InferenceRequest request, bool explain, long queuedAt, ActivityContext trace = default)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -15,6 +16,9 @@ internal sealed class InferenceJob(InferenceRequest request, bool explain, long 
 
     /// <summary>The <see cref="System.TimeProvider.GetTimestamp"/> at which it was queued.</summary>
     public long QueuedAt { get; } = queuedAt;
+
+    /// <summary>The request's trace (<see cref="ServeTracing"/>); default when it is not traced.</summary>
+    public ActivityContext Trace { get; } = trace;
 
     public Task<InferenceResult> Result => _completion.Task;
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -29,11 +30,13 @@ public enum UnregisterOutcome
 /// unregisters others at run time, scales their workers, and drains them at shutdown.
 /// A name may have several versions (TorchServe's ModelVersionedRefs): the first registered is
 /// the default until another is made so; requests without a version go to the default.
-/// A model that fails to load stops the start with a message naming it.
+/// A configured model that fails to load at start does not stop the server: it is reported as
+/// failed (describe, the log at Error, the <c>ts_model_failed</c> gauge) while the others serve.
 /// </summary>
 public sealed partial class ModelManager : IHostedService
 {
     private readonly ConcurrentDictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ModelFailure> _failures = new(StringComparer.Ordinal);
     private readonly IOptions<ServeOptions> _options;
     private readonly HandlerRegistry _handlers;
     private readonly IModelLoader[] _modelLoaders;
@@ -53,7 +56,8 @@ public sealed partial class ModelManager : IHostedService
         IEnumerable<IModelLoader> modelLoaders,
         IHostEnvironment environment,
         ILoggerFactory loggerFactory,
-        TimeProvider time)
+        TimeProvider time,
+        IMeterFactory? meters = null)
     {
         _options = options;
         _handlers = handlers;
@@ -62,7 +66,27 @@ public sealed partial class ModelManager : IHostedService
         _loggerFactory = loggerFactory;
         _time = time;
         _logger = loggerFactory.CreateLogger<ModelManager>();
+        var meter = meters?.Create(QueueMetrics.MeterName) ?? new Meter(QueueMetrics.MeterName);
+        meter.CreateObservableGauge("ts_model_failed", FailedMeasurements, description:
+            "1 for each model version that failed to load and is still registered; describe's error says why.");
     }
+
+    /// <summary>Models that failed before they could be served (an archive or model-config refused at start); describe and DELETE reach them.</summary>
+    public IReadOnlyCollection<ModelFailure> Failures => [.. _failures.Values];
+
+    /// <summary>The failure recorded for <paramref name="name"/> at start, if it has one.</summary>
+    public bool TryGetFailure(string name, [NotNullWhen(true)] out ModelFailure? failure) => _failures.TryGetValue(name, out failure);
+
+    /// <summary>Every model that failed to load and is still registered: those refused at start and the versions whose workers failed to start.</summary>
+    public IReadOnlyList<ModelFailure> Failed() =>
+    [
+        .. _failures.Values,
+        .. _slots.Values.SelectMany(slot => slot.Versions).Where(m => m.Status == ModelStatus.Failed)
+            .Select(m => new ModelFailure(m.Name, m.Version, m.Error ?? "failed to load")),
+    ];
+
+    private IEnumerable<Measurement<int>> FailedMeasurements() =>
+        Failed().Select(f => new Measurement<int>(1, new KeyValuePair<string, object?>("model_name", f.Name), new KeyValuePair<string, object?>("model_version", f.Version ?? "")));
 
     /// <summary>The default version of each model name.</summary>
     public IEnumerable<ServedModel> Models => _slots.Values.Select(slot => slot.Model).OfType<ServedModel>();
@@ -100,9 +124,58 @@ public sealed partial class ModelManager : IHostedService
     {
         foreach (var modelOptions in _options.Value.Models)
         {
-            await LoadAsync(modelOptions, cancellationToken).ConfigureAwait(false);
+            await LoadAtStartAsync(modelOptions, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _configuredLoaded);
         }
+    }
+
+    /// <summary>
+    /// Loads one configured model; a failure is logged and recorded, not thrown, so one broken
+    /// model does not keep the others from serving. A model whose workers fail to start stays
+    /// registered as Failed (a scale retries it); one refused before that is kept as a <see cref="ModelFailure"/>.
+    /// </summary>
+    private async Task LoadAtStartAsync(ModelOptions modelOptions, CancellationToken cancellationToken)
+    {
+        if (modelOptions.Failure is { } reason)
+        {
+            RecordFailure(new ModelFailure(modelOptions.Name, null, reason));
+            return;
+        }
+        ServedModel model;
+        ModelSlot slot;
+        int workers;
+        try
+        {
+            (model, slot, workers) = Prepare(modelOptions);
+        }
+        catch (Exception e) when (e is ModelLoadException or InvalidOperationException)
+        {
+            RecordFailure(new ModelFailure(modelOptions.Name, null, e.Message));
+            return;
+        }
+        if (!slot.TryAdd(model))
+        {
+            RecordFailure(new ModelFailure(model.Name, model.Version, AlreadyRegistered(model).Message));
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        LogLoading(_logger, model.Name, model.Version, workers);
+        try
+        {
+            await model.StartAsync(workers, cancellationToken).ConfigureAwait(false);
+            LogModelReady(_logger, model.Name, model.Version, model.Manifest.Handler!, model.WorkerCount, model.Config.BatchSize, model.Config.MaxBatchDelay,
+                (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStartFailed(_logger, e, model.Name, model.Version, e.Message);
+        }
+    }
+
+    private void RecordFailure(ModelFailure failure)
+    {
+        _failures[failure.Name] = failure;
+        LogStartFailed(_logger, null, failure.Name, failure.Version ?? "(unknown)", failure.Reason);
     }
 
     async Task IHostedService.StopAsync(CancellationToken cancellationToken)
@@ -136,6 +209,7 @@ public sealed partial class ModelManager : IHostedService
             await model.DrainAsync(CancellationToken.None).ConfigureAwait(false);
             throw AlreadyRegistered(model);
         }
+        _failures.TryRemove(model.Name, out _);
         LogModelReady(_logger, model.Name, model.Version, model.Manifest.Handler!, model.WorkerCount, model.Config.BatchSize, model.Config.MaxBatchDelay,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return model;
@@ -155,6 +229,7 @@ public sealed partial class ModelManager : IHostedService
         {
             throw AlreadyRegistered(model);
         }
+        _failures.TryRemove(model.Name, out _);
         LogLoading(_logger, model.Name, model.Version, workers);
         _ = StartAsync();
         return model;
@@ -191,7 +266,7 @@ public sealed partial class ModelManager : IHostedService
         var limit = _options.Value.MaxWorkersPerModel;
         try
         {
-            ServedModel.CheckWorkers(Math.Max(1, config.MinWorkers), Math.Max(1, config.MaxWorkers), limit);
+            ServedModel.CheckWorkers(config.MinWorkers, config.MaxWorkers, limit);
         }
         catch (ArgumentOutOfRangeException e)
         {
@@ -214,6 +289,10 @@ public sealed partial class ModelManager : IHostedService
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
         var workerIndexes = 0;
+        // One copy of the model per device, shared by the workers (where the backend's model is thread-safe).
+        var copies = new ModelCopies();
+        // Made to ask whether preprocess runs per request; then it runs those stages, off the workers.
+        var first = registration.Create();
         async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
         {
             var context = new HandlerContext(manifest, path)
@@ -222,6 +301,9 @@ public sealed partial class ModelManager : IHostedService
                 Logger = modelLogger,
                 ModelLoaders = _modelLoaders,
                 WorkerIndex = workerIndex,
+                Copies = copies,
+                RunsPerRequestStagesOnly = role is not null,
+                PreprocessesEachRequest = first.PreprocessesEachRequest,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(TimeSpan.FromSeconds(config.StartupTimeout));
@@ -230,17 +312,29 @@ public sealed partial class ModelManager : IHostedService
             {
                 await handler.InitializeAsync(context, timeout.Token).ConfigureAwait(false);
             }
+            catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
+            {
+                context.ReleaseModel();
+                throw StartupTimedOut(e);
+            }
             catch (Exception e) when (e is not ModelLoadException)
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 throw new ModelLoadException($"Model '{manifest.ModelName}': handler '{handlerName}' failed to initialize: {e.Message}", e);
+            }
+            // A handler that does not watch the token is held to the timeout all the same (TorchServe fails such a worker).
+            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(config.StartupTimeout))
+            {
+                context.ReleaseModel();
+                throw StartupTimedOut(null);
             }
             LogHandlerInitialized(modelLogger, manifest.ModelName, manifest.ModelVersion, role ?? $"worker {workerIndex}", context.Device.ToString(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return (handler, context);
         }
 
-        // A per-request preprocess runs on a handler of its own, off the workers: the one made to ask.
-        var first = registration.Create();
+        ModelStartException StartupTimedOut(Exception? inner) => new(
+            $"Model '{manifest.ModelName}': handler '{handlerName}' did not initialize within the startup timeout of {config.StartupTimeout} s (startup_timeout, model-config's startupTimeout).", inner);
+
         WorkerFactory? requestStages = first.PreprocessesEachRequest ? token => InitializeAsync(first, workerIndex: 0, token, "the per-request preprocess handler") : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
         var model = new ServedModel(manifest, config, first.CanExplain, requestStages,
@@ -248,6 +342,7 @@ public sealed partial class ModelManager : IHostedService
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
+            Copies = copies,
         };
         return (model, slot, model.MinWorkers);
     }
@@ -277,9 +372,11 @@ public sealed partial class ModelManager : IHostedService
     /// </summary>
     public async Task<UnregisterOutcome> UnregisterAsync(string name, string? version, CancellationToken cancellationToken)
     {
-        if (!_slots.TryGetValue(name, out var slot))
+        if (!_slots.TryGetValue(name, out var slot) || slot.Versions.Length == 0)
         {
-            return UnregisterOutcome.ModelNotFound;
+            return _failures.TryGetValue(name, out var failure) && (version is null || version == failure.Version) && _failures.TryRemove(name, out _)
+                ? UnregisterOutcome.Unregistered
+                : UnregisterOutcome.ModelNotFound;
         }
         var (outcome, model) = slot.Remove(version);
         if (model is null)
@@ -303,9 +400,21 @@ public sealed partial class ModelManager : IHostedService
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version} failed to load in the background: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelName, string version, string reason);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version} failed to load at start; the other models serve on: {Reason}")]
+    private static partial void LogStartFailed(ILogger logger, Exception? exception, string modelName, string version, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName} version {Version} unregistered")]
     private static partial void LogUnregistered(ILogger logger, string modelName, string version);
 }
+
+/// <summary>A model that could not be served: its name, its version when known, and why.</summary>
+public sealed record ModelFailure(string Name, string? Version, string Reason);
+
+/// <summary>
+/// Workers failed to start for a reason of the server's, not of the archive: the startup timeout
+/// passed. TorchServe answers such a registration 500 "Failed to start workers".
+/// </summary>
+public sealed class ModelStartException(string message, Exception? inner) : Exception(message, inner);
 
 /// <summary>
 /// The versions served under one name and which is the default; empty while none is loaded.

@@ -78,12 +78,12 @@ internal sealed partial class ModelWorker(
         {
             if (_abandoned is null)
             {
-                Context.Model?.Dispose();
+                Context.ReleaseModel();
             }
             else
             {
-                // The stuck call still holds the model: dispose it when (if ever) the call ends.
-                _ = _abandoned.ContinueWith(static (_, model) => ((IDisposable?)model)?.Dispose(), Context.Model,
+                // The stuck call still holds the model: release it when (if ever) the call ends.
+                _ = _abandoned.ContinueWith(static (_, context) => ((HandlerContext)context!).ReleaseModel(), Context,
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
@@ -93,18 +93,26 @@ internal sealed partial class ModelWorker(
     private async Task<bool> RunBatchAsync(InferenceJob[] batch)
     {
         var requests = new InferenceRequest[batch.Length];
+        var traces = new ActivityContext[batch.Length];
         for (var i = 0; i < requests.Length; i++)
         {
             requests[i] = batch[i].Request;
+            traces[i] = batch[i].Trace;
+            ServeTracing.RecordSpan("serve.queue_wait", batch[i].Trace, time.GetElapsedTime(batch[i].QueuedAt), Context.ModelName, Context.ModelVersion, batch.Length);
         }
 
         var start = Stopwatch.GetTimestamp();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         // On a thread-pool thread, so a handler that blocks cannot hold up the timeout.
         var explain = batch[0].Explain;
-        var call = Task.Run(() => explain
-            ? Handler.ExplainAsync(requests, Context, cancel.Token).AsTask()
-            : Handler.HandleAsync(requests, Context, cancel.Token).AsTask());
+        Task<IReadOnlyList<InferenceResult>> call;
+        // The handler's stage timings become spans of each traced request in the batch.
+        using (ServeTracing.BeginBatch(traces, Context.ModelName, Context.ModelVersion, Context.Device.ToString(), Handler.PreprocessesEachRequest))
+        {
+            call = Task.Run(() => explain
+                ? Handler.ExplainAsync(requests, Context, cancel.Token).AsTask()
+                : Handler.HandleAsync(requests, Context, cancel.Token).AsTask());
+        }
         try
         {
             var results = await call.WaitAsync(responseTimeout, time).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Serve.Runtime;
 
@@ -9,7 +10,8 @@ namespace Serve.Server;
 /// <c>max_batch_delay</c> win over the archive; the archive's responseTimeout and startupTimeout
 /// (their default 120 included) win over <c>response_timeout</c> and <c>startup_timeout</c>, which
 /// act only on an archive without a model-config; an archive that sets minWorkers (with maxWorkers no smaller) wins over
-/// <c>initial_workers</c>, which otherwise sets both bounds.
+/// <c>initial_workers</c>, which otherwise sets both bounds (0 included: registered, no worker until scaled up).
+/// Without <c>initial_workers</c>, an archive's <c>minWorkers: 0</c> still starts one worker.
 /// </summary>
 internal static class RegisterSettings
 {
@@ -29,6 +31,10 @@ internal static class RegisterSettings
         if (options.InitialWorkers is { } workers && !archiveSetsWorkers)
         {
             config = config with { MinWorkers = workers, MaxWorkers = workers };
+        }
+        else if (config.MinWorkers < 1)
+        {
+            config = config with { MinWorkers = 1, MaxWorkers = Math.Max(1, config.MaxWorkers) };
         }
         return config;
     }

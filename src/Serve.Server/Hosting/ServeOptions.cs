@@ -27,8 +27,9 @@ public sealed class ServeOptions
     public const int DefaultMaxWorkersPerModel = 64;
 
     /// <summary>
-    /// The most workers one model may run. Each worker is a thread with its own handler (and,
-    /// for most backends, its own copy of the model), so an absurd count would exhaust memory;
+    /// The most workers one model may run. Each worker is a handler instance of its own; workers
+    /// on one device share one copy of the model where the backend allows (ONNX Runtime,
+    /// TorchScript), else each loads its own, so an absurd count could exhaust memory;
     /// scaling or registering beyond it is refused with a message naming it.
     /// </summary>
     public int MaxWorkersPerModel { get; set; } = DefaultMaxWorkersPerModel;
@@ -75,4 +76,10 @@ public sealed class ModelOptions
     /// TorchServe, a model-config that sets minWorkers (and maxWorkers no smaller) wins.
     /// </summary>
     public int? InitialWorkers { get; set; }
+
+    /// <summary>
+    /// Why the model could not be made ready for loading (an archive that failed to unpack): the
+    /// manager then reports it as failed, with this reason, instead of loading it.
+    /// </summary>
+    public string? Failure { get; set; }
 }

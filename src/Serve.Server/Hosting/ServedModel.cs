@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -26,6 +27,7 @@ public sealed partial class ServedModel
 {
     private readonly Channel<InferenceJob> _queue = Channel.CreateUnbounded<InferenceJob>(new UnboundedChannelOptions { SingleReader = false });
     private readonly WorkerPool _pool;
+    private readonly BatchAggregator _batches;
     private readonly RequestStageLimiter _requestStages;
     private readonly TimeProvider _time;
     private readonly WorkerFactory? _createRequestStages;
@@ -67,9 +69,9 @@ public sealed partial class ServedModel
         _requestStages = requestStageLimiter;
         _time = time;
         _logger = logger;
-        _minWorkers = Math.Max(1, config.MinWorkers);
+        _minWorkers = Math.Max(0, config.MinWorkers);
         _maxWorkers = Math.Max(_minWorkers, config.MaxWorkers);
-        var batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
+        var batches = _batches = new BatchAggregator(_queue.Reader, config.BatchSize, TimeSpan.FromMilliseconds(config.MaxBatchDelay), time);
         batches.Taken += _ => Interlocked.Decrement(ref _waiting);
         batches.Taken += job => QueueMetrics.RecordTaken(Name, Version, time.GetElapsedTime(job.QueuedAt));
         var workerIds = 0;
@@ -117,6 +119,9 @@ public sealed partial class ServedModel
     /// <summary>The workers running and starting, for describe.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _pool.Describe();
 
+    /// <summary>The model's loaded copies (one per device where workers share it), for describe's memory figures.</summary>
+    public ModelCopies Copies { get; init; } = new();
+
     /// <summary>Stuck workers replaced so far.</summary>
     public int WorkersReplaced => _pool.Replaced;
 
@@ -140,6 +145,10 @@ public sealed partial class ServedModel
                 ? $"Model '{Name}' version {Version} is loading: its workers are starting; try again later."
                 : $"Model '{Name}' version {Version} failed to load ({_error}); unregister it and register it again.");
         }
+        if (MinWorkers == 0 && WorkerCount == 0)
+        {
+            return NoWorker();
+        }
         if (Interlocked.Increment(ref _waiting) > Config.JobQueueSize)
         {
             Interlocked.Decrement(ref _waiting);
@@ -159,7 +168,7 @@ public sealed partial class ServedModel
                 }
                 request = preprocessed.Request!;
             }
-            var job = new InferenceJob(request, explain, _time.GetTimestamp());
+            var job = new InferenceJob(request, explain, _time.GetTimestamp(), Activity.Current?.Context ?? default);
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
@@ -168,6 +177,8 @@ public sealed partial class ServedModel
                     ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {Name} (version {Version} was unregistered)")
                     : InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down.");
             }
+            // Scaled to zero as it was queued: no worker will take it (see FailQueuedWithoutWorkers).
+            FailQueuedWithoutWorkers();
             return await job.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -183,10 +194,12 @@ public sealed partial class ServedModel
     private async ValueTask<(InferenceRequest? Request, InferenceResult? Error)> PreprocessAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         await _requestStages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var span = ServeTracing.Source.StartActivity("serve.preprocess");
+        span?.SetTag(ServeTracing.ModelTag, Name);
+        span?.SetTag(ServeTracing.VersionTag, Version);
         try
         {
-            var input = await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false);
-            return (request.WithPreprocessedInput(input), null);
+            return (await _requestStageHandler!.PreprocessAsync(request, _requestStageContext!, cancellationToken).ConfigureAwait(false), null);
         }
         catch (HandlerStageException e) when (e.IsInvalidRequest)
         {
@@ -202,13 +215,34 @@ public sealed partial class ServedModel
         }
     }
 
+    private InferenceResult NoWorker() => InferenceResult.Error(InferenceErrorKind.Unavailable,
+        $"Model '{Name}' version {Version} has no worker to serve inference requests (it was scaled to 0); scale its workers up to serve it.");
+
+    /// <summary>
+    /// With no worker and none to come (scaled to zero), answers what is queued now: a request
+    /// queued while the last worker retired would otherwise wait for a worker forever. Both the
+    /// scaling (after its last worker left) and each request (after queueing) call it, so
+    /// whichever comes second finds the request.
+    /// </summary>
+    private void FailQueuedWithoutWorkers()
+    {
+        if (MinWorkers != 0 || WorkerCount != 0)
+        {
+            return;
+        }
+        foreach (var job in _batches.TakeQueued())
+        {
+            job.Complete(NoWorker());
+        }
+    }
+
     /// <summary>
     /// Replaces the model's bounds, as TorchServe's scale workers API does, and starts or retires
-    /// workers until <paramref name="minWorkers"/> run. Workers are threads of this process, so a
-    /// model runs at least one (a model with none could only refuse requests) and at most
-    /// <see cref="WorkerLimit"/>.
+    /// workers until <paramref name="minWorkers"/> run, at most <see cref="WorkerLimit"/>. Zero
+    /// workers is allowed, as in TorchServe: the model stays registered and its requests get 503
+    /// until it is scaled up; requests queued when its last worker leaves get that 503 too.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <see cref="WorkerLimit"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 0 &lt;= min &lt;= max &lt;= <see cref="WorkerLimit"/>.</exception>
     public Task ScaleAsync(int minWorkers, int maxWorkers, CancellationToken cancellationToken)
     {
         CheckWorkers(minWorkers, maxWorkers, WorkerLimit);
@@ -222,16 +256,16 @@ public sealed partial class ServedModel
     {
         await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
         _error = null;
+        FailQueuedWithoutWorkers();
     }
 
     /// <summary>Checks worker bounds a scale or registration asks for; the message says what is allowed.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 1 &lt;= min &lt;= max &lt;= <paramref name="limit"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not 0 &lt;= min &lt;= max &lt;= <paramref name="limit"/>.</exception>
     public static void CheckWorkers(int minWorkers, int maxWorkers, int limit)
     {
-        if (minWorkers < 1)
+        if (minWorkers < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(minWorkers), minWorkers,
-                $"min_worker={minWorkers}: this server runs a model on at least 1 worker (its workers are threads; a model with none could only refuse requests). Unregister a model to stop it.");
+            throw new ArgumentOutOfRangeException(nameof(minWorkers), minWorkers, $"min_worker={minWorkers}: a worker count is 0 or more.");
         }
         if (maxWorkers < minWorkers)
         {
@@ -264,22 +298,23 @@ public sealed partial class ServedModel
         }
     }
 
-    /// <summary>Starts the model's first workers: minWorkers of them, and at least one.</summary>
+    /// <summary>Starts the model's first workers: minWorkers of them.</summary>
     internal Task StartAsync(CancellationToken cancellationToken) => StartAsync(MinWorkers, cancellationToken);
 
     /// <summary>
-    /// Initializes the per-request stage's handler (if any) and starts <paramref name="workers"/>
-    /// workers; then the model is Ready, or Failed with the reason in <see cref="Error"/>.
+    /// Starts <paramref name="workers"/> workers and then initializes the per-request stage's
+    /// handler (if any); then the model is Ready, or Failed with the reason in <see cref="Error"/>.
     /// </summary>
     internal async Task StartAsync(int workers, CancellationToken cancellationToken)
     {
         try
         {
+            await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+            // After the workers: its initialize is given a copy they loaded, not one of its own.
             if (_createRequestStages is not null && _requestStageHandler is null)
             {
                 (_requestStageHandler, _requestStageContext) = await _createRequestStages(cancellationToken).ConfigureAwait(false);
             }
-            await _pool.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
             _error = null;
             _status = ModelStatus.Ready;
         }
@@ -287,7 +322,7 @@ public sealed partial class ServedModel
         {
             _error = e.Message;
             // Workers that did start serve on (the error stays visible); with none, the model failed.
-            _status = _pool.Count > 0 ? ModelStatus.Ready : ModelStatus.Failed;
+            _status = _pool.Count > 0 && (_createRequestStages is null || _requestStageHandler is not null) ? ModelStatus.Ready : ModelStatus.Failed;
             throw;
         }
     }
@@ -305,7 +340,7 @@ public sealed partial class ServedModel
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
         }
-        _requestStageContext?.Model?.Dispose();
+        _requestStageContext?.ReleaseModel();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]

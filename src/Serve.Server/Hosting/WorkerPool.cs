@@ -73,7 +73,7 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> n
     /// <summary>Starts or retires workers until <paramref name="count"/> run; retired ones finish their batch first.</summary>
     public async Task ScaleAsync(int count, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         await _scaling.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -131,7 +131,7 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> n
             _starting.Remove(starting);
             if (_stopping)
             {
-                context.Model?.Dispose();
+                context.ReleaseModel();
                 return;
             }
             _workers.Add(worker);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,21 @@ internal static class HttpInference
 {
     /// <summary>Runs the call through the pipeline with <paramref name="codec"/>; the pipeline is the app's.</summary>
     public static Task RunAsync<TInput>(HttpContext httpContext, IInferenceCodec<HttpContext, TInput> codec) =>
-        httpContext.RequestServices.GetRequiredService<InferencePipeline>().RunAsync(httpContext, codec, httpContext.RequestAborted);
+        httpContext.RequestServices.GetRequiredService<InferencePipeline>().RunAsync(httpContext, codec, httpContext.RequestAborted, TraceParent(httpContext.Request));
+
+    /// <summary>
+    /// The caller's W3C <c>traceparent</c> (and <c>tracestate</c>), for a traced server whose host did
+    /// not make it an activity already (ASP.NET Core does when its own activities are listened to).
+    /// </summary>
+    private static ActivityContext TraceParent(HttpRequest request)
+    {
+        if (Activity.Current is not null || !ServeTracing.Source.HasListeners()
+            || !request.Headers.TryGetValue("traceparent", out var traceParent))
+        {
+            return default;
+        }
+        return ActivityContext.TryParse(traceParent.ToString(), request.Headers["tracestate"].ToString(), isRemote: true, out var parent) ? parent : default;
+    }
 
     /// <summary>Reads the request body within the server's size and form limits (<see cref="RequestBody"/>).</summary>
     public static async ValueTask<(ReadOnlyMemory<byte> Body, InferenceResult? Error)> ReadBodyAsync(HttpContext httpContext, InferencePipeline pipeline, CancellationToken cancellationToken)

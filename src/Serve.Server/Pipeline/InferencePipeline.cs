@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -34,13 +35,34 @@ public sealed class InferencePipeline
 
     /// <summary>Runs one call from its decoding to its answer; the codec writes the answer or the error.</summary>
     /// <remarks>Never throws for the call's own failures; returns without writing when <paramref name="cancellationToken"/> fires (the client left).</remarks>
-    public async Task RunAsync<TCall, TInput>(TCall call, IInferenceCodec<TCall, TInput> codec, CancellationToken cancellationToken)
+    /// <param name="call">The protocol's call.</param>
+    /// <param name="codec">The protocol's codec.</param>
+    /// <param name="cancellationToken">Fires when the client leaves.</param>
+    /// <param name="traceParent">The caller's trace when the protocol carries one that is not already
+    /// <see cref="Activity.Current"/> (a W3C traceparent no listener turned into an activity); default for none.</param>
+    public async Task RunAsync<TCall, TInput>(TCall call, IInferenceCodec<TCall, TInput> codec, CancellationToken cancellationToken, ActivityContext traceParent = default)
     {
         var target = codec.Target(call);
+        // The request's trace: a child of the caller's (ASP.NET Core's hosting activity, or the traceparent given).
+        using var activity = Activity.Current is null && traceParent != default
+            ? ServeTracing.Source.StartActivity("serve.request", ActivityKind.Internal, traceParent)
+            : ServeTracing.Source.StartActivity("serve.request");
+        activity?.SetTag(ServeTracing.ModelTag, target.Model);
+        var failure = await RunTracedAsync(call, codec, target, activity, cancellationToken).ConfigureAwait(false);
+        if (activity is not null && failure is { ErrorKind: { } kind })
+        {
+            activity.SetStatus(ActivityStatusCode.Error, failure.ErrorMessage);
+            activity.SetTag("error.type", kind.ToString());
+        }
+    }
+
+    /// <summary>The call's way from decoding to answer; returns the error it answered with, if any.</summary>
+    private async Task<InferenceResult?> RunTracedAsync<TCall, TInput>(TCall call, IInferenceCodec<TCall, TInput> codec, InferenceTarget target, Activity? activity, CancellationToken cancellationToken)
+    {
         if (Find(target) is { Error: { } missing })
         {
             await codec.WriteErrorAsync(call, missing, cancellationToken).ConfigureAwait(false);
-            return;
+            return missing;
         }
 
         Decoded<TInput> decoded;
@@ -50,15 +72,15 @@ public sealed class InferencePipeline
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return;
+            return null;
         }
         if (decoded.Error is { } refused)
         {
             await codec.WriteErrorAsync(call, refused, cancellationToken).ConfigureAwait(false);
-            return;
+            return refused;
         }
 
-        ServedModel model;
+        ServedModel? model;
         IReadOnlyList<InferenceResult> results;
         try
         {
@@ -67,14 +89,17 @@ public sealed class InferencePipeline
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return; // The client left; its batch goes on without it.
+            activity?.SetTag("serve.cancelled", true);
+            return null; // The client left; its batch goes on without it.
         }
+        activity?.SetTag(ServeTracing.VersionTag, model?.Version);
         if (Failure(model, results) is { } failure)
         {
             await codec.WriteErrorAsync(call, failure, cancellationToken).ConfigureAwait(false);
-            return;
+            return failure;
         }
-        await codec.WriteAsync(call, model, decoded.Input, results, cancellationToken).ConfigureAwait(false);
+        await codec.WriteAsync(call, model!, decoded.Input, results, cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>The model and version <paramref name="target"/> names, or why there is none (ModelNotFound, VersionNotFound).</summary>
@@ -85,6 +110,12 @@ public sealed class InferencePipeline
             return (model, null);
         }
         var served = _models.Versions(target.Model);
+        if (served.Count == 0 && _models.TryGetFailure(target.Model, out var failure))
+        {
+            // Failed at start before it became a model: say why, as for a model whose workers failed.
+            return (null, InferenceResult.Error(InferenceErrorKind.Unavailable,
+                $"Model '{target.Model}' failed to load ({failure.Reason}); unregister it and register it again."));
+        }
         return (null, target.Version is null || served.Count == 0
             ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {target.Model}")
             : InferenceResult.Error(InferenceErrorKind.VersionNotFound,
@@ -96,13 +127,13 @@ public sealed class InferencePipeline
     /// once (they are batched like separate requests); one result per request, in order.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    public async Task<(ServedModel Model, IReadOnlyList<InferenceResult> Results)> InferAsync(
+    public async Task<(ServedModel? Model, IReadOnlyList<InferenceResult> Results)> InferAsync(
         InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
     {
         var (model, missing) = Find(target);
         if (model is null)
         {
-            return (null!, [missing!]);
+            return (null, [missing!]);
         }
         if (requests.Count == 1)
         {

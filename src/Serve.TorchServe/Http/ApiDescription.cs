@@ -40,6 +40,8 @@ public static class ApiDescription
         new("GET", "/v2/models/{model_name}", "v2_metadata", "Open Inference Protocol v2: model metadata.", [], [("200", "Metadata."), ("404", "Model not found.")]),
         new("POST", "/v2/models/{model_name}/infer", "v2_infer", "Open Inference Protocol v2: inference.", [], Predicted),
         new("POST", "/v2/models/{model_name}/versions/{model_version}/infer", "v2_version_infer", "Open Inference Protocol v2: inference with a specific model version.", [], Predicted),
+        new("POST", "/v2/models/{model_name}/explain", "v2_explain", "Open Inference Protocol v2: explanation (handlers with an [Explain] stage).", [], Predicted),
+        new("POST", "/v2/models/{model_name}/versions/{model_version}/explain", "v2_version_explain", "Open Inference Protocol v2: explanation with a specific model version.", [], Predicted),
     ];
 
     /// <summary>The operations of the management API.</summary>
@@ -48,7 +50,7 @@ public static class ApiDescription
         new("OPTIONS", "/", "apiDescription", "Get openapi description.", [], Described),
         new("GET", "/api-description", "api-description", "Get openapi description (deprecated: use OPTIONS /).", [], Described),
         new("GET", "/models", "listModels", "List registered models.", ["limit", "next_page_token"], Managed),
-        new("POST", "/models", "registerModel", "Register a new model (enable_model_api=true).", ["url", "model_name", "handler", "initial_workers", "synchronous", "response_timeout"], Managed),
+        new("POST", "/models", "registerModel", "Register a new model (enable_model_api=true).", ["url", "model_name", "handler", "runtime", "batch_size", "max_batch_delay", "initial_workers", "synchronous", "response_timeout", "startup_timeout"], Managed),
         new("GET", "/models/{model_name}", "describeModel", "Provides detailed information about the default version of a model.", [], Managed),
         new("PUT", "/models/{model_name}", "setAutoScale", "Configure number of workers for a default version of a model.", ["min_worker", "max_worker", "synchronous"], Managed),
         new("DELETE", "/models/{model_name}", "unregisterModel", "Unregister the default version of a model (enable_model_api=true).", [], Managed),

@@ -60,6 +60,41 @@ internal static class ModelDescription
         json.WriteNumber("remainingCapacity", Math.Max(0, model.Config.JobQueueSize - model.QueueLength));
         json.WriteNumber("pendingRequests", model.QueueLength);
         json.WriteEndObject();
+        // Ours: the model's loaded copies (one per device, shared by its workers, where the backend
+        // allows) with the resident memory each added at load; modelLoads counts loads over its life.
+        json.WriteNumber("modelLoads", model.Copies.Loads);
+        json.WriteStartArray("modelCopies");
+        foreach (var copy in model.Copies.Describe())
+        {
+            json.WriteStartObject();
+            json.WriteString("device", copy.Device);
+            json.WriteString("backend", copy.Backend);
+            json.WriteNumber("holders", copy.Users);
+            json.WriteNumber("residentBytes", copy.ResidentBytes);
+            json.WriteNumber("fileBytes", copy.FileBytes);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>A model that failed at start before it could be served: its name, what is known, <c>"status": "FAILED"</c> and the reason.</summary>
+    public static void WriteFailure(Utf8JsonWriter json, ModelFailure failure, ModelRegistrations registrations)
+    {
+        json.WriteStartObject();
+        json.WriteString("modelName", failure.Name);
+        if (failure.Version is { } version)
+        {
+            json.WriteString("modelVersion", version);
+        }
+        json.WriteString("modelUrl", registrations.UrlOf(failure.Name));
+        json.WriteNumber("minWorkers", 0);
+        json.WriteNumber("maxWorkers", 0);
+        json.WriteString("status", ModelStatus.Failed.ToString().ToUpperInvariant());
+        json.WriteString("error", failure.Reason);
+        json.WriteBoolean("loadedAtStartup", registrations.LoadedAtStartup(failure.Name));
+        json.WriteStartArray("workers");
+        json.WriteEndArray();
         json.WriteEndObject();
     }
 }

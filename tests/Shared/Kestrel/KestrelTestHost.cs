@@ -44,12 +44,26 @@ public sealed class KestrelTestHost : IAsyncDisposable
     }
 
     /// <summary>Builds the app, maps its endpoints with <paramref name="map"/> and starts it.</summary>
-    public static async Task<KestrelTestHost> StartAsync(WebApplicationBuilder builder, Action<WebApplication> map, TimeSpan? clientTimeout = null)
+    public static Task<KestrelTestHost> StartAsync(WebApplicationBuilder builder, Action<WebApplication> map, TimeSpan? clientTimeout = null)
     {
         var app = builder.Build();
         try
         {
             map(app);
+        }
+        catch
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        return StartAsync(app, clientTimeout);
+    }
+
+    /// <summary>Starts an app built elsewhere (a sample's own builder) that listens on 127.0.0.1:0.</summary>
+    public static async Task<KestrelTestHost> StartAsync(WebApplication app, TimeSpan? clientTimeout = null)
+    {
+        try
+        {
             await app.StartAsync();
         }
         catch

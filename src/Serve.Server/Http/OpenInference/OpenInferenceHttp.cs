@@ -19,7 +19,7 @@ namespace Serve.Server.Http;
 
 /// <summary>
 /// KServe's Open Inference Protocol v2 over REST: health, model metadata and readiness, and
-/// <c>POST /v2/models/{m}[/versions/{v}]/infer</c> with JSON tensors or the binary tensor data
+/// <c>POST /v2/models/{m}[/versions/{v}]/infer</c> (and <c>/explain</c>, TorchServe's addition) with JSON tensors or the binary tensor data
 /// extension. A handler takes one body, so an infer request carries one input. A BYTES tensor
 /// of one element becomes the body as it is (a JSON string is its UTF-8 text, or its bytes when
 /// the input's <c>parameters.content_type</c> is "base64"; binary data is taken as sent); a
@@ -53,6 +53,7 @@ public static class OpenInferenceHttp
             endpoints.MapGet(prefix, new RequestDelegate(httpContext => MetadataAsync(httpContext, models)));
             endpoints.MapGet(prefix + "/ready", new RequestDelegate(httpContext => ReadyAsync(httpContext, models)));
             endpoints.MapPost(prefix + "/infer", new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, OpenInferenceCodec.Instance)));
+            endpoints.MapPost(prefix + "/explain", new RequestDelegate(httpContext => HttpInference.RunAsync(httpContext, OpenInferenceCodec.Explain)));
         }
         return endpoints;
     }
@@ -216,10 +217,17 @@ public static class OpenInferenceHttp
 /// </summary>
 internal sealed class OpenInferenceCodec : IInferenceCodec<HttpContext, OpenInferenceRequest>
 {
-    public static readonly OpenInferenceCodec Instance = new();
+    public static readonly OpenInferenceCodec Instance = new(explain: false);
+
+    /// <summary><c>/explain</c>, as TorchServe's KServe v2 adapter serves it: the same body, the handler's [Explain] stage.</summary>
+    public static readonly OpenInferenceCodec Explain = new(explain: true);
+
+    private readonly bool _explain;
+
+    private OpenInferenceCodec(bool explain) => _explain = explain;
 
     public InferenceTarget Target(HttpContext call) =>
-        new(call.Request.RouteValues["model"] as string ?? "", call.Request.RouteValues["version"] as string, Explain: false);
+        new(call.Request.RouteValues["model"] as string ?? "", call.Request.RouteValues["version"] as string, _explain);
 
     public async ValueTask<Decoded<OpenInferenceRequest>> DecodeAsync(HttpContext call, InferencePipeline pipeline, CancellationToken cancellationToken)
     {

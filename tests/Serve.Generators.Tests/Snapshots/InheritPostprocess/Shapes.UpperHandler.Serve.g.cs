@@ -27,21 +27,32 @@ namespace Shapes
                 // [Preprocess] Parse, once per request; a request it rejects fails alone.
                 stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
                 global::Serve.Runtime.CompilerServices.PreparedBatch<float> prepared = new global::Serve.Runtime.CompilerServices.PreparedBatch<float>(batch.Count);
+                bool preprocessedHere = false;
                 for (int i = 0; i < batch.Count; i++)
                 {
+                    if (batch[i].TryGetPreprocessed(out float preprocessed))
+                    {
+                        // The server ran it as the request arrived, and timed it there.
+                        prepared.Add(preprocessed);
+                        continue;
+                    }
+                    preprocessedHere = true;
                     try
                     {
-                        // The server may have run it already, as the request arrived.
-                        prepared.Add(batch[i].IsPreprocessed ? (float)batch[i].PreprocessedInput! : this.Parse(batch[i]));
+                        prepared.Add(this.Parse(batch[i]));
                     }
                     catch (global::Serve.Runtime.InvalidRequestException rejection)
                     {
                         prepared.Reject(i, rejection);
                     }
                 }
-                context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+                if (preprocessedHere)
+                {
+                    context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+                }
                 if (prepared.IsEmpty)
                 {
+                    context.Metrics.RecordHandlerTime(handlerStart);
                     return new global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::Serve.Runtime.InferenceResult>>(prepared.Rejections());
                 }
 
@@ -76,21 +87,27 @@ namespace Shapes
         bool global::Serve.Runtime.IHandler.PreprocessesEachRequest => true;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Serve.Generators", "0.1.0")]
-        global::System.Threading.Tasks.ValueTask<object?> global::Serve.Runtime.IHandler.PreprocessAsync(
+        global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest> global::Serve.Runtime.IHandler.PreprocessAsync(
             global::Serve.Runtime.InferenceRequest request, global::Serve.Runtime.HandlerContext context, global::System.Threading.CancellationToken cancellationToken)
         {
             long stageStart = global::System.Diagnostics.Stopwatch.GetTimestamp();
-            object? input;
+            float input;
             try
             {
                 input = this.Parse(request);
+            }
+            catch (global::Serve.Runtime.InvalidRequestException rejection)
+            {
+                // A refused request took preprocess time too, as it does in a batch.
+                context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
+                throw new global::Serve.Runtime.HandlerStageException("upper", global::Serve.Runtime.HandlerStage.Preprocess, rejection);
             }
             catch (global::System.Exception exception) when (exception is not global::System.OperationCanceledException)
             {
                 throw new global::Serve.Runtime.HandlerStageException("upper", global::Serve.Runtime.HandlerStage.Preprocess, exception);
             }
             context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
-            return new global::System.Threading.Tasks.ValueTask<object?>(input);
+            return new global::System.Threading.Tasks.ValueTask<global::Serve.Runtime.InferenceRequest>(request.WithPreprocessed<float>(input));
         }
 
         /// <summary>The OpenAPI response object of this handler's predictions.</summary>

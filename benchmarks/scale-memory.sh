@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Worker scale-down memory (issue 23 item 4): CYCLES cycles of 1 -> WORKERS -> 1 workers of the
+# vision classifier fixture (ONNX), with requests at each step, printing resident memory and
+# threads at WORKERS and back at 1 worker after each cycle. In-process (no HTTP), so the figures
+# are the engine's: model copies, buffers, threads.
+#   bash benchmarks/scale-memory.sh [CYCLES] [WORKERS]     (default 8 cycles, 64 workers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cycles=${1:-8}
+workers=${2:-64}
+dotnet build benchmarks/EngineBench -c Release -v q -nologo >/dev/null
+model=$(mktemp -d)
+trap 'rm -rf "$model"' EXIT
+cp tests/fixtures/vision/classifier/classifier.onnx "$model/"
+printf 'minWorkers: 1\nmaxWorkers: 1\nbatchSize: 1\nmaxBatchDelay: 0\n' > "$model/model-config.yaml"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+benchmarks/EngineBench/bin/Release/net10.0/EngineBench scale "$model" "$cycles" "$workers"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
