@@ -34,3 +34,8 @@ for folder, (added, removed) in sorted(changes.items()):
         f.write("\n".join(header + sorted(body)) + "\n")
     print(f"{path}: +{len(added)} -{len(removed)}")
 PY
+# Anything else the build reported as an error is the code's, not the API files': show it.
+if grep -E ": error " "$log" | sort -u | head -20 | grep .; then
+  echo "public-api.sh: the build has errors (above); the API files may be incomplete until they are fixed"
+  exit 1
+fi

@@ -9,7 +9,7 @@ namespace Serve.TorchServe;
 /// <summary>Where a model to register comes from, once <see cref="ModelUrlPolicy"/> let it through.</summary>
 /// <param name="Location">A local path (a file in the model store or a file:// URL) or an http(s) URL.</param>
 /// <param name="IsRemote">True for an http(s) URL, which must be downloaded.</param>
-public sealed record ModelSource(string Location, bool IsRemote);
+internal sealed record ModelSource(string Location, bool IsRemote);
 
 /// <summary>
 /// Decides whether <c>POST /models?url=</c> may register from a URL: <c>allowed_urls</c> as in
@@ -17,7 +17,7 @@ public sealed record ModelSource(string Location, bool IsRemote);
 /// CVE-2023-43654 and CVE-2024-35198: no <c>..</c> segment in any spelling, and a bare archive
 /// name must stay inside the model store.
 /// </summary>
-public sealed class ModelUrlPolicy(IReadOnlyList<string> allowedUrls, string? modelStore)
+internal sealed class ModelUrlPolicy(IReadOnlyList<string> allowedUrls, string? modelStore)
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
     private readonly Regex[] _allowed = [.. allowedUrls.Select(p => new Regex($"^(?:{p})$", RegexOptions.CultureInvariant, MatchTimeout))];
@@ -93,4 +93,4 @@ public sealed class ModelUrlPolicy(IReadOnlyList<string> allowedUrls, string? mo
 }
 
 /// <summary>A registration URL refused by <see cref="ModelUrlPolicy"/> (HTTP 400 in the management API).</summary>
-public sealed class ModelUrlRefusedException(string message) : Exception(message);
+internal sealed class ModelUrlRefusedException(string message) : Exception(message);

@@ -12,7 +12,7 @@ namespace Serve.TorchServe.Http;
 /// Fetches an archive that <c>POST /models?url=http(s)://...</c> names. Redirects are not followed
 /// (a redirect would lead past <c>allowed_urls</c>), and the download is bounded by the unpacked-size bound.
 /// </summary>
-public static class ArchiveDownload
+internal static class ArchiveDownload
 {
     private static readonly HttpClient Client = new(new SocketsHttpHandler { AllowAutoRedirect = false })
     {

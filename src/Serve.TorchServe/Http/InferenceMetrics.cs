@@ -13,7 +13,7 @@ namespace Serve.TorchServe.Http;
 /// and <c>ts_inference_latency_microseconds</c>, counters labelled model_name, model_version and
 /// hostname, measured around each prediction or explanation on the inference listener.
 /// </summary>
-public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
+internal sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
 {
     /// <summary>The meter these instruments belong to.</summary>
     public const string MeterName = "Serve.TorchServe";
