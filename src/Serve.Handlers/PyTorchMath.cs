@@ -7,7 +7,7 @@ namespace Serve.Handlers;
 /// vectorised exp (SLEEF's <c>expf_u10</c>, which PyTorch's <c>Vectorized&lt;float&gt;::exp</c> calls)
 /// and its eight-lane sum (<c>vec::reduce_all</c> on an AVX2 vector).
 /// </summary>
-public static class PyTorchMath
+internal static class PyTorchMath
 {
     /// <summary>
     /// SLEEF 3's <c>xexpf</c> (sleefsimdsp.c) in scalar form, fused multiply-adds as the AVX2 build

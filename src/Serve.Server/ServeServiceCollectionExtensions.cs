@@ -13,13 +13,9 @@ public static class ServeServiceCollectionExtensions
     /// configured models. Handlers are added by the generated <c>AddServeHandlers()</c>, backends
     /// by their own extensions (e.g. <c>AddOnnxRuntime()</c>).
     /// </summary>
-    public static IServiceCollection AddServe(this IServiceCollection services, Action<ServeOptions>? configure = null)
+    public static IServiceCollection AddServe(this IServiceCollection services)
     {
         services.AddOptions<ServeOptions>();
-        if (configure is not null)
-        {
-            services.Configure(configure);
-        }
         services.TryAddSingleton<HandlerRegistry>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelManager>();
@@ -31,6 +27,14 @@ public static class ServeServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ShutdownGrace>(static provider => provider.GetRequiredService<ShutdownGrace>()));
         services.AddServeLimits();
         return services;
+    }
+
+    /// <summary>Adds the Serve runtime with options set in code.</summary>
+    public static IServiceCollection AddServe(this IServiceCollection services, Action<ServeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.Configure(configure);
+        return services.AddServe();
     }
 
     /// <summary>Adds the Serve runtime with options bound from a configuration section ("Serve").</summary>

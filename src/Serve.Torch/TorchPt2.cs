@@ -8,7 +8,7 @@ namespace Serve.Torch;
 /// neither <c>torch.jit.freeze</c> nor <c>optimize_for_inference</c>, so nothing can stand in for
 /// compilation: every option that asks for it is refused by name, with what to do instead.
 /// </summary>
-public static class TorchPt2
+internal static class TorchPt2
 {
     public const string AotInductorRefusal =
         "AOTInductor models (pt2.export.aot_compile, a .so from torch._export.aot_compile) are not supported: " +

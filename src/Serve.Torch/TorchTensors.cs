@@ -15,7 +15,7 @@ namespace Serve.Torch;
 /// <see cref="NativeBuffer{T}"/>, which disposes the native tensor with the Serve tensor.
 /// The copies that remain (to and from a GPU, a non-contiguous output, memory that is not a whole array) are counted in <see cref="TensorCopies"/>.
 /// </summary>
-public static class TorchTensors
+internal static class TorchTensors
 {
     /// <summary>
     /// A TorchSharp tensor over the same memory as <paramref name="tensor"/> when it is a whole

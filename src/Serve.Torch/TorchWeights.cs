@@ -20,7 +20,7 @@ namespace Serve.Torch;
 /// only tensors, storages and OrderedDict may be named. Then every key and shape is checked
 /// against the module, and all differences are reported at once, by name.
 /// </summary>
-public static class TorchWeights
+internal static class TorchWeights
 {
     /// <summary>Loads the weights in <paramref name="path"/> into <paramref name="module"/>.</summary>
     /// <exception cref="ModelLoadException">Not a weights file, a refused pickle, or keys and shapes that do not match the module.</exception>

@@ -16,7 +16,7 @@ namespace Serve.TorchServe;
 /// writer, so a request never waits for the disk; if the disk falls 10,000 lines behind, new
 /// lines are dropped rather than holding requests.
 /// </summary>
-public sealed class AccessLog : IAsyncDisposable
+internal sealed class AccessLog : IAsyncDisposable
 {
     private readonly Channel<string> _lines = Channel.CreateBounded<string>(new BoundedChannelOptions(10_000)
     {

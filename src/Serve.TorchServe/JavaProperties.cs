@@ -10,7 +10,7 @@ namespace Serve.TorchServe;
 /// <c>key=value</c>, <c>key: value</c> or <c>key value</c>; <c>#</c> and <c>!</c> comments;
 /// a trailing backslash continues a line; <c>\t \n \r \f \uXXXX</c> and escaped separators.
 /// </summary>
-public static class JavaProperties
+internal static class JavaProperties
 {
     /// <summary>One property and the line it starts on.</summary>
     public readonly record struct Property(string Key, string Value, int Line);

@@ -14,7 +14,7 @@ using Serve.TorchServe.Http;
 namespace Serve.TorchServe;
 
 /// <summary>How a management operation ended, valued as TorchServe's HTTP status for it (its gRPC API maps the same codes).</summary>
-public enum ManagementStatus
+internal enum ManagementStatus
 {
     /// <summary>Done.</summary>
     Ok = 200,
@@ -46,7 +46,7 @@ public enum ManagementStatus
 /// (<c>{"status": ...}</c> in REST, <c>msg</c> in gRPC), a JSON document (list, describe), or an
 /// error with TorchServe's exception name (<c>{"code", "type", "message"}</c> in REST).
 /// </summary>
-public sealed record ManagementAnswer(ManagementStatus Status, string Message, string? ErrorType = null, string? Json = null)
+internal sealed record ManagementAnswer(ManagementStatus Status, string Message, string? ErrorType = null, string? Json = null)
 {
     /// <summary>True when the operation was refused or failed.</summary>
     public bool IsError => ErrorType is not null;
@@ -67,7 +67,7 @@ public sealed record ManagementAnswer(ManagementStatus Status, string Message, s
 /// parses a query string into these calls, a gRPC adapter its messages. Parameters are already
 /// parsed: null means "not given", and the defaults are TorchServe's.
 /// </summary>
-public sealed class ModelManagement(ModelManager models, TorchServeConfig config, ModelProvisioning provisioning)
+internal sealed class ModelManagement(ModelManager models, TorchServeConfig config, ModelProvisioning provisioning)
 {
     /// <summary>A page holds at most this many models, as in TorchServe.</summary>
     public const int MaxPageSize = 100;

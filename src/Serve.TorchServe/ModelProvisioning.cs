@@ -23,7 +23,7 @@ namespace Serve.TorchServe;
 /// <param name="ResponseTimeout">response_timeout; else config.properties' default_response_timeout.</param>
 /// <param name="StartupTimeout">startup_timeout.</param>
 /// <param name="InitialWorkers">initial_workers; else config.properties' default_workers_per_model.</param>
-public sealed record ModelRequest(
+internal sealed record ModelRequest(
     string? ModelName = null,
     string? Handler = null,
     int? BatchSize = null,
@@ -33,7 +33,7 @@ public sealed record ModelRequest(
     int? InitialWorkers = null);
 
 /// <summary>Why a registration was refused, as the management API tells it.</summary>
-public enum ProvisioningFailure
+internal enum ProvisioningFailure
 {
     /// <summary>The URL, download, archive, handler or settings are wrong (400).</summary>
     Refused,
@@ -49,7 +49,7 @@ public enum ProvisioningFailure
 }
 
 /// <summary>A registration refused: why, and a message for the operator.</summary>
-public sealed class ProvisioningException(ProvisioningFailure failure, string message, Exception? inner = null) : Exception(message, inner)
+internal sealed class ProvisioningException(ProvisioningFailure failure, string message, Exception? inner = null) : Exception(message, inner)
 {
     /// <summary>Why the registration was refused.</summary>
     public ProvisioningFailure Failure { get; } = failure;
@@ -66,7 +66,7 @@ public sealed class ProvisioningException(ProvisioningFailure failure, string me
 /// the registration fails at any step (refused URL, failed download, broken archive, 409, failed
 /// load), and a served model's when it is unregistered (<see cref="Release"/>).
 /// </summary>
-public sealed class ModelProvisioning
+internal sealed class ModelProvisioning
 {
     private readonly TorchServeConfig _config;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, string Version), string> _directories = new();

@@ -10,7 +10,7 @@ namespace Serve.TorchServe;
 /// <summary>Where a model to register comes from, once <see cref="ModelUrlPolicy"/> let it through.</summary>
 /// <param name="Location">A local path (a file in the model store or a file:// URL) or an http(s) URL.</param>
 /// <param name="IsRemote">True for an http(s) URL, which must be downloaded.</param>
-public sealed record ModelSource(string Location, bool IsRemote)
+internal sealed record ModelSource(string Location, bool IsRemote)
 {
     /// <summary>True when the download may connect only to public addresses, checked after DNS (the default <c>allowed_urls</c>).</summary>
     public bool PublicAddressesOnly { get; init; }
@@ -24,7 +24,7 @@ public sealed record ModelSource(string Location, bool IsRemote)
 /// with no configuration: http(s) to public addresses only (checked again after DNS, by
 /// <see cref="Http.ArchiveDownload"/>), and file:// only inside the model store.
 /// </summary>
-public sealed class ModelUrlPolicy(IReadOnlyList<string>? allowedUrls, string? modelStore)
+internal sealed class ModelUrlPolicy(IReadOnlyList<string>? allowedUrls, string? modelStore)
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
     private readonly Regex[] _allowed = [.. (allowedUrls ?? []).Select(p => new Regex($"^(?:{p})$", RegexOptions.CultureInvariant, MatchTimeout))];
@@ -144,4 +144,4 @@ public sealed class ModelUrlPolicy(IReadOnlyList<string>? allowedUrls, string? m
 }
 
 /// <summary>A registration URL refused by <see cref="ModelUrlPolicy"/> (HTTP 400 in the management API).</summary>
-public sealed class ModelUrlRefusedException(string message) : Exception(message);
+internal sealed class ModelUrlRefusedException(string message) : Exception(message);

@@ -15,7 +15,7 @@ namespace Serve.TorchServe;
 /// is installed, per GPU (label device_id) GPUUtilization, GPUMemoryUsed and GPUMemoryUtilization,
 /// read through NVML as TorchServe reads them through pynvml. Off with <c>disable_system_metrics=true</c>.
 /// </summary>
-public static class SystemMetrics
+internal static class SystemMetrics
 {
     private const string Root = "/";
     private static readonly Meter Meter = new("Serve.TorchServe.System");

@@ -5,7 +5,7 @@ using Serve.TorchServe;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Adds TorchServe's token authorization to a pipeline.</summary>
-public static class TokenAuthorizationExtensions
+internal static class TokenAuthorizationExtensions
 {
     /// <summary>
     /// Requires the inference or management key, by the API <paramref name="apiOf"/> says a

@@ -13,7 +13,7 @@ namespace Serve.TorchServe;
 /// (Kubernetes' httpGet, which sends no header) works; they tell only whether the server is up. <c>GET /token?type=inference|management</c> on the management listener,
 /// with the API key, renews a key and rewrites the key file.
 /// </summary>
-public sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys keys, Func<HttpContext, ServeApi> apiOf, string keyFile)
+internal sealed class TokenAuthorizationMiddleware(RequestDelegate next, TokenKeys keys, Func<HttpContext, ServeApi> apiOf, string keyFile)
 {
     /// <summary>Checks the request's key, then passes it on.</summary>
     public Task InvokeAsync(HttpContext context)

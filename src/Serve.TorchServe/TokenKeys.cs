@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Serve.TorchServe;
 
 /// <summary>The API a request is addressed to; each listener serves one.</summary>
-public enum ServeApi
+internal enum ServeApi
 {
     /// <summary>Predictions and explanations (inference_address).</summary>
     Inference,
@@ -24,7 +24,7 @@ public enum ServeApi
 /// after <c>token_expiration_min</c>) and an API key that renews them, generated at start from a
 /// cryptographic random source and written to <c>key_file.json</c> readable by its owner only.
 /// </summary>
-public sealed class TokenKeys
+internal sealed class TokenKeys
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;

@@ -10,7 +10,7 @@ namespace Serve.Handlers.Text;
 /// TorchServe's ts/handler_utils/text_utils.py): lower case, then its twelve regular expressions in
 /// order, then Python's <c>str.split()</c>; and <c>ngrams_iterator</c>.
 /// </summary>
-public static partial class BasicEnglish
+internal static partial class BasicEnglish
 {
     /// <summary>torchtext's patterns and replacements, in its order (all but the last are literal).</summary>
     private static readonly (string Pattern, string Replacement)[] Literals =

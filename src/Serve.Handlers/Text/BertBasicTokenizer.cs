@@ -19,7 +19,7 @@ namespace Serve.Handlers.Text;
 /// symbols such as emoji instead of giving [UNK]. So this step is done here, and WordPiece is the
 /// library's.
 /// </remarks>
-public static class BertBasicTokenizer
+internal static class BertBasicTokenizer
 {
     /// <summary>The words and punctuation marks of <paramref name="text"/>, in order.</summary>
     public static List<string> Tokenize(string text, bool lowerCase)

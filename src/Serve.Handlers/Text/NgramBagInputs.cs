@@ -13,7 +13,7 @@ namespace Serve.Handlers.Text;
 /// (an <c>nn.EmbeddingBag</c>'s <c>forward(text, offsets)</c>): its first input the ids, its second
 /// the offsets. There is no maximum length: the bag averages any number of tokens.
 /// </summary>
-public sealed class NgramBagInputs : TextModelInputs
+internal sealed class NgramBagInputs : TextModelInputs
 {
     public const string Unknown = "<unk>";
 

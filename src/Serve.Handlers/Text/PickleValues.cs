@@ -7,13 +7,13 @@ using System.Text;
 namespace Serve.Handlers.Text;
 
 /// <summary>A Python global a pickle names (<c>collections.OrderedDict</c>); never looked up or called here.</summary>
-public sealed record PickleGlobal(string Name);
+internal sealed record PickleGlobal(string Name);
 
 /// <summary>
 /// What a pickle would have built by calling <see cref="Callable"/> (REDUCE, NEWOBJ) and then
 /// setting <see cref="State"/> (BUILD): recorded, not run.
 /// </summary>
-public sealed class PickleObject(PickleGlobal callable, object?[] arguments)
+internal sealed class PickleObject(PickleGlobal callable, object?[] arguments)
 {
     public PickleGlobal Callable { get; } = callable;
 
@@ -31,7 +31,7 @@ public sealed class PickleObject(PickleGlobal callable, object?[] arguments)
 /// vocabularies without Python. (Serve.Torch's PickleScanner checks state_dicts the same way; it
 /// lives with libtorch, which the built-in handlers must not pull in.)
 /// </summary>
-public static class PickleValues
+internal static class PickleValues
 {
     private static readonly object Mark = new();
 

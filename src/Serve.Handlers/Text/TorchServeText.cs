@@ -12,7 +12,7 @@ namespace Serve.Handlers.Text;
 /// remove HTML tags and entities, lower case, expand English contractions, decompose (NFKD) and
 /// keep only ASCII, drop Python's <c>string.punctuation</c>; then basic_english.
 /// </summary>
-public static partial class TorchServeText
+internal static partial class TorchServeText
 {
     /// <summary>
     /// TorchServe's CONTRACTION_MAP (ts/torch_handler/contractions.py, Apache-2.0), in its order:

@@ -15,7 +15,7 @@ namespace Serve.Handlers.Text;
 /// and the legacy <c>torchtext.vocab.Vocab</c> (before 0.10), whose <c>itos</c> list is in its
 /// <c>__dict__</c> and whose unknown tokens map to <c>unk_index</c>.
 /// </summary>
-public sealed record TorchTextVocabulary(IReadOnlyList<string> Tokens, long? DefaultIndex)
+internal sealed record TorchTextVocabulary(IReadOnlyList<string> Tokens, long? DefaultIndex)
 {
     /// <summary>What a pickled torchtext vocabulary names: its classes, and the containers nn.Module and the legacy vocab hold.</summary>
     public static IReadOnlySet<string> AllowedGlobals { get; } = new HashSet<string>(StringComparer.Ordinal)

@@ -20,7 +20,7 @@ namespace Serve.Handlers.Text;
 /// Hugging Face's <c>truncation=True</c>). A batch is padded with [PAD] to its longest text, or to
 /// the model's fixed length.
 /// </summary>
-public sealed class WordPieceInputs : TextModelInputs
+internal sealed class WordPieceInputs : TextModelInputs
 {
     public const int DefaultMaxLength = 512;
 

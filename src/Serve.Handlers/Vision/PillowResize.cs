@@ -16,7 +16,7 @@ namespace Serve.Handlers.Vision;
 /// as Pillow's C, four channels (horizontal) or eight bytes (vertical) at a time, so every output
 /// byte is the same; elsewhere they run one value at a time.
 /// </remarks>
-public static class PillowResize
+internal static class PillowResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 

@@ -15,10 +15,10 @@ namespace Serve.TorchServe.Http;
 /// Paths are templates (<c>/predictions/{model_name}</c>), as TorchServe writes them; the
 /// per-model schemas of an app's compiled handlers are in its own <c>/openapi/v1.json</c>.
 /// </summary>
-public static class ApiDescription
+internal static class ApiDescription
 {
     /// <summary>One operation: method, path template, id, summary, query parameters, responses.</summary>
-    public sealed record Operation(string Method, string Path, string Id, string Summary, string[] Query, (string Status, string Description)[] Responses);
+    internal sealed record Operation(string Method, string Path, string Id, string Summary, string[] Query, (string Status, string Description)[] Responses);
 
     private static readonly (string, string)[] Predicted = [("200", "The handler's answer."), ("400", "Unusable input."), ("404", "Model not found."), ("413", "Request larger than max_request_size."), ("500", "The handler failed, or its answer exceeded max_response_size."), ("503", "The model's queue is full."), ("504", "The model did not answer within its responseTimeout.")];
     private static readonly (string, string)[] Managed = [("200", "Done."), ("400", "Bad request."), ("404", "Model or version not found."), ("405", "The model API is off (enable_model_api)."), ("409", "Conflict."), ("500", "Internal Server Error.")];

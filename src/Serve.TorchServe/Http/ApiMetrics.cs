@@ -13,7 +13,7 @@ namespace Serve.TorchServe.Http;
 /// by status class (labels Level=Host, Hostname), as TorchServe counts each response it sends;
 /// <c>OpenSessions</c> (label hostname) is the number of connections open now.
 /// </summary>
-public static class ApiMetrics
+internal static class ApiMetrics
 {
     private static readonly Meter Meter = new(InferenceMetrics.MeterName);
     private static readonly Counter<long> Requests2XX = Meter.CreateCounter<long>("Requests2XX", "Count", "Requests answered with a 2xx status.");

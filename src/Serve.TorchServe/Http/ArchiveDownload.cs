@@ -17,7 +17,7 @@ namespace Serve.TorchServe.Http;
 /// only to public addresses, checked on the addresses DNS returned (so a name that resolves to
 /// 127.0.0.1 or 169.254.169.254 is refused), with no proxy in between.
 /// </summary>
-public static class ArchiveDownload
+internal static class ArchiveDownload
 {
     private static readonly HttpClient Client = NewClient(publicAddressesOnly: false);
     private static readonly HttpClient PublicClient = NewClient(publicAddressesOnly: true);

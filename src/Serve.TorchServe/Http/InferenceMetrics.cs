@@ -14,7 +14,7 @@ namespace Serve.TorchServe.Http;
 /// hostname, measured around each prediction or explanation on the inference listener. They live on
 /// the model's own meters (<see cref="ServedModel.Meters"/>), so they go when it is unregistered.
 /// </summary>
-public sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
+internal sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
 {
     /// <summary>The meter these instruments belong to.</summary>
     public const string MeterName = "Serve.TorchServe";

@@ -14,7 +14,7 @@ namespace Serve.TorchServe.Http;
 /// the route, calls <see cref="ModelManagement"/>, and writes its answer with TorchServe's JSON
 /// and status codes. Register and unregister answer 405 unless <c>enable_model_api=true</c>.
 /// </summary>
-public static class ManagementHttp
+internal static class ManagementHttp
 {
     /// <summary>Maps the management endpoints.</summary>
     public static IEndpointRouteBuilder MapTorchServeManagement(this IEndpointRouteBuilder endpoints)

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Serve.TorchServe.Http;
 
 /// <summary>Where each served model version came from, for the management API's list and describe answers.</summary>
-public sealed class ModelRegistrations
+internal sealed class ModelRegistrations
 {
     // Keyed by name for a model loaded at start (its version known only once loaded), by "name/version" for one registered.
     private readonly ConcurrentDictionary<string, (string Url, bool LoadedAtStartup)> _entries = new(System.StringComparer.Ordinal);

@@ -6,14 +6,14 @@ using Microsoft.AspNetCore.Http;
 namespace Serve.TorchServe.Http;
 
 /// <summary>Endpoint metadata: which API (and so which listener) an endpoint belongs to.</summary>
-public sealed record ServeApiMetadata(ServeApi Api);
+internal sealed record ServeApiMetadata(ServeApi Api);
 
 /// <summary>
 /// The listeners' ports and the API each serves. An endpoint is reachable only on its own API's
 /// listener: the management API bound to 127.0.0.1 stays unreachable through an inference
 /// listener bound to 0.0.0.0, whatever Host header a client sends.
 /// </summary>
-public sealed class ListenerApis(IReadOnlyDictionary<int, ServeApi> byPort)
+internal sealed class ListenerApis(IReadOnlyDictionary<int, ServeApi> byPort)
 {
     /// <summary>The API of the listener the request arrived on; inference for a port not configured.</summary>
     public ServeApi Of(HttpContext context) =>

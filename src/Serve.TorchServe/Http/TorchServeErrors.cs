@@ -8,7 +8,7 @@ using Serve.Server.Http;
 namespace Serve.TorchServe.Http;
 
 /// <summary>The management API's JSON bodies: statuses <c>{"status"}</c> and objects indented as TorchServe's are; errors through <see cref="TorchServeErrorBody"/>.</summary>
-public static class TorchServeErrors
+internal static class TorchServeErrors
 {
     /// <summary>Writes <c>{"code": status, "type": type, "message": message}</c> (<see cref="TorchServeErrorBody"/>, the one writer of it).</summary>
     public static Task WriteAsync(HttpContext context, int status, string type, string message) =>
