@@ -14,8 +14,6 @@ namespace Benchmarks.Dispatch;
 /// </summary>
 public sealed class HandWrittenScaleHandler : IHandler
 {
-    public bool CanExplain => false;
-
     public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
@@ -25,7 +23,7 @@ public sealed class HandWrittenScaleHandler : IHandler
         var inputs = new float[batch.Count];
         for (var i = 0; i < inputs.Length; i++)
         {
-            inputs[i] = batch[i].IsPreprocessed ? (float)batch[i].PreprocessedInput! : ScaleHandler.Preprocess(batch[i]);
+            inputs[i] = batch[i].TryGetPreprocessed<float>(out var input) ? input : ScaleHandler.Preprocess(batch[i]);
         }
         context.Metrics.RecordStage(HandlerStage.Preprocess, start);
 
@@ -53,6 +51,4 @@ public sealed class HandWrittenScaleHandler : IHandler
         return new ValueTask<IReadOnlyList<InferenceResult>>(results);
     }
 
-    public ValueTask<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
-        throw new System.NotSupportedException("No explain stage.");
 }

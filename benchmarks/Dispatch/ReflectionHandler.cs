@@ -33,8 +33,6 @@ public sealed class ReflectionHandler : IHandler
         _inputList = typeof(List<>).MakeGenericType(_preprocess.ReturnType);
     }
 
-    public bool CanExplain => false;
-
     public ValueTask InitializeAsync(HandlerContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask<IReadOnlyList<InferenceResult>> HandleAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken)
@@ -44,7 +42,7 @@ public sealed class ReflectionHandler : IHandler
         var inputs = (IList)Activator.CreateInstance(_inputList)!;
         foreach (var request in batch)
         {
-            inputs.Add(request.IsPreprocessed ? request.PreprocessedInput : _preprocess.Invoke(null, [request]));
+            inputs.Add(_preprocess.Invoke(null, [request]));
         }
         context.Metrics.RecordStage(HandlerStage.Preprocess, start);
 
@@ -65,6 +63,4 @@ public sealed class ReflectionHandler : IHandler
         return new ValueTask<IReadOnlyList<InferenceResult>>(results);
     }
 
-    public ValueTask<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> batch, HandlerContext context, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("No explain stage.");
 }
