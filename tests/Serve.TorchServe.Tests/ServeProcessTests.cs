@@ -31,6 +31,21 @@ public sealed class ServeProcessTests : IDisposable
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>logs/serve.log once it holds every one of <paramref name="lines"/>, or as it is when <paramref name="within"/> runs out.</summary>
+    private async Task<string> LogWithin(TimeSpan within, params string[] lines)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var log = File.Exists(_temp["logs/serve.log"]) ? File.ReadAllText(_temp["logs/serve.log"]) : "";
+            if (Array.TrueForAll(lines, log.Contains) || DateTime.UtcNow > deadline)
+            {
+                return log;
+            }
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
     public async Task Start_in_the_background_serves_until_stop()
     {
@@ -132,7 +147,10 @@ public sealed class ServeProcessTests : IDisposable
         var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
         try
         {
-            var log = File.ReadAllText(_temp["logs/serve.log"]);
+            // The server's standard output and error reach the log through two pipes: the start
+            // returns on the "Serving" line, and the error line may land a moment later.
+            var log = await LogWithin(TimeSpan.FromSeconds(10), "corrupt.mar cannot be served:",
+                "serve start: model corrupt failed to load and is not served:", "Serving 1 model(s) (1 failed)");
             Assert.True(started.Code == 0, started.Error + log);
             Assert.Contains("corrupt.mar cannot be served:", log);
             Assert.Contains("serve start: model corrupt failed to load and is not served:", log);
