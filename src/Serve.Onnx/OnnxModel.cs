@@ -29,11 +29,23 @@ public sealed class OnnxModel :
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     private readonly string[] _outputNames;
+    private readonly BoundRunner? _bound;
 
+    /// <summary>A model over <paramref name="session"/>, run through IOBinding with outputs in reused host memory.</summary>
     public OnnxModel(InferenceSession session, string modelName)
+        : this(session, modelName, ioBinding: true, pinnedAllocator: null)
+    {
+    }
+
+    /// <param name="session">The session; the model disposes it.</param>
+    /// <param name="modelName">The model's name, for messages.</param>
+    /// <param name="ioBinding">Run through IOBinding with reused buffers (<see cref="BoundRunner"/>); false runs each call with tensors of its own.</param>
+    /// <param name="pinnedAllocator">The session's CUDA_PINNED allocator for the reused host buffers, or null for plain native memory; the model disposes it.</param>
+    internal OnnxModel(InferenceSession session, string modelName, bool ioBinding, OrtAllocator? pinnedAllocator)
     {
         _session = session;
         ModelName = modelName;
+        _bound = ioBinding ? new BoundRunner(session, new HostMemoryPool(pinnedAllocator)) : null;
         _outputNames = [.. session.OutputMetadata.Keys];
         Inputs = [.. session.InputMetadata
             .Where(input => input.Value.IsTensor && OnnxTensors.FromOrt(input.Value.ElementDataType) is not null)
@@ -49,6 +61,19 @@ public sealed class OnnxModel :
     public bool IsThreadSafe => true;
 
     public string ModelName { get; }
+
+    /// <summary>
+    /// How the model runs, for the load log: through IOBinding with reused host buffers (page-locked
+    /// for a CUDA device, or plain native memory), or with tensors allocated for each run.
+    /// </summary>
+    public string Execution => _bound is null
+        ? "each run allocates its inputs' batch and outputs (onnx.ioBinding: false)"
+        : _bound.Memory.IsPageLocked
+            ? "IOBinding: batches stacked into and outputs written to reused page-locked host buffers (CUDA_PINNED), one copy each way"
+            : "IOBinding: batches stacked into and outputs written to reused host buffers";
+
+    /// <summary>Host buffers allocated so far for bound runs (reuse keeps this flat); 0 without IOBinding.</summary>
+    internal long BufferAllocations => _bound?.Memory.Allocations ?? 0;
 
     /// <summary>The session, for handlers that run it themselves.</summary>
     public InferenceSession Session => _session;
@@ -97,7 +122,13 @@ public sealed class OnnxModel :
     private Tensor<float> RunStacked(IReadOnlyList<Tensor<float>> inputs)
     {
         var size = PadsBatches ? BatchShapes.Pad(inputs.Count) : inputs.Count;
-        return TensorBatch.TakeRows(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count);
+        if (_bound is null)
+        {
+            return TensorBatch.TakeRows(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count);
+        }
+        using var batch = _bound.Rent<float>(TensorBatch.Shape(inputs, size));
+        TensorBatch.StackInto(inputs, batch, ModelName, Backend);
+        return TensorBatch.TakeRows(RunSingle(batch), inputs.Count);
     }
 
     /// <summary>
@@ -119,7 +150,10 @@ public sealed class OnnxModel :
         var itemLength = item.Aggregate(1L, (a, b) => a * b);
         foreach (var size in BatchShapes.Sizes)
         {
-            using var output = RunSingle(new Tensor<float>(new float[checked(size * itemLength)], [size, .. item]));
+            // Through the same buffers as a batch, so each size's are allocated before the first request.
+            using var input = _bound?.Rent<float>([size, .. item]) ?? new Tensor<float>(new float[checked(size * itemLength)], [size, .. item]);
+            input.Span.Clear();
+            using var output = RunSingle(input);
         }
         return $"warmed up batch sizes [{string.Join(", ", BatchShapes.Sizes)}]";
     }
@@ -157,6 +191,10 @@ public sealed class OnnxModel :
     private Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, string[] outputNames)
     {
         Check(inputs);
+        if (_bound is not null && _bound.CanRun(inputs, outputNames))
+        {
+            return _bound.Run(_runOptions, inputs, outputNames, ModelName);
+        }
         var names = new string[inputs.Count];
         var values = new OrtValue[inputs.Count];
         var pins = new MemoryHandle[inputs.Count];
@@ -260,6 +298,7 @@ public sealed class OnnxModel :
 
     public void Dispose()
     {
+        _bound?.Dispose();
         _runOptions.Dispose();
         _session.Dispose();
     }

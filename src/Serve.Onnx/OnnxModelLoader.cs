@@ -70,7 +70,9 @@ public sealed partial class OnnxModelLoader : IModelLoader
         OnnxModel model;
         try
         {
-            model = new OnnxModel(new InferenceSession(modelPath, options), context.ModelName)
+            var session = new InferenceSession(modelPath, options);
+            var pinned = settings.IoBinding && provider == "cuda" ? PinnedAllocator(session, context) : null;
+            model = new OnnxModel(session, context.ModelName, settings.IoBinding, pinned)
             {
                 BatchShapes = BatchShapes.Decide(context.ModelConfig, context.Device),
             };
@@ -79,6 +81,7 @@ public sealed partial class OnnxModelLoader : IModelLoader
         {
             throw new ModelLoadException($"Model '{context.ModelName}': ONNX Runtime cannot load '{Path.GetFileName(modelPath)}': {e.Message}", e);
         }
+        LogExecution(context.Logger, context.ModelName, model.Execution);
         try
         {
             LogBatchShapes(context.Logger, context.ModelName, model.BatchShapes.Reason, model.WarmUp());
@@ -121,6 +124,25 @@ public sealed partial class OnnxModelLoader : IModelLoader
         }
     }
 
+    /// <summary>
+    /// The CUDA provider's page-locked host allocator, so that bound batches and outputs are
+    /// copied to and from the device by DMA; null (plain host memory, copied through the
+    /// driver's staging buffer) if the session has none.
+    /// </summary>
+    private static OrtAllocator? PinnedAllocator(InferenceSession session, HandlerContext context)
+    {
+        try
+        {
+            using var info = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, context.Device.Index, OrtMemType.CpuOutput);
+            return new OrtAllocator(session, info);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            LogNoPinnedMemory(context.Logger, context.ModelName, e.Message);
+            return null;
+        }
+    }
+
     private static void Fallback(HandlerContext context, string reason)
     {
         LogFallback(context.Logger, context.ModelName, context.Device.ToString(), reason);
@@ -146,6 +168,12 @@ public sealed partial class OnnxModelLoader : IModelLoader
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: ONNX Runtime option {Applied}")]
     private static partial void LogApplied(ILogger logger, string modelName, string applied);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: runs with {Execution}")]
+    private static partial void LogExecution(ILogger logger, string modelName, string execution);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName}: the CUDA provider gives no page-locked host memory, so bound buffers are plain host memory: {Reason}")]
+    private static partial void LogNoPinnedMemory(ILogger logger, string modelName, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {BatchShapes}; {WarmUp}")]
     private static partial void LogBatchShapes(ILogger logger, string modelName, string batchShapes, string warmUp);

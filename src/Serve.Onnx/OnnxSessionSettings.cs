@@ -20,6 +20,9 @@ public sealed record OnnxSessionSettings
     /// <summary>Save the optimized graph beside the model and load it from there next time.</summary>
     public bool CacheOptimizedModel { get; init; }
 
+    /// <summary>Run through IOBinding with reused host buffers (<c>onnx.ioBinding</c>, default true); false allocates each run's batch and outputs.</summary>
+    public bool IoBinding { get; init; } = true;
+
     public IReadOnlyList<string> Applied { get; init; } = [];
 
     /// <exception cref="ModelLoadException">An unknown key, a bad value, or a pt2 option ONNX Runtime cannot honour.</exception>
@@ -43,9 +46,12 @@ public sealed record OnnxSessionSettings
                 case "cacheOptimizedModel":
                     settings = settings with { CacheOptimizedModel = Bool(name, value) };
                     break;
+                case "ioBinding":
+                    settings = settings with { IoBinding = Bool(name, value) };
+                    break;
                 default:
                     throw new ModelLoadException(
-                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.allowSpinning, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel.");
+                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.allowSpinning, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel, onnx.ioBinding.");
             }
             applied.Add($"{name}: {value}");
         }

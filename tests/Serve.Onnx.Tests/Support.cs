@@ -27,10 +27,15 @@ public static class Fixtures
 
     public static (long[] InputShape, float[] Input, long[] OutputShape, float[] Output) Tiny { get; } = ReadReference();
 
-    public static HandlerContext Context(string fixture, string config = "", string modelName = "tiny", ILogger? logger = null)
+    public static HandlerContext Context(string fixture, string config = "", string modelName = "tiny", ILogger? logger = null) =>
+        ContextFor(File(fixture), config, modelName, logger);
+
+    /// <summary>A context over a copy of the model file at <paramref name="path"/> (under the test output's fixtures/).</summary>
+    public static HandlerContext ContextFor(string path, string config = "", string modelName = "tiny", ILogger? logger = null)
     {
         var directory = System.IO.Directory.CreateDirectory(Path.Combine(TemporaryRoot, Guid.NewGuid().ToString("N"))).FullName;
-        System.IO.File.Copy(File(fixture), Path.Combine(directory, fixture));
+        var fixture = Path.GetFileName(path);
+        System.IO.File.Copy(path, Path.Combine(directory, fixture));
         return new HandlerContext(new ModelManifest { ModelName = modelName, SerializedFile = fixture }, directory)
         {
             ModelConfig = ModelConfig.Parse(new StringReader(config), "model-config.yaml"),

@@ -22,6 +22,19 @@ public static class TensorBatch
     /// <exception cref="ArgumentException">The batch is empty, the tensors differ in shape, or <paramref name="size"/> is less than their count.</exception>
     public static Tensor<T> Stack<T>(IReadOnlyList<Tensor<T>> items, string modelName, string backend, int size)
     {
+        var shape = Shape(items, size);
+        var batch = new Tensor<T>(new T[checked(size * ItemLength(items))], shape);
+        StackInto(items, batch, modelName, backend);
+        return batch;
+    }
+
+    /// <summary>
+    /// The shape of <paramref name="items"/> stacked into <paramref name="size"/> rows: [size, ..item shape].
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch is empty, or <paramref name="size"/> is less than its count.</exception>
+    public static long[] Shape<T>(IReadOnlyList<Tensor<T>> items, int size)
+    {
+        ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0)
         {
             throw new ArgumentException("The batch is empty.", nameof(items));
@@ -30,21 +43,41 @@ public static class TensorBatch
         {
             throw new ArgumentException($"A batch of {items.Count} requests cannot be padded to {size} rows.", nameof(size));
         }
-        var itemShape = items[0].ShapeArray();
-        var itemLength = checked((int)items[0].Length);
-        var batch = new T[checked(size * itemLength)];
+        return [size, .. items[0].ShapeArray()];
+    }
+
+    /// <summary>
+    /// Stacks per-request tensors into <paramref name="batch"/> (memory a caller reuses, shaped by
+    /// <see cref="Shape{T}"/>): request i's tensor becomes row i, and the rows past the requests are
+    /// cleared, so a reused buffer pads with zeros as a new one does. One copy per request, counted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch is empty, the tensors differ in shape, or <paramref name="batch"/> is not shaped for them.</exception>
+    public static void StackInto<T>(IReadOnlyList<Tensor<T>> items, Tensor<T> batch, string modelName, string backend)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var shape = Shape(items, checked((int)Math.Min(batch.Shape.Count == 0 ? 0 : batch.Shape[0], int.MaxValue)));
+        if (!batch.ShapeArray().AsSpan().SequenceEqual(shape))
+        {
+            throw new ArgumentException($"A batch of shape {Tensor.FormatShape(batch.Shape)} cannot hold {items.Count} tensors of shape {Tensor.FormatShape(items[0].Shape)}.", nameof(batch));
+        }
+        var itemShape = shape.AsSpan(1);
+        var itemLength = ItemLength(items);
+        var destination = batch.Span;
         for (var i = 0; i < items.Count; i++)
         {
             if (!items[i].ShapeArray().AsSpan().SequenceEqual(itemShape))
             {
                 throw new ArgumentException(
-                    $"Request {i}'s tensor has shape {Tensor.FormatShape(items[i].Shape)}, but request 0's has {Tensor.FormatShape(itemShape)}; a batch needs one shape.");
+                    $"Request {i}'s tensor has shape {Tensor.FormatShape(items[i].Shape)}, but request 0's has {Tensor.FormatShape(items[0].Shape)}; a batch needs one shape.");
             }
-            items[i].Span.CopyTo(batch.AsSpan(i * itemLength, itemLength));
+            items[i].Span.CopyTo(destination.Slice(i * itemLength, itemLength));
             TensorCopies.Record(modelName, backend, "stack", (long)itemLength * Unsafe.SizeOf<T>());
         }
-        return new Tensor<T>(batch, [size, .. itemShape]);
+        destination[(items.Count * itemLength)..].Clear();
     }
+
+    private static int ItemLength<T>(IReadOnlyList<Tensor<T>> items) =>
+        items.Count == 0 ? throw new ArgumentException("The batch is empty.", nameof(items)) : checked((int)items[0].Length);
 
     /// <summary>
     /// The first <paramref name="count"/> rows of a padded batch's output, over its memory (no
