@@ -52,6 +52,11 @@ internal sealed class BoundRunner : IDisposable
         }
     }
 
+    private long _reruns;
+
+    /// <summary>Runs repeated because a bound output shape was wrong (a test figure: once per data-dependent output at most).</summary>
+    public long Reruns => System.Threading.Interlocked.Read(ref _reruns);
+
     /// <summary>The host memory the bound tensors live in.</summary>
     public HostMemoryPool Memory => _memory;
 
@@ -115,6 +120,7 @@ internal sealed class BoundRunner : IDisposable
             if (blocks is null)
             {
                 // A bound shape was wrong: run again with every output allocated by ONNX Runtime.
+                System.Threading.Interlocked.Increment(ref _reruns);
                 guesses = shapes;
                 shapes = new long[]?[outputNames.Length];
                 blocks = RunBound(runOptions, binding, outputNames, plans, shapes)!;

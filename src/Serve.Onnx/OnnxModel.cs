@@ -75,6 +75,9 @@ public sealed class OnnxModel :
     /// <summary>Host buffers allocated so far for bound runs (reuse keeps this flat); 0 without IOBinding.</summary>
     internal long BufferAllocations => _bound?.Memory.Allocations ?? 0;
 
+    /// <summary>Bound runs repeated unbound because an output's shape was not the one bound.</summary>
+    internal long BoundReruns => _bound?.Reruns ?? 0;
+
     /// <summary>The session, for handlers that run it themselves.</summary>
     public InferenceSession Session => _session;
 
