@@ -1,6 +1,9 @@
 // The engine's focused measurements:
 //   EngineBench shapes MODEL.pt REQUESTS PROFILING   a TorchScript model fed 3xHxW inputs of assorted sizes,
 //                                                  with torch.profilingExecutor PROFILING (true/false)
+//   EngineBench iobinding MODEL.onnx BATCH ROUNDS     one-input ONNX model, ROUNDS batches of BATCH per-request tensors
+//                                                  stacked and run, with onnx.ioBinding true and false in turn:
+//                                                  managed bytes allocated and time per batch
 //   EngineBench scale MODEL_DIR CYCLES WORKERS       cycles of 1 -> WORKERS -> 1 workers under traffic,
 //                                                  resident memory at 1 worker after each cycle
 using System;
@@ -45,6 +48,60 @@ if (args is ["shapes", var path, var countText, var profilingText])
     times.Sort();
     Console.WriteLine($"profilingExecutor {profilingText}: {times.Count} requests of assorted sizes in {total.Elapsed.TotalSeconds:F1} s; " +
         $"per request p50 {times[times.Count / 2]:F0} ms, max {times[^1]:F0} ms; resident {ResidentMb():F0} MB");
+    return;
+}
+
+if (args is ["iobinding", var onnxPath, var batchText, var roundsText])
+{
+    var batch = int.Parse(batchText, CultureInfo.InvariantCulture);
+    var rounds = int.Parse(roundsText, CultureInfo.InvariantCulture);
+    IModel<IReadOnlyList<Tensor<float>>, Tensor<float>> Load(bool binding)
+    {
+        var context = new HandlerContext(new ModelManifest { ModelName = "bound", SerializedFile = Path.GetFileName(onnxPath) }, Path.GetDirectoryName(Path.GetFullPath(onnxPath))!)
+        {
+            ModelConfig = ModelConfig.Parse(new StringReader($"batchSize: {batch}\npreferredBatchSizes: [{batch}]\nonnx:\n  ioBinding: {(binding ? "true" : "false")}\n"), "model-config.yaml"),
+            ModelLoaders = [new Serve.Onnx.OnnxModelLoader()],
+        };
+        return (IModel<IReadOnlyList<Tensor<float>>, Tensor<float>>)context.LoadModel();
+    }
+    var models = new[] { (Name: "ioBinding true ", Model: Load(true)), (Name: "ioBinding false", Model: Load(false)) };
+    var item = ((Serve.Onnx.OnnxModel)models[0].Model).Inputs[0].Shape!.Skip(1).ToArray();
+    var random = new Random(1);
+    var requests = Enumerable.Range(0, batch)
+        .Select(_ => new Tensor<float>(Enumerable.Range(0, (int)item.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)random.NextDouble()).ToArray(), item))
+        .ToList();
+    var bytes = models.Select(_ => new List<long>()).ToArray();
+    var times = models.Select(_ => new List<double>()).ToArray();
+    var collections = new int[models.Length];
+    // In turns, so that the machine's load (shared with others) falls on both alike; the first round warms up.
+    for (var round = 0; round <= rounds; round++)
+    {
+        for (var m = 0; m < models.Length; m++)
+        {
+            var gen0 = GC.CollectionCount(0);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var start = Stopwatch.GetTimestamp();
+            using (var output = await models[m].Model.RunAsync(requests, default))
+            {
+            }
+            if (round > 0)
+            {
+                times[m].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                bytes[m].Add(GC.GetAllocatedBytesForCurrentThread() - allocated);
+                collections[m] += GC.CollectionCount(0) - gen0;
+            }
+        }
+    }
+    Console.WriteLine($"{Path.GetFileName(onnxPath)}, input [{batch}, {string.Join(", ", item)}], {rounds} batches each:");
+    for (var m = 0; m < models.Length; m++)
+    {
+        times[m].Sort();
+        bytes[m].Sort();
+        Console.WriteLine($"  {models[m].Name}: managed bytes per batch p50 {bytes[m][bytes[m].Count / 2]:N0}; time per batch p50 {times[m][times[m].Count / 2]:F2} ms, " +
+            $"mean {times[m].Average():F2} ms; gen0 collections {collections[m]}");
+        models[m].Model.Dispose();
+    }
+    Console.WriteLine($"  the bound model runs with {((Serve.Onnx.OnnxModel)models[0].Model).Execution}");
     return;
 }
 
