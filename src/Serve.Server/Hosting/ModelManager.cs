@@ -250,6 +250,26 @@ public sealed partial class ModelManager : IHostedService
         }
     }
 
+    /// <summary>The default workers for the device the backend that reads the model's file would choose.</summary>
+    private (int Workers, string Reason) DefaultWorkers(ModelManifest manifest, string directory, ModelConfig config)
+    {
+        if (manifest.SerializedFile is not { Length: > 0 } file)
+        {
+            return (1, "no serialized file");
+        }
+        string serialized;
+        try
+        {
+            serialized = ModelFiles.Resolve(directory, file, "serialized file");
+        }
+        catch (ModelLoadException)
+        {
+            return (1, "the serialized file is refused when a worker loads it");
+        }
+        var loader = System.IO.File.Exists(serialized) ? Array.Find(_modelLoaders, l => l.CanLoad(serialized)) : null;
+        return loader is null ? (1, "no backend reads the serialized file") : DeviceSelection.DefaultWorkers(config, loader.Accelerators);
+    }
+
     /// <summary>Reads the directory, applies what registration overrides, and makes the model (not started yet).</summary>
     private (ServedModel Model, ModelSlot Slot, int Workers) Prepare(ModelOptions modelOptions)
     {
@@ -262,7 +282,12 @@ public sealed partial class ModelManager : IHostedService
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
         });
-        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys);
+        var (defaultWorkers, defaultWorkersReason) = DefaultWorkers(manifest, path, archiveConfig);
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys, defaultWorkers);
+        if (defaultWorkers > 1 && config.MinWorkers == defaultWorkers)
+        {
+            LogDefaultWorkers(_logger, manifest.ModelName, defaultWorkersReason);
+        }
         var limit = _options.Value.MaxWorkersPerModel;
         try
         {
@@ -401,6 +426,9 @@ public sealed partial class ModelManager : IHostedService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler}: {Workers} workers, batch size {BatchSize}, max batch delay {MaxBatchDelay} ms; loaded in {Milliseconds} ms")]
     private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int workers, int batchSize, int maxBatchDelay, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {Reason} (set minWorkers in model-config to choose)")]
+    private static partial void LogDefaultWorkers(ILogger logger, string modelName, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version} failed to load in the background: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelName, string version, string reason);
