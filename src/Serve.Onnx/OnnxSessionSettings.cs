@@ -76,7 +76,7 @@ public sealed record OnnxSessionSettings
             if (pt2.Mode is "reduce-overhead")
             {
                 throw new ModelLoadException(
-                    $"Model '{modelName}': pt2.compile.mode 'reduce-overhead' asks for CUDA graphs, which ONNX Runtime runs only with inputs bound at fixed device addresses (IOBinding); the default inference does not bind them. Use 'default' or 'max-autotune'.");
+                    $"Model '{modelName}': pt2.compile.mode 'reduce-overhead' asks for CUDA graphs, which ONNX Runtime runs only with inputs and outputs bound at fixed device addresses; Serve binds reused host buffers (IOBinding), not device addresses. Use 'default' or 'max-autotune'.");
             }
             if (pt2.Mode is not (null or "default" or "max-autotune" or "max-autotune-no-cudagraphs"))
             {

@@ -59,7 +59,7 @@ public sealed record ModelConfig
 
     /// <summary>
     /// The <c>onnx</c> section: ONNX Runtime session options (intraOpNumThreads, interOpNumThreads,
-    /// graphOptimizationLevel, cacheOptimizedModel), flattened like <see cref="Handler"/>; the ONNX
+    /// graphOptimizationLevel, cacheOptimizedModel, ioBinding), flattened like <see cref="Handler"/>; the ONNX
     /// backend checks the keys and values.
     /// </summary>
     public IReadOnlyDictionary<string, string> Onnx { get; init; } = new Dictionary<string, string>();

@@ -51,6 +51,7 @@ public class SessionOptionTests
     [InlineData("onnx:\n  intraOpNumThreads: many", "'onnx.intraOpNumThreads' must be a whole number of threads")]
     [InlineData("onnx:\n  graphOptimizationLevel: max", "'onnx.graphOptimizationLevel' must be disabled, basic, extended, layout or all, not 'max'.")]
     [InlineData("onnx:\n  cacheOptimizedModel: sometimes", "'onnx.cacheOptimizedModel' must be true or false, not 'sometimes'.")]
+    [InlineData("onnx:\n  ioBinding: maybe", "'onnx.ioBinding' must be true or false, not 'maybe'.")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    mode: reduce-overhead", "pt2.compile.mode 'reduce-overhead' asks for CUDA graphs")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    backend: cudagraphs", "pt2.compile.backend 'cudagraphs' has no ONNX Runtime equivalent")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    options:\n      epilogue_fusion: true", "pt2.compile.options.epilogue_fusion is an Inductor option")]
