@@ -58,8 +58,9 @@ public static class DeviceSelection
     }
 
     /// <summary>
-    /// Batches a model keeps in flight on each CUDA device by default: its workers share one copy
-    /// of the model per device, and each runs one batch at a time.
+    /// Batches a model keeps in flight on each CUDA device by default (<see cref="ThreadBudget.DefaultWorkers"/>
+    /// starts this many workers per device): its workers share one copy of the model per device,
+    /// and each runs one batch at a time.
     /// </summary>
     /// <remarks>
     /// Two, so that while one batch computes on the device the next is stacked into its buffers
@@ -71,25 +72,6 @@ public static class DeviceSelection
     /// the next batch.
     /// </remarks>
     public const int BatchesInFlightPerGpu = 2;
-
-    /// <summary>
-    /// The workers a model starts with when neither its model-config (<c>minWorkers</c>) nor its
-    /// registration (<c>initial_workers</c>) says: <see cref="BatchesInFlightPerGpu"/> per CUDA
-    /// device it runs on (its <c>deviceIds</c>, or every device), so that each device has that
-    /// many batches in flight (worker i takes device i mod n); one on the CPU, where the thread
-    /// budget gives that worker's runs the inference cores.
-    /// </summary>
-    public static (int Workers, string Reason) DefaultWorkers(ModelConfig config, AcceleratorInventory available)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        if (config.DeviceType == "cpu" || available.CudaDeviceCount == 0)
-        {
-            return (1, "1 worker: the model runs on the CPU");
-        }
-        var devices = config.DeviceIds.Count > 0 ? new HashSet<int>(config.DeviceIds).Count : available.CudaDeviceCount;
-        var workers = BatchesInFlightPerGpu * devices;
-        return (workers, $"{workers} workers: {BatchesInFlightPerGpu} batches in flight on each of {devices} CUDA device(s), so that one computes while the next is copied in and the last postprocessed");
-    }
 
     private static int[] Range(int count)
     {

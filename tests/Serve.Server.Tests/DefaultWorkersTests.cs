@@ -15,9 +15,9 @@ namespace Serve.Server.Tests;
 
 /// <summary>
 /// More than one batch in flight per GPU by default: a model whose backend finds CUDA devices
-/// starts <see cref="DeviceSelection.BatchesInFlightPerGpu"/> workers per device unless its
-/// model-config or its registration says how many; on the CPU, one. Tested with a backend that
-/// reports a GPU (no machine here has one), so the selection and the worker count are real.
+/// starts <see cref="DeviceSelection.BatchesInFlightPerGpu"/> workers per device, sharing the
+/// device's copy, unless its model-config or its registration says how many. Tested with a backend
+/// that reports GPUs (no machine here has one), so the selection and the worker count are real.
 /// </summary>
 public sealed class DefaultWorkersTests : IDisposable
 {
@@ -49,20 +49,18 @@ public sealed class DefaultWorkersTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1, null, 2, "cuda:0,cuda:0")]
-    [InlineData(2, null, 4, "cuda:0,cuda:0,cuda:1,cuda:1")]
-    [InlineData(2, "deviceIds: [1]\n", 2, "cuda:1,cuda:1")]
-    [InlineData(2, "deviceType: cpu\n", 1, "cpu")]
-    [InlineData(0, null, 1, "cpu")]
-    [InlineData(1, "minWorkers: 1\nmaxWorkers: 1\n", 1, "cuda:0")]
-    [InlineData(1, "maxWorkers: 1\n", 1, "cuda:0")]
-    [InlineData(1, "batchSize: 8\n", 2, "cuda:0,cuda:0")]
-    public async Task Each_gpu_gets_two_batches_in_flight_unless_model_config_says(int gpus, string? config, int workers, string devices)
+    [InlineData(1, null, "cuda:0,cuda:0")]
+    [InlineData(2, null, "cuda:0,cuda:0,cuda:1,cuda:1")]
+    [InlineData(2, "deviceIds: [1]\n", "cuda:1,cuda:1")]
+    [InlineData(1, "batchSize: 8\n", "cuda:0,cuda:0")]
+    [InlineData(1, "minWorkers: 1\nmaxWorkers: 1\n", "cuda:0")]
+    [InlineData(1, "maxWorkers: 1\n", "cuda:0")]
+    public async Task Each_gpu_gets_two_batches_in_flight_unless_model_config_says(int gpus, string? config, string devices)
     {
         var model = await Manager(gpus).LoadAsync(Model(config), CancellationToken.None);
 
-        Assert.Equal(workers, model.WorkerCount);
         Assert.Equal(devices, string.Join(",", model.Workers.Select(w => w.Device).Order(StringComparer.Ordinal)));
+        Assert.Equal(devices.Split(',').Length, model.WorkerCount);
     }
 
     [Fact]
@@ -73,19 +71,7 @@ public sealed class DefaultWorkersTests : IDisposable
 
         var model = await Manager(1).LoadAsync(options, CancellationToken.None);
 
-        Assert.Equal(1, model.WorkerCount);
-    }
-
-    [Fact]
-    public void The_default_is_two_per_device_the_model_takes()
-    {
-        var twoGpus = new AcceleratorInventory(2, false);
-
-        Assert.Equal(1, DeviceSelection.DefaultWorkers(ModelConfig.Default, AcceleratorInventory.None).Workers);
-        Assert.Equal(4, DeviceSelection.DefaultWorkers(ModelConfig.Default, twoGpus).Workers);
-        Assert.Equal(2, DeviceSelection.DefaultWorkers(ModelConfig.Default with { DeviceIds = [1, 1] }, twoGpus).Workers);
-        Assert.Equal(1, DeviceSelection.DefaultWorkers(ModelConfig.Default with { DeviceType = "cpu" }, twoGpus).Workers);
-        Assert.StartsWith("4 workers: 2 batches in flight on each of 2 CUDA device(s)", DeviceSelection.DefaultWorkers(ModelConfig.Default, twoGpus).Reason, StringComparison.Ordinal);
+        Assert.Equal("cuda:0", Assert.Single(model.Workers).Device);
     }
 
     /// <summary>A backend that reports <paramref name="gpus"/> CUDA devices and loads a model that computes nothing.</summary>

@@ -250,24 +250,30 @@ public sealed partial class ModelManager : IHostedService
         }
     }
 
-    /// <summary>The default workers for the device the backend that reads the model's file would choose.</summary>
-    private (int Workers, string Reason) DefaultWorkers(ModelManifest manifest, string directory, ModelConfig config)
+    /// <summary>What the backend that will load the model's serialized file can run it on; none when no backend reads it (the load says why).</summary>
+    private AcceleratorInventory Accelerators(ModelManifest manifest, string directory)
     {
         if (manifest.SerializedFile is not { Length: > 0 } file)
         {
-            return (1, "no serialized file");
+            return AcceleratorInventory.None;
         }
-        string serialized;
+        string path;
         try
         {
-            serialized = ModelFiles.Resolve(directory, file, "serialized file");
+            path = ModelFiles.Resolve(directory, file, "serialized file");
         }
         catch (ModelLoadException)
         {
-            return (1, "the serialized file is refused when a worker loads it");
+            return AcceleratorInventory.None; // refused when a worker loads it, with the reason
         }
-        var loader = System.IO.File.Exists(serialized) ? Array.Find(_modelLoaders, l => l.CanLoad(serialized)) : null;
-        return loader is null ? (1, "no backend reads the serialized file") : DeviceSelection.DefaultWorkers(config, loader.Accelerators);
+        foreach (var loader in _modelLoaders)
+        {
+            if (loader.CanLoad(path))
+            {
+                return loader.Accelerators;
+            }
+        }
+        return AcceleratorInventory.None;
     }
 
     /// <summary>Reads the directory, applies what registration overrides, and makes the model (not started yet).</summary>
@@ -282,13 +288,9 @@ public sealed partial class ModelManager : IHostedService
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
         });
-        var (defaultWorkers, defaultWorkersReason) = DefaultWorkers(manifest, path, archiveConfig);
-        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys, defaultWorkers);
-        if (defaultWorkers > 1 && config.MinWorkers == defaultWorkers)
-        {
-            LogDefaultWorkers(_logger, manifest.ModelName, defaultWorkersReason);
-        }
         var limit = _options.Value.MaxWorkersPerModel;
+        var defaultWorkers = Math.Min(limit, ThreadBudget.DefaultWorkers(archiveConfig, Accelerators(manifest, path), Environment.ProcessorCount));
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys, defaultWorkers);
         try
         {
             ServedModel.CheckWorkers(config.MinWorkers, config.MaxWorkers, limit);
@@ -426,9 +428,6 @@ public sealed partial class ModelManager : IHostedService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {ModelName} {Version} with handler {Handler}: {Workers} workers, batch size {BatchSize}, max batch delay {MaxBatchDelay} ms; loaded in {Milliseconds} ms")]
     private static partial void LogModelReady(ILogger logger, string modelName, string version, string handler, int workers, int batchSize, int maxBatchDelay, long milliseconds);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelName}: {Reason} (set minWorkers in model-config to choose)")]
-    private static partial void LogDefaultWorkers(ILogger logger, string modelName, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version} failed to load in the background: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelName, string version, string reason);
