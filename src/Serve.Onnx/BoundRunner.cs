@@ -3,6 +3,8 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
 using Microsoft.ML.OnnxRuntime;
 using Serve.Runtime;
 using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
@@ -31,6 +33,7 @@ internal sealed class BoundRunner : IDisposable
     private readonly HostMemoryPool _memory;
     private readonly ConcurrentBag<OrtIoBinding> _bindings = [];
     private readonly Dictionary<string, OutputPlan> _outputs = new(StringComparer.Ordinal);
+    private long _reruns;
 
     public BoundRunner(InferenceSession session, HostMemoryPool memory)
     {
@@ -52,10 +55,8 @@ internal sealed class BoundRunner : IDisposable
         }
     }
 
-    private long _reruns;
-
     /// <summary>Runs repeated because a bound output shape was wrong (a test figure: once per data-dependent output at most).</summary>
-    public long Reruns => System.Threading.Interlocked.Read(ref _reruns);
+    public long Reruns => Interlocked.Read(ref _reruns);
 
     /// <summary>The host memory the bound tensors live in.</summary>
     public HostMemoryPool Memory => _memory;
@@ -85,7 +86,7 @@ internal sealed class BoundRunner : IDisposable
         where T : unmanaged
     {
         var length = shape.Aggregate(1L, (a, b) => checked(a * b));
-        var block = _memory.Rent(checked(length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
+        var block = _memory.Rent(checked(length * Unsafe.SizeOf<T>()));
         return NativeBuffer<T>.Tensor(block.Pointer, shape, block.Lease());
     }
 
@@ -120,7 +121,7 @@ internal sealed class BoundRunner : IDisposable
             if (blocks is null)
             {
                 // A bound shape was wrong: run again with every output allocated by ONNX Runtime.
-                System.Threading.Interlocked.Increment(ref _reruns);
+                Interlocked.Increment(ref _reruns);
                 guesses = shapes;
                 shapes = new long[]?[outputNames.Length];
                 blocks = RunBound(runOptions, binding, outputNames, plans, shapes)!;

@@ -15,22 +15,27 @@ namespace Serve.Onnx;
 /// staging; on the CPU they are plain aligned native memory.
 /// </summary>
 /// <remarks>
-/// Thread-safe: each block is rented by one caller at a time. Idle blocks are kept up to
-/// <see cref="MaxIdleBlocks"/>; a rent takes the smallest idle block that fits and is at most
-/// twice the size asked for, else allocates. Native bytes are reported to the GC
+/// Thread-safe: each block is rented by one caller at a time. As many idle blocks are kept as
+/// were ever rented at once (the working set of the runs in flight and the outputs held), at
+/// least <see cref="MinIdleBlocks"/> and at most <see cref="MaxIdleBlocks"/>; a rent takes the
+/// smallest idle block that fits and is at most twice the size asked for, else allocates. Native bytes are reported to the GC
 /// (<see cref="GC.AddMemoryPressure"/>) so that blocks of undisposed tensors, which come back
 /// through a finalizer, are collected as promptly as managed arrays of that size would be.
 /// </remarks>
 internal sealed class HostMemoryPool : IDisposable
 {
-    /// <summary>Enough for every input and output of a few batches in flight; more are freed when returned.</summary>
-    public const int MaxIdleBlocks = 32;
+    /// <summary>Idle blocks kept however few were rented at once.</summary>
+    public const int MinIdleBlocks = 8;
+
+    /// <summary>Idle blocks kept at most; more are freed when returned.</summary>
+    public const int MaxIdleBlocks = 256;
 
     private const int Alignment = 64;
 
     private readonly List<HostBlock> _idle = [];
     private readonly OrtAllocator? _pinned;
     private int _outstanding;
+    private int _peakOutstanding;
     private bool _disposed;
 
     /// <param name="pinned">ONNX Runtime's CUDA_PINNED allocator of the session, or null for plain native memory.</param>
@@ -68,6 +73,7 @@ internal sealed class HostMemoryPool : IDisposable
                 }
             }
             _outstanding++;
+            _peakOutstanding = Math.Max(_peakOutstanding, _outstanding);
             if (best >= 0)
             {
                 var block = _idle[best];
@@ -97,7 +103,7 @@ internal sealed class HostMemoryPool : IDisposable
         lock (_idle)
         {
             _outstanding--;
-            if (!_disposed && _idle.Count < MaxIdleBlocks)
+            if (!_disposed && _idle.Count < Math.Clamp(_peakOutstanding, MinIdleBlocks, MaxIdleBlocks))
             {
                 _idle.Add(block);
                 return;

@@ -1,0 +1,64 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace Serve.Onnx.Tests;
+
+/// <summary>The reused host memory of bound runs: blocks come back when disposed, or when an undisposed lease is collected.</summary>
+public class HostMemoryPoolTests
+{
+    [Fact]
+    public void A_returned_block_is_rented_again_when_it_fits_and_is_at_most_twice_the_size()
+    {
+        using var pool = new HostMemoryPool(pinned: null);
+        var first = pool.Rent(1000);
+        var pointer = first.Pointer;
+        first.Return();
+
+        var again = pool.Rent(900);
+        var small = pool.Rent(100); // the 1000-byte block is taken; it would also be more than twice 100
+
+        Assert.Equal(pointer, again.Pointer);
+        Assert.NotEqual(pointer, small.Pointer);
+        Assert.Equal(2, pool.Allocations);
+        again.Return();
+        small.Return();
+        var tiny = pool.Rent(100);
+        Assert.NotEqual(pointer, tiny.Pointer); // the 100-byte block, not the 1000-byte one
+        Assert.Equal(2, pool.Allocations);
+        tiny.Return();
+    }
+
+    [Fact]
+    public void A_lease_never_disposed_gives_its_block_back_when_collected()
+    {
+        using var pool = new HostMemoryPool(pinned: null);
+        var pointer = RentAndDrop(pool);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        Assert.Equal(pointer, pool.Rent(4096).Pointer);
+        Assert.Equal(1, pool.Allocations);
+    }
+
+    [Fact]
+    public void Blocks_out_when_the_pool_is_disposed_are_freed_as_they_come_back()
+    {
+        var pool = new HostMemoryPool(pinned: null);
+        var lease = pool.Rent(64).Lease();
+        pool.Dispose();
+
+        lease.Dispose(); // frees it: nothing is kept by a disposed pool
+        lease.Dispose(); // a second dispose returns nothing twice
+
+        Assert.Throws<ObjectDisposedException>(() => pool.Rent(64));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static IntPtr RentAndDrop(HostMemoryPool pool)
+    {
+        var block = pool.Rent(4096);
+        _ = block.Lease();
+        return block.Pointer;
+    }
+}
