@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Archives;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 
@@ -51,9 +52,9 @@ public sealed class BrokenArchiveStoreTests : IAsyncLifetime
             ("digits.onnx", "not a model", 0));
 
         _config = TorchServeConfig.Parse($"""
-            inference_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            inference_address=http://127.0.0.1:{FreePort.Next()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             model_store={store}
             load_models=all
             disable_token_authorization=true
