@@ -30,11 +30,8 @@ internal sealed class InferenceMetrics(ModelManager models, ListenerApis listene
             return;
         }
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await next(context);
-        }
-        finally
+        // The latency runs until the answer starts, when it is also counted (AnswerStart).
+        await AnswerStart.Record(context, next, _ =>
         {
             var tags = new TagList
             {
@@ -45,7 +42,7 @@ internal sealed class InferenceMetrics(ModelManager models, ListenerApis listene
             model.Meters.Counter<long>(MeterName, "ts_inference_requests_total", description: "Total number of inference requests.").Add(1, tags);
             model.Meters.Counter<double>(MeterName, "ts_inference_latency_microseconds", description: "Cumulative inference duration in microseconds.")
                 .Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds, tags);
-        }
+        });
     }
 
     private static string? ModelNameOf(PathString path)
