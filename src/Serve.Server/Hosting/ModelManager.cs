@@ -296,7 +296,7 @@ public sealed partial class ModelManager : IHostedService
         // Made to ask what the handler can do; where it preprocesses each request, it runs those stages, off the workers.
         var first = registration.Create();
         var preprocessing = first is IRequestPreprocessingHandler { PreprocessesEachRequest: true } each ? each : null;
-        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
+        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null, bool perRequestStagesOnly = false)
         {
             var context = new HandlerContext(manifest, path)
             {
@@ -306,7 +306,7 @@ public sealed partial class ModelManager : IHostedService
                 WorkerIndex = workerIndex,
                 Metrics = handlerMetrics,
                 Copies = copies,
-                RunsPerRequestStagesOnly = role is not null,
+                RunsPerRequestStagesOnly = perRequestStagesOnly,
                 PreprocessesEachRequest = preprocessing is not null,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -339,15 +339,22 @@ public sealed partial class ModelManager : IHostedService
         ModelStartException StartupTimedOut(Exception? inner) => new(
             $"Model '{manifest.ModelName}': handler '{handlerName}' did not initialize within the startup timeout of {config.StartupTimeout} s (startup_timeout, model-config's startupTimeout).", inner);
 
-        WorkerFactory? requestStages = preprocessing is not null ? token => InitializeAsync(preprocessing, workerIndex: 0, token, "the per-request preprocess handler") : null;
+        WorkerFactory? requestStages = preprocessing is not null
+            ? token => InitializeAsync(preprocessing, workerIndex: 0, token, "the per-request preprocess handler", perRequestStagesOnly: true)
+            : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
-        var model = new ServedModel(manifest, config, first is IExplainingHandler, requestStages,
+        var model = new ServedModel(manifest, config, requestStages,
             token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workerIndexes) - 1, token), _requestStages, _time, modelLogger,
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
             Meters = meters,
             Copies = copies,
+            // Explainers run the model too: device 0's copy, shared with its workers where the model is thread-safe.
+            Explanations = first is IExplainingHandler
+                ? new ExplanationLane(token => InitializeAsync(registration.Create(), workerIndex: 0, token, "the explanation handler"),
+                    _options.Value.MaxConcurrentExplanations, ServedModel.ResponseTimeout(config), _time, modelLogger)
+                : null,
         };
         return (model, slot, model.MinWorkers);
     }
