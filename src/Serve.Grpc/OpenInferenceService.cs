@@ -17,9 +17,9 @@ internal sealed class OpenInferenceService(InferencePipeline pipeline, ModelMana
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
-    /// <summary>Ready once every model configured at start is loaded, as REST's /v2/health/ready.</summary>
+    /// <summary>Ready once every model configured at start is loaded and every model can serve its minWorkers, as REST's /v2/health/ready.</summary>
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerReadyResponse { Ready = models.IsReady });
+        Task.FromResult(new ServerReadyResponse { Ready = models.IsHealthy });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {

@@ -91,8 +91,21 @@ public sealed partial class ModelManager : IHostedService
     /// <summary>The default version of each model name.</summary>
     public IEnumerable<ServedModel> Models => _slots.Values.Select(slot => slot.Model).OfType<ServedModel>();
 
-    /// <summary>True once every model in the configuration is loaded.</summary>
+    /// <summary>True once every model in the configuration is loaded (or failed to).</summary>
     public bool IsReady => Volatile.Read(ref _configuredLoaded) >= _options.Value.Models.Count;
+
+    /// <summary>
+    /// TorchServe's ping (<c>ApiUtils.isModelHealthy</c>): true once the models configured at
+    /// start are loaded, while the default version of every model can serve its minWorkers. False
+    /// for a model whose workers failed to start (Failed), or one left short of its minWorkers by a
+    /// scaling that failed to start a worker. TorchServe retries such workers for
+    /// max_retry_timeout_in_sec and is healthy meanwhile; here nothing retries until a scale, so
+    /// it is unhealthy at once. Workers starting (a background registration, a scale up) count.
+    /// A model refused before it was registered (<see cref="Failures"/>) is not served, as in
+    /// TorchServe, and does not count.
+    /// </summary>
+    public bool IsHealthy => IsReady && Models.All(model =>
+        model.Status != ModelStatus.Failed && (model.Error is null || model.WorkerCount >= model.MinWorkers));
 
     /// <summary>
     /// The slot that holds the models served under <paramref name="name"/>, now or once loaded:
