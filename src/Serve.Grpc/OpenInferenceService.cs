@@ -47,7 +47,7 @@ internal sealed class OpenInferenceService(InferencePipeline pipeline, ModelMana
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
         request.ModelName.Length == 0
             ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
-            : new GrpcCall<ModelInferRequest, ModelInferResponse>(request, context).RunAsync(pipeline, OpenInferenceGrpcCodec.Instance);
+            : new GrpcCall<ModelInferRequest, ModelInferResponse>(request, context).RunAsync(pipeline, OpenInferenceGrpcCodec.Instance, models);
 
     /// <exception cref="RpcException">INVALID_ARGUMENT without a name; NOT_FOUND for a model or version not served.</exception>
     private ServedModel Find(string name, string version)

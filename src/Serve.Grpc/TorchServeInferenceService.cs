@@ -64,5 +64,5 @@ internal sealed class TorchServeInferenceService(InferencePipeline pipeline, Mod
     private Task<ByteString> PredictAsync(PredictionsRequest request, ServerCallContext context) =>
         request.ModelName.Length == 0
             ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
-            : new GrpcCall<PredictionsRequest, ByteString>(request, context).RunAsync(pipeline, TorchServeGrpcCodec.Instance);
+            : new GrpcCall<PredictionsRequest, ByteString>(request, context).RunAsync(pipeline, TorchServeGrpcCodec.Instance, models);
 }

@@ -134,13 +134,24 @@ public static class TorchServeHost
             }));
     }
 
-    /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
-    private static void UseMiddleware(WebApplication app, ListenerApis listeners)
+    /// <summary>
+    /// The access log (when the server keeps one) for a listener that runs as a server of its own:
+    /// the gRPC listeners (Serve.Grpc). <paramref name="server"/> is the main server's services.
+    /// </summary>
+    public static void UseAccessLog(IApplicationBuilder app, IServiceProvider server)
     {
-        if (app.Services.GetService<AccessLog>() is { } log)
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(server);
+        if (server.GetService<AccessLog>() is { } log)
         {
             app.Use(log.Write);
         }
+    }
+
+    /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
+    private static void UseMiddleware(WebApplication app, ListenerApis listeners)
+    {
+        UseAccessLog(app, app.Services);
         app.Use(ApiMetrics.CountStatus);
         app.UseRouting();
         app.Use(listeners.Separate);
