@@ -122,6 +122,28 @@ public sealed record ThreadBudget
         };
     }
 
+    /// <summary>
+    /// How many workers a model gets when neither its model-config (minWorkers, maxWorkers) nor its
+    /// registration (initial_workers, default_workers_per_model) says: TorchServe's default, one
+    /// per GPU the model runs on, else one per core. Workers on a device share one copy of the
+    /// model, so a worker costs a thread while it runs, not a copy; and since <see cref="Decide"/>
+    /// gives each of them <c>cores / workers</c> intra-op threads, one worker per core keeps every
+    /// core on the model however the load arrives (one worker with a pool of all cores leaves the
+    /// pool's threads waiting on each other between requests).
+    /// </summary>
+    /// <param name="config">The model-config (its deviceType and deviceIds).</param>
+    /// <param name="accelerators">What the backend that loads the model can use; <see cref="AcceleratorInventory.None"/> when no backend loads it.</param>
+    /// <param name="cores">The cores this process may use.</param>
+    public static int DefaultWorkers(ModelConfig config, AcceleratorInventory accelerators, int cores)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.DeviceType != "cpu" && accelerators.CudaDeviceCount > 0)
+        {
+            return config.DeviceIds.Count > 0 ? config.DeviceIds.Count : accelerators.CudaDeviceCount;
+        }
+        return Math.Max(1, cores);
+    }
+
     /// <summary>A thread count; 0 keeps the policy's choice (ONNX Runtime's own meaning of 0 is "one per core", which is what oversubscribes).</summary>
     private static int Threads(string name, string value, int chosen) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= 1024

@@ -44,8 +44,8 @@ public sealed class ServeServer : IAsyncLifetime
                 options.Models.Add(new ModelOptions { Name = "echo-copy", Path = _directory, Handler = "echo" });
                 options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
                 options.Models.Add(new ModelOptions { Name = "explainer", Path = _directory, Handler = "stages-static" });
-                options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\n"), Handler = "hold" });
-                options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\n"), Handler = "hold" });
+                options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\nminWorkers: 1\nmaxWorkers: 1\n"), Handler = "hold" });
+                options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\nminWorkers: 1\nmaxWorkers: 1\n"), Handler = "hold" });
             })
             .AddServeHandlers();
 

@@ -102,4 +102,27 @@ public class ThreadBudgetTests
 
         Assert.Equal(13, context.Threads.IntraOpThreads);
     }
+
+    [Theory]
+    [InlineData("", 0, 2, 2)] // CPU: one worker per core
+    [InlineData("", 0, 16, 16)]
+    [InlineData("", 2, 16, 2)] // TorchServe's default: one worker per GPU
+    [InlineData("deviceIds: [1]\n", 2, 16, 1)]
+    [InlineData("deviceType: cpu\n", 2, 16, 16)]
+    public void Without_a_worker_count_a_model_gets_one_worker_per_gpu_else_one_per_core(string yaml, int gpus, int cores, int workers) =>
+        Assert.Equal(workers, ThreadBudget.DefaultWorkers(Config(yaml), new AcceleratorInventory(gpus, false), cores));
+
+    [Fact]
+    public void The_default_worker_count_applies_only_where_neither_registration_nor_model_config_gives_one()
+    {
+        var unset = Config("batchSize: 4\n");
+        var archiveSets = Config("maxWorkers: 3\n");
+
+        Assert.Equal((5, 5), Workers(RegisterSettings.Apply(new ModelOptions(), unset, unset.ConfiguredKeys, defaultWorkers: 5)));
+        Assert.Equal((5, 5), Workers(RegisterSettings.Apply(new ModelOptions(), ModelConfig.Default, null, defaultWorkers: 5)));
+        Assert.Equal((2, 2), Workers(RegisterSettings.Apply(new ModelOptions { InitialWorkers = 2 }, unset, unset.ConfiguredKeys, defaultWorkers: 5)));
+        Assert.Equal((1, 3), Workers(RegisterSettings.Apply(new ModelOptions(), archiveSets, archiveSets.ConfiguredKeys, defaultWorkers: 5)));
+    }
+
+    private static (int Min, int Max) Workers(ModelConfig config) => (config.MinWorkers, config.MaxWorkers);
 }

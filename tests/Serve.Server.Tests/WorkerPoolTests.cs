@@ -237,6 +237,33 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_whose_client_left_while_queued_frees_its_place_and_is_never_run()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 2 });
+
+        var running = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync();
+        using var leaving = new CancellationTokenSource();
+        var abandoned = new[] { "left-1", "left-2" }
+            .Select(body => model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, leaving.Token)).ToArray();
+        Assert.Equal(2, model.QueueLength);
+        await leaving.CancelAsync();
+        foreach (var gone in abandoned)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gone.WaitAsync(Patience));
+        }
+
+        Assert.Equal(0, model.QueueLength); // their places are free before any worker looks at them
+        var queued = new[] { Send(model, "after-1"), Send(model, "after-2") };
+        _handlers.Release();
+
+        Assert.Equal(["AFTER-1", "AFTER-2"], (await Task.WhenAll(queued).WaitAsync(Patience)).Select(Text));
+        Assert.True((await running.WaitAsync(Patience)).IsSuccess);
+        Assert.DoesNotContain(_handlers.Batches, batch => batch.Any(body => body.StartsWith("left", StringComparison.Ordinal)));
+        Assert.Equal(0, model.QueueLength);
+    }
+
+    [Fact]
     public async Task Draining_runs_every_queued_request_then_refuses_new_ones()
     {
         var model = await StartAsync(new ModelConfig { BatchSize = 2, MaxBatchDelay = 0 });

@@ -104,9 +104,11 @@ public sealed class ServeProcessTests : IDisposable
         var log = File.ReadAllText(_temp["logs/serve.log"]);
         Assert.Matches(@"Unpacking classifier\.mar \([0-9.]+ MB\) \.\.\.", log);
         Assert.Matches(@"Unpacked classifier\.mar: [0-9.]+ MB in \d+ ms", log);
-        Assert.Contains("Loading model classifier version 1.0: starting 1 workers", log);
+        // No model-config and no default_workers_per_model: TorchServe's default, one worker per core.
+        var workers = Environment.ProcessorCount;
+        Assert.Contains($"Loading model classifier version 1.0: starting {workers} workers", log);
         Assert.Matches(@"Model classifier version 1\.0: worker 0 initialized on cpu in \d+ ms", log);
-        Assert.Matches(@"Serving model classifier 1\.0 with handler image_classifier: 1 workers, .*; loaded in \d+ ms", log);
+        Assert.Matches($@"Serving model classifier 1\.0 with handler image_classifier: {workers} workers, .*; loaded in \d+ ms", log);
         try
         {
             using var client = new HttpClient();

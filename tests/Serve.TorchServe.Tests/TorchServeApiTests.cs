@@ -65,8 +65,9 @@ public sealed class TorchServeApiTests : IAsyncLifetime
         Assert.Equal("digits.mar", model.GetProperty("modelUrl").GetString());
         Assert.Equal(8, model.GetProperty("batchSize").GetInt32());
         Assert.True(model.GetProperty("loadedAtStartup").GetBoolean());
-        Assert.Equal(1, model.GetProperty("workers").GetArrayLength());
-        Assert.Equal("READY", model.GetProperty("workers")[0].GetProperty("status").GetString());
+        // The archive's model-config sets no workers: one per core, TorchServe's default_workers_per_model.
+        Assert.Equal(Environment.ProcessorCount, model.GetProperty("workers").GetArrayLength());
+        Assert.All(model.GetProperty("workers").EnumerateArray(), worker => Assert.Equal("READY", worker.GetProperty("status").GetString()));
 
         foreach (var path in new[] { "/models/digits/1.0", "/models/digits/all" })
         {

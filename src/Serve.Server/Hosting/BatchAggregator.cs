@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -11,6 +12,8 @@ namespace Serve.Server;
 /// <c>batchSize</c> requests or when <c>maxBatchDelay</c> has passed since its first request
 /// was queued, whichever comes first. Workers ask for their next batch when they are free;
 /// they take turns, so each batch is gathered by one worker while the others run theirs.
+/// A job whose client left while it waited is skipped (<see cref="InferenceJob.TryTake"/>):
+/// the model's time goes to requests someone still waits for.
 /// </summary>
 internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int batchSize, TimeSpan maxBatchDelay, TimeProvider time)
 {
@@ -42,9 +45,8 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
             var batch = new List<InferenceJob>(BatchSize) { first };
             while (batch.Count < BatchSize)
             {
-                if (queue.TryRead(out var job))
+                if (TryTake(out var job))
                 {
-                    Taken?.Invoke(job);
                     batch.Add(job);
                     continue;
                 }
@@ -76,9 +78,8 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
         }
         try
         {
-            while (queue.TryRead(out var job))
+            while (TryTake(out var job))
             {
-                Taken?.Invoke(job);
                 taken.Add(job);
             }
             return taken;
@@ -93,9 +94,8 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
     {
         while (true)
         {
-            if (queue.TryRead(out var job))
+            if (TryTake(out var job))
             {
-                Taken?.Invoke(job);
                 return job;
             }
             if (!await queue.WaitToReadAsync(idle).ConfigureAwait(false))
@@ -103,6 +103,20 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
                 return null;
             }
         }
+    }
+
+    /// <summary>Reads the next job that is still wanted, skipping those abandoned by their clients.</summary>
+    private bool TryTake([NotNullWhen(true)] out InferenceJob? job)
+    {
+        while (queue.TryRead(out job))
+        {
+            if (job.TryTake())
+            {
+                Taken?.Invoke(job);
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Waits until a job is queued (true) or the time is up or the queue closed (false).</summary>

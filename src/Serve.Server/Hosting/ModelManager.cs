@@ -263,6 +263,32 @@ public sealed partial class ModelManager : IHostedService
         }
     }
 
+    /// <summary>What the backend that will load the model's serialized file can run it on; none when no backend reads it (the load says why).</summary>
+    private AcceleratorInventory Accelerators(ModelManifest manifest, string directory)
+    {
+        if (manifest.SerializedFile is not { Length: > 0 } file)
+        {
+            return AcceleratorInventory.None;
+        }
+        string path;
+        try
+        {
+            path = ModelFiles.Resolve(directory, file, "serialized file");
+        }
+        catch (ModelLoadException)
+        {
+            return AcceleratorInventory.None; // refused when a worker loads it, with the reason
+        }
+        foreach (var loader in _modelLoaders)
+        {
+            if (loader.CanLoad(path))
+            {
+                return loader.Accelerators;
+            }
+        }
+        return AcceleratorInventory.None;
+    }
+
     /// <summary>Reads the directory, applies what registration overrides, and makes the model (not started yet).</summary>
     private (ServedModel Model, ModelSlot Slot, int Workers) Prepare(ModelOptions modelOptions)
     {
@@ -275,8 +301,9 @@ public sealed partial class ModelManager : IHostedService
             Handler = modelOptions.Handler,
             SerializedFile = modelOptions.SerializedFile,
         });
-        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys);
         var limit = _options.Value.MaxWorkersPerModel;
+        var defaultWorkers = Math.Min(limit, ThreadBudget.DefaultWorkers(archiveConfig, Accelerators(manifest, path), Environment.ProcessorCount));
+        var config = RegisterSettings.Apply(modelOptions, archiveConfig, archiveConfig.ConfiguredKeys, defaultWorkers);
         try
         {
             ServedModel.CheckWorkers(config.MinWorkers, config.MaxWorkers, limit);

@@ -12,13 +12,16 @@ namespace Serve.Server;
 /// act only on an archive without a model-config; an archive that sets minWorkers (with maxWorkers no smaller) wins over
 /// <c>initial_workers</c>, which otherwise sets both bounds (0 included: registered, no worker until scaled up).
 /// Without <c>initial_workers</c>, an archive's <c>minWorkers: 0</c> still starts one worker.
+/// Where neither says, the model gets the default worker count (<see cref="ThreadBudget.DefaultWorkers"/>),
+/// as TorchServe's models do at startup.
 /// </summary>
 internal static class RegisterSettings
 {
     /// <param name="options">What registration asked for.</param>
     /// <param name="archive">The archive's model-config (defaults when it has none).</param>
     /// <param name="archiveKeys">The keys the archive's model-config.yaml sets; null when it has none.</param>
-    public static ModelConfig Apply(ModelOptions options, ModelConfig archive, IReadOnlySet<string>? archiveKeys)
+    /// <param name="defaultWorkers">The workers when neither registration nor the archive says.</param>
+    public static ModelConfig Apply(ModelOptions options, ModelConfig archive, IReadOnlySet<string>? archiveKeys, int defaultWorkers = 1)
     {
         var config = archive with
         {
@@ -31,6 +34,10 @@ internal static class RegisterSettings
         if (options.InitialWorkers is { } workers && !archiveSetsWorkers)
         {
             config = config with { MinWorkers = workers, MaxWorkers = workers };
+        }
+        else if (options.InitialWorkers is null && (archiveKeys is null || !(archiveKeys.Contains("minWorkers") || archiveKeys.Contains("maxWorkers"))))
+        {
+            config = config with { MinWorkers = defaultWorkers, MaxWorkers = defaultWorkers };
         }
         else if (config.MinWorkers < 1)
         {

@@ -177,7 +177,18 @@ public sealed partial class ServedModel
             }
             // Scaled to zero as it was queued: no worker will take it (see FailQueuedWithoutWorkers).
             FailQueuedWithoutWorkers();
-            return await job.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await job.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (job.TryAbandon())
+            {
+                // The client left before a worker took it: it leaves the queue's count now, and
+                // the workers skip it (a burst of abandoned requests would otherwise fill the
+                // queue and turn newer clients away with 503s while the model runs for no one).
+                Interlocked.Decrement(ref _waiting);
+                throw;
+            }
         }
         finally
         {
