@@ -96,15 +96,15 @@ public sealed partial class ModelManager : IHostedService
 
     /// <summary>
     /// TorchServe's ping (<c>ApiUtils.isModelHealthy</c>): true once the models configured at
-    /// start are loaded, while the default version of every model can serve its minWorkers. False
-    /// for a model whose workers failed to start (Failed), or one left short of its minWorkers by a
-    /// scaling that failed to start a worker. TorchServe retries such workers for
-    /// max_retry_timeout_in_sec and is healthy meanwhile; here nothing retries until a scale, so
-    /// it is unhealthy at once. Workers starting (a background registration, a scale up) count.
-    /// A model refused before it was registered (<see cref="Failures"/>) is not served, as in
-    /// TorchServe, and does not count.
+    /// start are loaded, while the default version of every model listed can serve its minWorkers.
+    /// False for a model whose workers failed to start (Failed), one refused at start and kept
+    /// listed as failed (<see cref="Failures"/>: TorchServe would not list it; here describe shows
+    /// it FAILED, so it counts), or one left short of its minWorkers by a scaling that failed to
+    /// start a worker. TorchServe retries failed workers for max_retry_timeout_in_sec and is healthy
+    /// meanwhile; here nothing retries until a scale, so it is unhealthy at once. Workers starting
+    /// (a background registration, a scale up) count. Unregistering the model makes it healthy again.
     /// </summary>
-    public bool IsHealthy => IsReady && Models.All(model =>
+    public bool IsHealthy => IsReady && _failures.IsEmpty && Models.All(model =>
         model.Status != ModelStatus.Failed && (model.Error is null || model.WorkerCount >= model.MinWorkers));
 
     /// <summary>
