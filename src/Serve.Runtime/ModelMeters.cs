@@ -12,8 +12,18 @@ namespace Serve.Runtime;
 /// (OpenTelemetry drops a disposed instrument's streams after one last export). Shared static
 /// instruments would keep every name ever served: 300 names took /metrics from 75 KB to 2.74 MB.
 /// The meter tags (model_name, model_version) keep one model's streams apart from another's.
+/// <para>
+/// In a host, each meter's <see cref="Meter.Scope"/> is the host's <see cref="IMeterFactory"/>,
+/// so an exporter that keeps to its own host's meters sees them. They are made beside the factory,
+/// not by it: a factory hands out one cached meter per name, version and tags, and the meters it
+/// makes ignore <see cref="Meter.Dispose()"/> until the factory itself goes, so an unregistered
+/// model's series would stay, and a model registered again would get its old meter back.
+/// </para>
 /// </summary>
-public sealed class ModelMeters(string modelName, string modelVersion) : IDisposable
+/// <param name="modelName">The model's name, the meters' model_name tag.</param>
+/// <param name="modelVersion">The model's version, the meters' model_version tag.</param>
+/// <param name="hostMeters">The host's meter factory, the scope of these meters; null outside a host.</param>
+public sealed class ModelMeters(string modelName, string modelVersion, IMeterFactory? hostMeters = null) : IDisposable
 {
     // Measurements that race an unregistration land here, where no exporter listens.
     private static readonly Meter Detached = new("Serve.Detached");
@@ -21,6 +31,12 @@ public sealed class ModelMeters(string modelName, string modelVersion) : IDispos
     private readonly Dictionary<string, Meter> _meters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Meter, string Instrument), Instrument> _instruments = new();
     private bool _disposed;
+
+    /// <summary>
+    /// The host's meter factory (the <see cref="Meter.Scope"/> of this model's meters), for the
+    /// host-wide instruments a model's work also records on; null outside a host.
+    /// </summary>
+    public IMeterFactory? HostMeters => hostMeters;
 
     /// <summary>The model's meter under <paramref name="meterName"/> (Serve, Serve.Server, Serve.TorchServe...).</summary>
     public Meter For(string meterName)
@@ -36,6 +52,7 @@ public sealed class ModelMeters(string modelName, string modelVersion) : IDispos
                 meter = new Meter(new MeterOptions(meterName)
                 {
                     Tags = [new KeyValuePair<string, object?>("model_name", modelName), new KeyValuePair<string, object?>("model_version", modelVersion)],
+                    Scope = hostMeters,
                 });
                 _meters.Add(meterName, meter);
             }

@@ -16,6 +16,8 @@ public static class ServeServiceCollectionExtensions
     public static IServiceCollection AddServe(this IServiceCollection services)
     {
         services.AddOptions<ServeOptions>();
+        // The host's IMeterFactory makes the server's meters (the host builders add it already).
+        services.AddMetrics();
         services.TryAddSingleton<HandlerRegistry>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelManager>();

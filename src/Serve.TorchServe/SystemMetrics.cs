@@ -15,32 +15,33 @@ namespace Serve.TorchServe;
 /// is installed, per GPU (label device_id) GPUUtilization, GPUMemoryUsed and GPUMemoryUtilization,
 /// read through NVML as TorchServe reads them through pynvml. Off with <c>disable_system_metrics=true</c>.
 /// </summary>
-internal static class SystemMetrics
+internal sealed class SystemMetrics
 {
+    /// <summary>The meter of the gauges.</summary>
+    public const string MeterName = "Serve.TorchServe.System";
+
     private const string Root = "/";
-    private static readonly Meter Meter = new("Serve.TorchServe.System");
     private static readonly KeyValuePair<string, object?>[] Tags = [new("Level", "Host"), new("Hostname", Environment.MachineName)];
-    private static readonly Lock CpuGate = new();
-    private static CpuTimes? _lastCpu = CpuTimes.Read();
+    private readonly Lock _cpuGate = new();
+    private CpuTimes? _lastCpu = CpuTimes.Read();
 
     /// <summary>
-    /// The meter of the gauges, which exist once per process: a metrics pipeline that adds this
-    /// meter exports them (each is read when scraped), one that does not leaves them unread.
+    /// The gauges on the host's meter <see cref="MeterName"/> of <paramref name="meters"/>: made once
+    /// per host (the container's singleton), each read when scraped.
     /// </summary>
-    public static string MeterName => Meter.Name;
-
-    static SystemMetrics()
+    public SystemMetrics(IMeterFactory meters)
     {
-        Meter.CreateObservableGauge("CPUUtilization", () => Measure(CpuPercent()), "Percent", "CPU utilization on the host since the last scrape.");
-        Meter.CreateObservableGauge("MemoryUsed", () => Measure(Memory.Read()?.UsedMegabytes), "Megabytes", "Memory used on the host.");
-        Meter.CreateObservableGauge("MemoryAvailable", () => Measure(Memory.Read()?.AvailableMegabytes), "Megabytes", "Memory available on the host.");
-        Meter.CreateObservableGauge("MemoryUtilization", () => Measure(Memory.Read()?.UtilizationPercent), "Percent", "Memory utilization on the host.");
-        Meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(Root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
-        Meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(Root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
-        Meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(Root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("CPUUtilization", () => Measure(CpuPercent()), "Percent", "CPU utilization on the host since the last scrape.");
+        meter.CreateObservableGauge("MemoryUsed", () => Measure(Memory.Read()?.UsedMegabytes), "Megabytes", "Memory used on the host.");
+        meter.CreateObservableGauge("MemoryAvailable", () => Measure(Memory.Read()?.AvailableMegabytes), "Megabytes", "Memory available on the host.");
+        meter.CreateObservableGauge("MemoryUtilization", () => Measure(Memory.Read()?.UtilizationPercent), "Percent", "Memory utilization on the host.");
+        meter.CreateObservableGauge("DiskUsage", () => Measure(Disk.Read(Root)?.UsedGigabytes), "Gigabytes", "Disk used on the host's root file system.");
+        meter.CreateObservableGauge("DiskAvailable", () => Measure(Disk.Read(Root)?.AvailableGigabytes), "Gigabytes", "Disk available on the host's root file system.");
+        meter.CreateObservableGauge("DiskUtilization", () => Measure(Disk.Read(Root)?.UtilizationPercent), "Percent", "Disk utilization on the host's root file system.");
         if (NvmlGpus.Open() is { } gpus)
         {
-            AddGpuGauges(Meter, gpus);
+            AddGpuGauges(meter, gpus);
         }
     }
 
@@ -71,9 +72,9 @@ internal static class SystemMetrics
         value is { } v ? [new Measurement<double>(v, Tags)] : [];
 
     /// <summary>Busy share of all CPU time since the previous reading, as psutil.cpu_percent() gives it.</summary>
-    private static double? CpuPercent()
+    private double? CpuPercent()
     {
-        lock (CpuGate)
+        lock (_cpuGate)
         {
             var now = CpuTimes.Read();
             var last = _lastCpu;

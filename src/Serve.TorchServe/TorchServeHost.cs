@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -75,6 +76,7 @@ public static class TorchServeHost
         builder.Services.AddSingleton<ModelManagement>();
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddSingleton<ApiMetrics>();
         if (accessLog is not null)
         {
             builder.Services.AddSingleton(_ => new AccessLog(accessLog)); // made by the container, so disposed (flushed) with it
@@ -88,6 +90,7 @@ public static class TorchServeHost
         }
 
         var app = builder.Build();
+        app.Services.GetService<SystemMetrics>(); // its gauges exist once it is made
         UseMiddleware(app, listeners);
         if (keys is not null)
         {
@@ -123,6 +126,12 @@ public static class TorchServeHost
                         otlp.Protocol = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
                     }));
         }
+        if (!config.DisableSystemMetrics)
+        {
+            services.AddSingleton<SystemMetrics>();
+        }
+        // Only this host's meters: another host in the process (a test's second server) has meters of the same names.
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OfHost(provider.GetRequiredService<IMeterFactory>())));
         telemetry.WithMetrics(metrics => metrics
             .AddMeter(HandlerMetrics.MeterName, InferenceMetrics.MeterName, QueueMetrics.MeterName)
             .AddMeter(config.DisableSystemMetrics ? [] : [SystemMetrics.MeterName])
@@ -148,11 +157,18 @@ public static class TorchServeHost
         }
     }
 
+    /// <summary>
+    /// Keeps the instruments whose meter the host's <paramref name="host"/> factory scopes: those it
+    /// made, and each model's (<see cref="ModelMeters"/>); drops the rest.
+    /// </summary>
+    private static Func<Instrument, MetricStreamConfiguration?> OfHost(IMeterFactory host) =>
+        instrument => ReferenceEquals(instrument.Meter.Scope, host) ? null : MetricStreamConfiguration.Drop;
+
     /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
     private static void UseMiddleware(WebApplication app, ListenerApis listeners)
     {
         UseAccessLog(app, app.Services);
-        app.Use(ApiMetrics.CountStatus);
+        app.Use(app.Services.GetRequiredService<ApiMetrics>().CountStatus);
         app.UseRouting();
         app.Use(listeners.Separate);
         app.Use(app.Services.GetRequiredService<InferenceMetrics>().Measure);
@@ -235,7 +251,7 @@ public static class TorchServeHost
     {
         void Configure(ListenOptions listen)
         {
-            listen.Use(ApiMetrics.CountSessions);
+            listen.Use(kestrel.ApplicationServices.GetRequiredService<ApiMetrics>().CountSessions);
             if (address.Scheme == Uri.UriSchemeHttps)
             {
                 listen.UseHttps(certificate!);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Runtime.Tests.TestHandlers;
+using Serve.Tests.Handlers;
 using static Serve.Runtime.Tests.TestSupport;
 
 namespace Serve.Runtime.Tests;

@@ -10,6 +10,7 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Serve.Runtime;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 
@@ -75,9 +76,9 @@ public sealed class EchoServer : IAsyncDisposable
             ExportPath = store,
         }, DateTime.Now);
         var config = TorchServeConfig.Parse($"""
-            inference_address={scheme}://127.0.0.1:{TorchServeServer.FreePort()}
-            management_address={scheme}://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            inference_address={scheme}://127.0.0.1:{FreePort.Next()}
+            management_address={scheme}://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             model_store={store}
             load_models=sized.mar
             disable_token_authorization=true

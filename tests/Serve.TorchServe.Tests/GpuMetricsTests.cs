@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.IO;
 using System.Linq;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 

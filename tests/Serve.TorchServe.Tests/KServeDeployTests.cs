@@ -7,6 +7,7 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.Tasks;
+using Serve.Tests;
 using YamlDotNet.RepresentationModel;
 
 namespace Serve.TorchServe.Tests;
@@ -111,9 +112,9 @@ public sealed class KServeDeployTests : IDisposable
         Directory.CreateDirectory(Path.Combine(models, "model-store"));
         File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), Path.Combine(models, "model-store", "digits.mar"));
         // The shipped config, on free ports and 127.0.0.1 (tests touch nothing else).
-        int inference = TorchServeServer.FreePort(), metrics = TorchServeServer.FreePort();
+        int inference = FreePort.Next(), metrics = FreePort.Next();
         var config = File.ReadAllText(Path.Combine(Deploy, "config.properties"))
-            .Replace("0.0.0.0:8080", $"127.0.0.1:{inference}").Replace("127.0.0.1:8081", $"127.0.0.1:{TorchServeServer.FreePort()}").Replace("0.0.0.0:8082", $"127.0.0.1:{metrics}");
+            .Replace("0.0.0.0:8080", $"127.0.0.1:{inference}").Replace("127.0.0.1:8081", $"127.0.0.1:{FreePort.Next()}").Replace("0.0.0.0:8082", $"127.0.0.1:{metrics}");
         File.WriteAllText(Path.Combine(models, "config", "config.properties"), config);
         var arguments = EntrypointArguments().Select(argument => argument.Replace("/mnt/models", models)).ToArray();
         Assert.Equal(["start", "--foreground", "--ts-config", "--model-store"], arguments.Where(a => !a.StartsWith('/')).ToArray());

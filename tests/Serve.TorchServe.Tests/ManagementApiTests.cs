@@ -9,6 +9,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Archives;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 

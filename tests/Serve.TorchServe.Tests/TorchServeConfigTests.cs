@@ -137,4 +137,13 @@ public sealed class TorchServeConfigTests
 
         Assert.Contains("No config file at '/nonexistent/config.properties'", e.Message);
     }
+
+    [Fact]
+    public void The_archive_compression_ratio_is_a_setting()
+    {
+        var config = TorchServeConfig.Parse("max_archive_compression_ratio=7", "c");
+
+        Assert.Equal(7, config.ExtractionLimits.MaxCompressionRatio);
+        Assert.NotEqual(7, TorchServeConfig.Parse("", "c").ExtractionLimits.MaxCompressionRatio);
+    }
 }

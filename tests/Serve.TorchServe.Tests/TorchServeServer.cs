@@ -9,6 +9,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests;
 
@@ -53,9 +54,9 @@ public sealed class TorchServeServer : IAsyncDisposable
             ExportPath = store,
         }, DateTime.Now);
         var config = TorchServeConfig.Parse($"""
-            inference_address=http://127.0.0.1:{FreePort()}
-            management_address=http://127.0.0.1:{FreePort()}
-            metrics_address=http://127.0.0.1:{FreePort()}
+            inference_address=http://127.0.0.1:{FreePort.Next()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             model_store={store}
             load_models=digits=digits.mar,scalable.mar
             enable_model_api=true
@@ -74,27 +75,6 @@ public sealed class TorchServeServer : IAsyncDisposable
             management = keys.RootElement.GetProperty("management").GetProperty("key").GetString()!;
         }
         return new TorchServeServer(app, config, temp, inference, management);
-    }
-
-    // Ports handed out in this process: the OS may offer a port again once its probe closed, and
-    // two listeners of one server (or of two servers starting at once) must not get the same one.
-    private static readonly HashSet<int> Given = [];
-
-    public static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (Given)
-            {
-                if (Given.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
     }
 
     public Task<HttpResponseMessage> Inference(HttpMethod method, string path, HttpContent? body = null, string? key = "") =>

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
 using Serve.Runtime;
+using Serve.Server.Metrics;
 
 namespace Serve.Server.Connections;
 
@@ -15,15 +16,15 @@ namespace Serve.Server.Connections;
 /// reset. Kestrel's own MaxConcurrentConnections is set a little above this cap (the refusal
 /// room), and <see cref="AcceptGate"/> accepts no more than that, so the rest wait in the backlog.
 /// </summary>
-internal sealed class ConnectionCap(long cap)
+internal sealed class ConnectionCap(long cap, IMeterFactory? meters)
 {
     /// <summary>Room above the cap for connections being answered 503: an eighth of it, 1 to 32.</summary>
     public long RefusalRoom => Math.Clamp(Cap / 8, 1, 32);
 
-    private static readonly Meter Meter = new(HandlerMetrics.MeterName);
+    private static readonly HostInstrument<Counter<long>> RefusedConnections = new(HandlerMetrics.MeterName, meter => meter.CreateCounter<long>(
+        "RefusedConnections", unit: "{connection}", description: "Connections answered 503 because the server holds as many as its cap"));
 
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("RefusedConnections", unit: "{connection}",
-        description: "Connections answered 503 because the server holds as many as its cap");
+    private readonly Counter<long> _refused = RefusedConnections.For(meters);
 
     private static readonly byte[] Answer = BuildAnswer();
 
@@ -37,7 +38,7 @@ internal sealed class ConnectionCap(long cap)
         {
             try
             {
-                Refused.Add(1);
+                _refused.Add(1);
                 await RefuseAsync(connection).ConfigureAwait(false);
             }
             finally

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -12,7 +13,7 @@ namespace Serve.Server.Connections;
 /// not bind), and a connection cap by default derived from the descriptor limit, so that a
 /// connection flood is refused connections and never a process that runs out of descriptors.
 /// </summary>
-internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, ILogger<KestrelLimitsSetup> logger)
+internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, ILogger<KestrelLimitsSetup> logger, IMeterFactory meters)
     : IConfigureOptions<KestrelServerOptions>
 {
     public const string Section = "Kestrel:Limits";
@@ -64,7 +65,7 @@ internal sealed partial class KestrelLimitsSetup(IConfiguration configuration, I
 
         // Every endpoint, including those from Urls: connections over the cap are answered 503, and
         // Kestrel's own empty error answers get JSON bodies. Kestrel's cap stays as a backstop just above.
-        var connectionCap = limits.MaxConcurrentConnections is { } chosen ? new ConnectionCap(chosen) : null;
+        var connectionCap = limits.MaxConcurrentConnections is { } chosen ? new ConnectionCap(chosen, meters) : null;
         if (connectionCap is not null)
         {
             limits.MaxConcurrentConnections = connectionCap.Cap + connectionCap.RefusalRoom;

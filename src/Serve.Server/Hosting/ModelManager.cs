@@ -45,6 +45,7 @@ public sealed partial class ModelManager : IHostedService
     private readonly TimeProvider _time;
     private readonly RequestStageLimiter _requestStages = new();
     private readonly ILogger _logger;
+    private readonly IMeterFactory? _meters;
     private int _configuredLoaded;
 
     // TorchServe numbers workers by their port, from 9000, unique across the server.
@@ -66,6 +67,7 @@ public sealed partial class ModelManager : IHostedService
         _loggerFactory = loggerFactory;
         _time = time;
         _logger = loggerFactory.CreateLogger<ModelManager>();
+        _meters = meters;
         var meter = meters?.Create(QueueMetrics.MeterName) ?? new Meter(QueueMetrics.MeterName);
         meter.CreateObservableGauge("ts_model_failed", FailedMeasurements, description:
             "1 for each model version that failed to load and is still registered; describe's error says why.");
@@ -328,7 +330,7 @@ public sealed partial class ModelManager : IHostedService
             throw AlreadyRegistered(existing);
         }
         var modelLogger = _loggerFactory.CreateLogger("Serve.Model." + manifest.ModelName);
-        var meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion);
+        var meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion, _meters);
         var handlerMetrics = new HandlerMetrics(manifest.ModelName, meters);
         var workerIndexes = 0;
         // One copy of the model per device, shared by the workers (where the backend's model is thread-safe).

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Serve.Runtime;
+using Serve.Server.Metrics;
 
 namespace Serve.Server;
 
@@ -17,9 +18,9 @@ public static class QueueMetrics
     /// <summary>The meter these instruments belong to.</summary>
     public const string MeterName = "Serve.Server";
 
-    private static readonly Meter Meter = new(MeterName);
-    private static readonly Gauge<double> QueueTime = Meter.CreateGauge<double>(
-        "QueueTime", "Milliseconds", "Time the last request waited in a queue, in milliseconds.");
+    // Host-wide: one series per host, on the host's meter.
+    private static readonly HostInstrument<Gauge<double>> QueueTime = new(MeterName, meter => meter.CreateGauge<double>(
+        "QueueTime", "Milliseconds", "Time the last request waited in a queue, in milliseconds."));
     private static readonly string Hostname = Environment.MachineName;
 
     internal static void RecordTaken(ModelMeters meters, string modelName, string modelVersion, TimeSpan waited)
@@ -32,6 +33,6 @@ public static class QueueMetrics
             { "model_version", modelVersion },
             { "hostname", Hostname },
             });
-        QueueTime.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("Level", "Host"), new KeyValuePair<string, object?>("Hostname", Hostname));
+        QueueTime.For(meters.HostMeters).Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("Level", "Host"), new KeyValuePair<string, object?>("Hostname", Hostname));
     }
 }

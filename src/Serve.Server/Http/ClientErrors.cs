@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serve.Runtime;
+using Serve.Server.Metrics;
 
 namespace Serve.Server.Http;
 
@@ -15,14 +16,13 @@ namespace Serve.Server.Http;
 /// </summary>
 internal static partial class ClientErrors
 {
-    private static readonly Meter Meter = new(HandlerMetrics.MeterName);
-
-    private static readonly Counter<long> Counter = Meter.CreateCounter<long>("ClientErrors", unit: "{request}",
-        description: "Requests refused because the client misbehaved (reason: body, aborted, request, route)");
+    private static readonly HostInstrument<Counter<long>> Counter = new(HandlerMetrics.MeterName, meter => meter.CreateCounter<long>("ClientErrors", unit: "{request}",
+        description: "Requests refused because the client misbehaved (reason: body, aborted, request, route)"));
 
     public static void Record(HttpContext httpContext, string reason, int statusCode, string message)
     {
-        Counter.Add(1, new KeyValuePair<string, object?>("Reason", reason), new KeyValuePair<string, object?>("StatusCode", statusCode));
+        Counter.For(httpContext.RequestServices?.GetService<IMeterFactory>())
+            .Add(1, new KeyValuePair<string, object?>("Reason", reason), new KeyValuePair<string, object?>("StatusCode", statusCode));
         var logger = httpContext.RequestServices?.GetService<ILoggerFactory>()?.CreateLogger(typeof(ClientErrors).FullName!);
         if (logger is not null)
         {

@@ -28,14 +28,8 @@ internal sealed class InferenceMetrics(ModelManager models, ListenerApis listene
             return;
         }
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            InferenceCounts.Record(model, Stopwatch.GetElapsedTime(started));
-        }
+        // The latency runs until the answer starts, when it is also counted (AnswerStart).
+        await AnswerStart.Record(context, next, _ => InferenceCounts.Record(model, Stopwatch.GetElapsedTime(started)));
     }
 
     private static string? ModelNameOf(PathString path)

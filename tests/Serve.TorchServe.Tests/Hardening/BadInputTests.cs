@@ -5,6 +5,7 @@ using System.Net.Http;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests.Hardening;
 

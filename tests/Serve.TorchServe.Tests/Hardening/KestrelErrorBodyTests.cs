@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests.Hardening;
 

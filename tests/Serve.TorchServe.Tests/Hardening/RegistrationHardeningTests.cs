@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http;
 using System.Text;
 using System.Threading.Tasks;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests.Hardening;
 

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Serve.Archives;
+using Serve.Tests;
 using Serve.TorchServe.Http;
 
 namespace Serve.TorchServe.Tests.Hardening;

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Serve.Archives;
+using Serve.Tests;
 
 namespace Serve.TorchServe.Tests.Postman;
 
@@ -73,9 +74,9 @@ public sealed class PostmanServer : IAsyncDisposable
         var filesAddress = new Uri(fileServer.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
         var config = TorchServeConfig.Parse($"""
-            inference_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            inference_address=http://127.0.0.1:{FreePort.Next()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             model_store={temp["store"]}
             disable_token_authorization=true
             enable_model_api=true

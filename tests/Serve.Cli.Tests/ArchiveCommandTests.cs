@@ -7,8 +7,9 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using Serve.Archives;
 using Serve.Cli;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Cli.Tests;
 
 public sealed class ArchiveCommandTests : IDisposable
 {

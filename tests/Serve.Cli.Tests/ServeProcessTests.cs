@@ -4,8 +4,9 @@ using System.IO;
 using System.Net;
 using System.Net.Http;
 using System.Threading.Tasks;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Cli.Tests;
 
 /// <summary>The `serve` tool as a process: start in the background, answer, stop; and a start that cannot work, told in words.</summary>
 public sealed class ServeProcessTests : IDisposable
@@ -49,11 +50,11 @@ public sealed class ServeProcessTests : IDisposable
     [Fact]
     public async Task Start_in_the_background_serves_until_stop()
     {
-        var port = TorchServeServer.FreePort();
+        var port = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
             inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             grpc_inference_port=0
             grpc_management_port=0
             """);
@@ -87,11 +88,11 @@ public sealed class ServeProcessTests : IDisposable
         var archived = await Serve("archive", "--model-name", "classifier", "--version", "1.0", "--handler", "image_classifier",
             "--serialized-file", Path.Combine(vision, model), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
         Assert.True(archived.Code == 0, archived.Error);
-        var port = TorchServeServer.FreePort();
+        var port = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
             inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             grpc_inference_port=0
             grpc_management_port=0
             load_models=all
@@ -136,12 +137,12 @@ public sealed class ServeProcessTests : IDisposable
             "--serialized-file", Path.Combine(vision, "classifier.onnx"), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
         Assert.True(archived.Code == 0, archived.Error);
         File.WriteAllText(_temp["store/corrupt.mar"], "not an archive");
-        var port = TorchServeServer.FreePort();
-        var management = TorchServeServer.FreePort();
+        var port = FreePort.Next();
+        var management = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
             inference_address=http://127.0.0.1:{port}
             management_address=http://127.0.0.1:{management}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             load_models=all
             disable_token_authorization=true
             """);

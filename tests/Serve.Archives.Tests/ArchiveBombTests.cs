@@ -6,8 +6,9 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using Serve.Archives;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests.Hardening;
+namespace Serve.Archives.Tests;
 
 /// <summary>
 /// An archive that unpacks to far more than its own size (a 1 MB .mar holding a 1 GB pad) is
@@ -69,15 +70,6 @@ public sealed class ArchiveBombTests : IDisposable
         }
 
         Assert.Equal("m", ModelArchiveReader.Open(path, _temp["work"]).Manifest.ModelName);
-    }
-
-    [Fact]
-    public void The_ratio_is_a_setting()
-    {
-        var limits = new ExtractionLimits { MaxCompressionRatio = 2 };
-
-        Assert.Equal(2, limits.MaxCompressionRatio);
-        Assert.Equal(7, TorchServeConfig.Parse("max_archive_compression_ratio=7", "c").ExtractionLimits.MaxCompressionRatio);
     }
 
     [Fact]

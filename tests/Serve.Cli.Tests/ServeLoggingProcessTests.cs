@@ -5,8 +5,9 @@ using System.IO;
 using System.Net;
 using System.Net.Http;
 using System.Threading.Tasks;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Cli.Tests;
 
 /// <summary>
 /// `serve start` as a process: TorchServe's access log in logs/access_log.log, ASP.NET Core's
@@ -43,12 +44,12 @@ public sealed class ServeLoggingProcessTests : IDisposable
     /// <summary>Starts in the background with the inference address from TS_INFERENCE_ADDRESS, sends a ping and a 404, stops.</summary>
     private async Task<int> ServeTwoRequests(Dictionary<string, string> environment)
     {
-        var port = TorchServeServer.FreePort();
+        var port = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
             enable_envvars_config=true
             inference_address=http://127.0.0.1:1
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             grpc_inference_port=0
             grpc_management_port=0
             disable_token_authorization=true

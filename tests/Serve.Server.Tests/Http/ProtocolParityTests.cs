@@ -7,11 +7,11 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Serve.Runtime.Tests.TestHandlers;
 using Serve.Server;
+using Serve.Server.Tests.TestHandlers;
 using Serve.Tests;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 /// <summary>A real Kestrel serving the "parity" model with a small request and response limit, for <see cref="ProtocolParityTests"/>.</summary>
 public sealed class ParityServer : IAsyncLifetime

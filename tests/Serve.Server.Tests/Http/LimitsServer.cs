@@ -21,7 +21,7 @@ using Microsoft.Extensions.Logging;
 using Serve.Server;
 using Serve.Tests;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 /// <summary>
 /// A real Kestrel on 127.0.0.1 with small, configured limits (Kestrel's through its

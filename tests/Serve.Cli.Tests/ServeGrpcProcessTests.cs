@@ -7,8 +7,9 @@ using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Tasks;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Cli.Tests;
 
 /// <summary>
 /// The `serve` tool as a process serves TorchServe's gRPC API on grpc_inference_port: one Ping,
@@ -42,13 +43,13 @@ public sealed class ServeGrpcProcessTests : IDisposable
     [Fact]
     public async Task Serve_start_answers_a_gRPC_ping_on_grpc_inference_port()
     {
-        var grpc = TorchServeServer.FreePort();
+        var grpc = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            inference_address=http://127.0.0.1:{FreePort.Next()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             grpc_inference_port={grpc}
-            grpc_management_port={TorchServeServer.FreePort()}
+            grpc_management_port={FreePort.Next()}
             """);
 
         var started = await Serve("start", "--ts-config", "config.properties");

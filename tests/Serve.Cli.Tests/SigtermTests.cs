@@ -8,8 +8,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests.Hardening;
+namespace Serve.Cli.Tests;
 
 /// <summary>
 /// A request sent just after SIGTERM is answered (or refused at connect), never cut off with no
@@ -24,11 +25,11 @@ public sealed class SigtermTests : IDisposable
     [Fact]
     public async Task Requests_on_kept_alive_connections_just_after_sigterm_are_answered()
     {
-        var port = TorchServeServer.FreePort();
+        var port = FreePort.Next();
         File.WriteAllText(_temp["config.properties"], $"""
             inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{TorchServeServer.FreePort()}
-            metrics_address=http://127.0.0.1:{TorchServeServer.FreePort()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
             disable_token_authorization=true
             """);
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };

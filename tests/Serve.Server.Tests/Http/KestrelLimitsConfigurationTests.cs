@@ -21,7 +21,7 @@ using Microsoft.Extensions.Logging;
 using Serve.Server;
 using Serve.Tests;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 public class KestrelLimitsConfigurationTests
 {

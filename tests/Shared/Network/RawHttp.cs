@@ -6,7 +6,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Serve.TorchServe.Tests.Hardening;
+namespace Serve.Tests;
 
 /// <summary>Bytes no HttpClient would send, over a plain socket; the answer read until the server closes the connection.</summary>
 public static class RawHttp

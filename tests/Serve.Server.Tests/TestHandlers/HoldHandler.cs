@@ -5,7 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Serve.Runtime;
 
-namespace Serve.Runtime.Tests.TestHandlers;
+namespace Serve.Server.Tests.TestHandlers;
 
 /// <summary>
 /// Holds a batch as its bodies say: "hold" until <see cref="Release"/>, "forever" until its

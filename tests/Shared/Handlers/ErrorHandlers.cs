@@ -5,7 +5,7 @@ using System.Text;
 using System.Threading;
 using Serve.Runtime;
 
-namespace Serve.Runtime.Tests.TestHandlers;
+namespace Serve.Tests.Handlers;
 
 /// <summary>
 /// Fails as the request bodies say: "reject..." is refused by the per-request preprocess,

@@ -3,8 +3,9 @@ using System.Formats.Tar;
 using System.IO;
 using System.Linq;
 using Serve.Archives;
+using Serve.Tests;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Archives.Tests;
 
 public sealed class ModelArchiveReaderTests : IDisposable
 {

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Text;
 using Serve.Runtime;
 
-namespace Serve.Runtime.Tests.TestHandlers;
+namespace Serve.Server.Tests.TestHandlers;
 
 /// <summary>
 /// The handler the protocol parity tests serve: refuses an input containing "bad", fails its

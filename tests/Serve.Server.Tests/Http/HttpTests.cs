@@ -11,11 +11,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Serve.Runtime.Tests.TestHandlers;
 using Serve.Server;
+using Serve.Server.Tests.TestHandlers;
 using Serve.Tests;
+using Serve.Tests.Handlers;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 serving the test assembly's handlers through the generated

@@ -3,7 +3,7 @@ using System.IO;
 using Serve.Runtime;
 using Serve.Server;
 
-namespace Serve.Runtime.Tests.Models;
+namespace Serve.Server.Tests;
 
 /// <summary>What a model directory declares: its manifest, or one made up from the options, and its config.</summary>
 public sealed class ModelDirectoryTests : IDisposable

@@ -3,7 +3,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Text;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Tests;
 
 /// <summary>Hand-made archives, including the malicious kinds a writer of ours would never produce.</summary>
 public static class ArchiveBuilder

@@ -18,9 +18,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serve.Runtime;
 using Serve.Server;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 public class LimitsHttpTests(LimitsServer server) : IClassFixture<LimitsServer>
 {

@@ -1,6 +1,6 @@
 using Serve.Runtime;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Runtime.Tests.Models;
 
 public sealed class ManifestHandlerTests
 {

@@ -9,10 +9,11 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
+using Serve.Runtime;
 using Serve.Server;
 using Serve.Tests;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 /// <summary>
 /// Serve's traces as OpenTelemetry's in-memory exporter receives them: one trace per request,

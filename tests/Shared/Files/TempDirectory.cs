@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace Serve.TorchServe.Tests;
+namespace Serve.Tests;
 
 /// <summary>A fresh directory under the system temp directory, deleted with everything in it on dispose.</summary>
 public sealed class TempDirectory : IDisposable

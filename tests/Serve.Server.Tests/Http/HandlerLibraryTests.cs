@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 using Serve.Server;
 using Serve.Tests;
 
-namespace Serve.Runtime.Tests;
+namespace Serve.Server.Tests.Http;
 
 /// <summary>
 /// An app with handlers of its own that also serves a handler library's (samples/TextHandlers,
