@@ -71,7 +71,7 @@ if (args is ["scale", var modelDirectory, var cyclesText, var workersText, .. va
     var warmup = warmupArgs.Length == 1 ? int.Parse(warmupArgs[0], CultureInfo.InvariantCulture) : 0;
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.Services.AddServe().AddOnnxRuntime().AddServeHandlers();
+    builder.Services.AddServe().AddOnnxRuntime().AddTorchSharp().AddServeHandlers();
     using var host = builder.Build();
     await host.StartAsync();
     var manager = host.Services.GetRequiredService<ModelManager>();
