@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Net;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
@@ -191,6 +192,13 @@ internal static class StartCommand
                 if (response.IsSuccessStatusCode)
                 {
                     output.WriteLine($"Server started (process {child.Id}); logs in {log}. Stop it with `serve stop`.");
+                    return 0;
+                }
+                // Started, with a model that cannot serve (503 means still loading): TorchServe starts so too.
+                if (response.StatusCode == HttpStatusCode.InternalServerError)
+                {
+                    output.WriteLine($"Server started (process {child.Id}); logs in {log}. Stop it with `serve stop`.");
+                    error.WriteLine($"serve start: the server is Unhealthy: a model failed to load; see {log} or describe it (GET /models/NAME).");
                     return 0;
                 }
             }

@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading.Tasks;
 using Grpc.Core;
 using Serve.Runtime;
 using Serve.Server;
+using Serve.TorchServe;
 
 namespace Serve.Grpc;
 
@@ -24,10 +26,25 @@ internal sealed class GrpcCall<TRequest, TResponse>(TRequest request, ServerCall
     /// <summary>Set by the codec's WriteErrorAsync: a failed result.</summary>
     public InferenceResult? Error { get; set; }
 
-    /// <summary>Runs the call through the pipeline; the answer, or the error as an <see cref="RpcException"/>.</summary>
-    public async Task<TResponse> RunAsync<TInput>(InferencePipeline pipeline, IInferenceCodec<GrpcCall<TRequest, TResponse>, TInput> codec)
+    /// <summary>
+    /// Runs the call through the pipeline; the answer, or the error as an <see cref="RpcException"/>.
+    /// A call for a served model is counted in its ts_inference_* series, as on the REST listener.
+    /// </summary>
+    public async Task<TResponse> RunAsync<TInput>(InferencePipeline pipeline, IInferenceCodec<GrpcCall<TRequest, TResponse>, TInput> codec, ModelManager models)
     {
-        await pipeline.RunAsync(this, codec, Context.CancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await pipeline.RunAsync(this, codec, Context.CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            var target = codec.Target(this);
+            if (models.TryGet(target.Model, target.Version, out var model))
+            {
+                InferenceCounts.Record(model, Stopwatch.GetElapsedTime(started));
+            }
+        }
         if (Error is { ErrorKind: { } kind } error)
         {
             throw GrpcErrors.Failure(kind, error.ErrorMessage ?? "");

@@ -77,6 +77,8 @@ public sealed class GrpcListeners(IServiceProvider services) : IHostedService, I
         });
 
         var app = builder.Build();
+        // The server's access log takes gRPC calls too, in TorchServe's form.
+        TorchServeHost.UseAccessLog(app, services);
         app.MapGrpcService<TorchServeInferenceService>();
         app.MapGrpcService<OpenInferenceService>();
         app.MapGrpcService<TorchServeManagementService>();

@@ -17,9 +17,9 @@ internal sealed class OpenInferenceService(InferencePipeline pipeline, ModelMana
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
-    /// <summary>Ready once every model configured at start is loaded, as REST's /v2/health/ready.</summary>
+    /// <summary>Ready once every model configured at start is loaded and every model can serve its minWorkers, as REST's /v2/health/ready.</summary>
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerReadyResponse { Ready = models.IsReady });
+        Task.FromResult(new ServerReadyResponse { Ready = models.IsHealthy });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
@@ -47,7 +47,7 @@ internal sealed class OpenInferenceService(InferencePipeline pipeline, ModelMana
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
         request.ModelName.Length == 0
             ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
-            : new GrpcCall<ModelInferRequest, ModelInferResponse>(request, context).RunAsync(pipeline, OpenInferenceGrpcCodec.Instance);
+            : new GrpcCall<ModelInferRequest, ModelInferResponse>(request, context).RunAsync(pipeline, OpenInferenceGrpcCodec.Instance, models);
 
     /// <exception cref="RpcException">INVALID_ARGUMENT without a name; NOT_FOUND for a model or version not served.</exception>
     private ServedModel Find(string name, string version)

@@ -14,11 +14,11 @@ namespace Serve.Grpc;
 /// </summary>
 internal sealed class TorchServeInferenceService(InferencePipeline pipeline, ModelManager models) : InferenceAPIsService.InferenceAPIsServiceBase
 {
-    /// <summary>TorchServe's health answer: its REST body <c>{"status": "Healthy"}</c> as a string.</summary>
+    /// <summary>TorchServe's health answer: its REST body <c>{"status": "Healthy"}</c> (or "Unhealthy", <see cref="ModelManager.IsHealthy"/>) as a string.</summary>
     public override Task<TorchServeHealthResponse> Ping(Empty request, ServerCallContext context) =>
         Task.FromResult(new TorchServeHealthResponse
         {
-            Health = $"{{\n  \"status\": \"{(models.IsReady ? "Healthy" : "Unhealthy")}\"\n}}",
+            Health = $"{{\n  \"status\": \"{(models.IsHealthy ? "Healthy" : "Unhealthy")}\"\n}}",
         });
 
     public override async Task<PredictionResponse> Predictions(PredictionsRequest request, ServerCallContext context) =>
@@ -64,5 +64,5 @@ internal sealed class TorchServeInferenceService(InferencePipeline pipeline, Mod
     private Task<ByteString> PredictAsync(PredictionsRequest request, ServerCallContext context) =>
         request.ModelName.Length == 0
             ? throw GrpcErrors.InvalidArgument("Parameter model_name is required.")
-            : new GrpcCall<PredictionsRequest, ByteString>(request, context).RunAsync(pipeline, TorchServeGrpcCodec.Instance);
+            : new GrpcCall<PredictionsRequest, ByteString>(request, context).RunAsync(pipeline, TorchServeGrpcCodec.Instance, models);
 }

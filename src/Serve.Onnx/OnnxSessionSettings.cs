@@ -23,6 +23,15 @@ public sealed record OnnxSessionSettings
     /// <summary>Run through IOBinding with reused host buffers (<c>onnx.ioBinding</c>, default true); false allocates each run's batch and outputs.</summary>
     public bool IoBinding { get; init; } = true;
 
+    /// <summary>
+    /// ONNX Runtime's CPU memory arena (off by default). The session is shared by the model's
+    /// workers, and the arena grows to hold every Run in flight at once and never shrinks, so it
+    /// keeps the peak of the busiest moment after the workers are scaled down. Without it, tensors
+    /// come from the C heap, whose free pages go back to the system after a scale-down; measured:
+    /// no loss of throughput (docs/backends.md).
+    /// </summary>
+    public bool CpuMemoryArena { get; init; }
+
     public IReadOnlyList<string> Applied { get; init; } = [];
 
     /// <exception cref="ModelLoadException">An unknown key, a bad value, or a pt2 option ONNX Runtime cannot honour.</exception>
@@ -49,9 +58,12 @@ public sealed record OnnxSessionSettings
                 case "ioBinding":
                     settings = settings with { IoBinding = Bool(name, value) };
                     break;
+                case "cpuMemoryArena":
+                    settings = settings with { CpuMemoryArena = Bool(name, value) };
+                    break;
                 default:
                     throw new ModelLoadException(
-                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.allowSpinning, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel, onnx.ioBinding.");
+                        $"Model '{modelName}': unknown model-config option '{name}'. Known: onnx.intraOpNumThreads, onnx.interOpNumThreads, onnx.allowSpinning, onnx.graphOptimizationLevel, onnx.cacheOptimizedModel, onnx.cpuMemoryArena, onnx.ioBinding.");
             }
             applied.Add($"{name}: {value}");
         }
@@ -103,7 +115,7 @@ public sealed record OnnxSessionSettings
     /// <summary>Session options for these settings; the caller adds the execution provider.</summary>
     public SessionOptions ToSessionOptions()
     {
-        return new SessionOptions { GraphOptimizationLevel = OptimizationLevel };
+        return new SessionOptions { GraphOptimizationLevel = OptimizationLevel, EnableCpuMemArena = CpuMemoryArena };
     }
 
     /// <summary>ONNX Runtime's key for whether idle intra-op pool threads spin before they sleep.</summary>

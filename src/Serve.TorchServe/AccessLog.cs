@@ -12,7 +12,9 @@ namespace Serve.TorchServe;
 /// <summary>
 /// TorchServe's access log (log4j2.xml's ACCESS_LOG appender, Session.toString): one line per
 /// answered request, <c>2026-11-27T20:10:00,123 - /127.0.0.1:50312 "POST /predictions/digits HTTP/1.1" 200 12</c>
-/// (remote address, request line, status, milliseconds). Lines are written by one background
+/// (remote address, request line, status, milliseconds); a gRPC call as TorchServe's
+/// GRPCInterceptor logs it, <c>... "gRPC org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions HTTP/2.0" 0 12</c>
+/// (its gRPC status code). Lines are written by one background
 /// writer, so a request never waits for the disk; if the disk falls 10,000 lines behind, new
 /// lines are dropped rather than holding requests.
 /// </summary>
@@ -52,9 +54,24 @@ internal sealed class AccessLog : IAsyncDisposable
             var request = context.Request;
             var remote = context.Connection.RemoteIpAddress is { } ip ? $"/{ip}:{context.Connection.RemotePort}" : "/127.0.0.1";
             var milliseconds = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            _lines.Writer.TryWrite(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTime.Now:yyyy-MM-dd'T'HH:mm:ss,fff} - {remote} \"{request.Method} {Target(context)} {request.Protocol}\" {status} {milliseconds}"));
+            var line = GrpcStatus(context) is { } grpcStatus
+                ? $"\"gRPC {request.Path.Value?.TrimStart('/')} HTTP/2.0\" {grpcStatus}"
+                : $"\"{request.Method} {Target(context)} {request.Protocol}\" {status}";
+            _lines.Writer.TryWrite(string.Create(CultureInfo.InvariantCulture, $"{DateTime.Now:yyyy-MM-dd'T'HH:mm:ss,fff} - {remote} {line} {milliseconds}"));
         }
+    }
+
+    /// <summary>A gRPC call's status code: in its trailers, or its headers when it failed before any message (trailers-only); null for any other request.</summary>
+    private static string? GrpcStatus(HttpContext context)
+    {
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true)
+        {
+            return null;
+        }
+        var trailers = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers;
+        return trailers?["grpc-status"] is [{ } fromTrailers] ? fromTrailers
+            : context.Response.Headers["grpc-status"] is [{ } fromHeaders] ? fromHeaders
+            : null;
     }
 
     /// <summary>The request target as sent (still escaped, so nothing in it can break the line).</summary>

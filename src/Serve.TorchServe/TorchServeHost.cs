@@ -144,6 +144,20 @@ public static class TorchServeHost
     }
 
     /// <summary>
+    /// The access log (when the server keeps one) for a listener that runs as a server of its own:
+    /// the gRPC listeners (Serve.Grpc). <paramref name="server"/> is the main server's services.
+    /// </summary>
+    public static void UseAccessLog(IApplicationBuilder app, IServiceProvider server)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(server);
+        if (server.GetService<AccessLog>() is { } log)
+        {
+            app.Use(log.Write);
+        }
+    }
+
+    /// <summary>
     /// Keeps the instruments whose meter the host's <paramref name="host"/> factory scopes: those it
     /// made, and each model's (<see cref="ModelMeters"/>); drops the rest.
     /// </summary>
@@ -153,10 +167,7 @@ public static class TorchServeHost
     /// <summary>Access log, status counts, routing, one API per listener, request metrics: in that order.</summary>
     private static void UseMiddleware(WebApplication app, ListenerApis listeners)
     {
-        if (app.Services.GetService<AccessLog>() is { } log)
-        {
-            app.Use(log.Write);
-        }
+        UseAccessLog(app, app.Services);
         app.Use(app.Services.GetRequiredService<ApiMetrics>().CountStatus);
         app.UseRouting();
         app.Use(listeners.Separate);

@@ -165,6 +165,11 @@ public sealed class ServeProcessTests : IDisposable
             }
             var described = await client.GetStringAsync($"http://127.0.0.1:{management}/models/corrupt");
             Assert.Contains("\"status\": \"FAILED\"", described);
+            // A model listed FAILED makes the server Unhealthy (TorchServe's ping rule); start says so and returns.
+            using var ping = await client.GetAsync($"http://127.0.0.1:{port}/ping");
+            Assert.Equal((HttpStatusCode.InternalServerError, """{"status":"Unhealthy"}"""), (ping.StatusCode, await ping.Content.ReadAsStringAsync()));
+            Assert.Contains("Server started", started.Output);
+            Assert.Contains("serve start: the server is Unhealthy", started.Error);
         }
         finally
         {

@@ -29,6 +29,10 @@ public sealed class GrpcServer : IAsyncLifetime
     public string ManagementKey { get; private set; } = "";
     public GrpcChannel Inference { get; private set; } = null!;
     public GrpcChannel Management { get; private set; } = null!;
+    public TorchServeConfig Config { get; private set; } = null!;
+
+    /// <summary>The server's access log (TorchServe's access_log.log).</summary>
+    public string AccessLog => Path.Combine(Directory, "access_log.log");
 
     public static string Fixture(params string[] path) => Path.Combine([AppContext.BaseDirectory, "fixtures", .. path]);
 
@@ -47,7 +51,7 @@ public sealed class GrpcServer : IAsyncLifetime
             ExportPath = store,
         }, DateTime.Now);
 
-        var config = TorchServeConfig.Parse($"""
+        var config = Config = TorchServeConfig.Parse($"""
             inference_address=http://127.0.0.1:{FreePort()}
             management_address=http://127.0.0.1:{FreePort()}
             metrics_address=http://127.0.0.1:{FreePort()}
@@ -60,7 +64,7 @@ public sealed class GrpcServer : IAsyncLifetime
         var keyFile = Path.Combine(Directory, "key_file.json");
         _app = TorchServeHost.Build(config, ModelStore.Select(config.ModelStore, config.LoadModels),
             services => services.AddOnnxRuntime().AddDigitsHandlers().AddServeBuiltInHandlers().AddTorchServeGrpc(),
-            TextWriter.Null, Path.Combine(Directory, "work"), keyFile);
+            TextWriter.Null, Path.Combine(Directory, "work"), keyFile, AccessLog);
         await _app.StartAsync();
 
         using (var keys = JsonDocument.Parse(File.ReadAllText(keyFile)))

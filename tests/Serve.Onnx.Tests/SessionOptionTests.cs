@@ -20,6 +20,25 @@ public class SessionOptionTests
     }
 
     [Fact]
+    public async Task The_cpu_memory_arena_is_off_unless_model_config_turns_it_on_and_both_sessions_run()
+    {
+        // The arena keeps the peak of concurrent runs after a scale-down (docs/backends.md).
+        var off = Settings("onnx:\n  graphOptimizationLevel: all");
+        var on = Settings("onnx:\n  cpuMemoryArena: true");
+        using var offOptions = off.ToSessionOptions();
+        using var onOptions = on.ToSessionOptions();
+
+        Assert.Equal((false, true), (offOptions.EnableCpuMemArena, onOptions.EnableCpuMemArena));
+        Assert.Equal(["onnx.cpuMemoryArena: true"], on.Applied);
+        foreach (var config in new[] { "", "onnx:\n  cpuMemoryArena: true" })
+        {
+            using var model = (OnnxModel)Fixtures.Context("tiny.onnx", config).LoadModel();
+            using var output = await model.RunAsync(Fixtures.TinyInput(), default);
+            Assert.InRange(Fixtures.MaxAbsDifference(output.Span, Fixtures.Tiny.Output), 0f, Fixtures.Tolerance);
+        }
+    }
+
+    [Fact]
     public void The_thread_budget_sets_intra_and_inter_op_threads_and_spinning_on_the_session()
     {
         var context = Fixtures.Context("tiny.onnx", "onnx:\n  intraOpNumThreads: 2\n  allowSpinning: false");
@@ -52,6 +71,7 @@ public class SessionOptionTests
     [InlineData("onnx:\n  graphOptimizationLevel: max", "'onnx.graphOptimizationLevel' must be disabled, basic, extended, layout or all, not 'max'.")]
     [InlineData("onnx:\n  cacheOptimizedModel: sometimes", "'onnx.cacheOptimizedModel' must be true or false, not 'sometimes'.")]
     [InlineData("onnx:\n  ioBinding: maybe", "'onnx.ioBinding' must be true or false, not 'maybe'.")]
+    [InlineData("onnx:\n  cpuMemoryArena: yes please", "'onnx.cpuMemoryArena' must be true or false, not 'yes please'.")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    mode: reduce-overhead", "pt2.compile.mode 'reduce-overhead' asks for CUDA graphs")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    backend: cudagraphs", "pt2.compile.backend 'cudagraphs' has no ONNX Runtime equivalent")]
     [InlineData("pt2:\n  compile:\n    enable: true\n    options:\n      epilogue_fusion: true", "pt2.compile.options.epilogue_fusion is an Inductor option")]

@@ -116,7 +116,7 @@ internal sealed class FakeHandlers
         WorkerFactory? requestStages = PerRequestPreprocess
             ? _ => ValueTask.FromResult<(IHandler, HandlerContext)>((Create(), new HandlerContext(manifest, ".")))
             : null;
-        return new ServedModel(manifest, config, canExplain: false, requestStages, CreateWorker,
+        return new ServedModel(manifest, config, requestStages, CreateWorker,
             new RequestStageLimiter(requestStageConcurrency), time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 

@@ -55,9 +55,14 @@ public sealed class EchoServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Config lines are added to 127.0.0.1 addresses on free ports, the store, load_models and no token authorization.</summary>
-    public static async Task<EchoServer> StartAsync(string extraConfig = "", string scheme = "http", string? accessLog = null, TempDirectory? temp = null)
+    /// <summary>
+    /// Config lines are added to 127.0.0.1 addresses on free ports, the store, load_models and no
+    /// token authorization. <paramref name="handler"/> replaces <see cref="SizedAnswerHandler"/> as model "sized"'s handler.
+    /// </summary>
+    public static async Task<EchoServer> StartAsync(string extraConfig = "", string scheme = "http", string? accessLog = null, TempDirectory? temp = null,
+        Func<IHandler>? handler = null)
     {
+        handler ??= () => new SizedAnswerHandler();
         temp ??= new TempDirectory();
         var store = temp["store"];
         Directory.CreateDirectory(store);
@@ -80,7 +85,7 @@ public sealed class EchoServer : IAsyncDisposable
             {extraConfig}
             """, "test config.properties");
         var app = TorchServeHost.Build(config, ModelStore.Select(config.ModelStore, config.LoadModels),
-            services => services.AddSingleton(new HandlerRegistration(SizedAnswerHandler.Name, () => new SizedAnswerHandler())),
+            services => services.AddSingleton(new HandlerRegistration(SizedAnswerHandler.Name, handler)),
             TextWriter.Null, temp["work"], temp["key_file.json"], accessLog);
         await app.StartAsync();
         return new EchoServer(app, config, temp);

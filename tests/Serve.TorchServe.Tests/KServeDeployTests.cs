@@ -79,6 +79,8 @@ public sealed class KServeDeployTests : IDisposable
         Assert.Equal(config.InferenceAddress.Port.ToString(), Text(container, "ports", 0, "containerPort"));
         Assert.Equal(config.InferenceAddress.Port.ToString(), Text(container, "readinessProbe", "httpGet", "port"));
         Assert.Equal(config.InferenceAddress.Port.ToString(), Text(container, "livenessProbe", "httpGet", "port"));
+        // /ping is 500 while a model failed to load (as TorchServe's): a liveness probe on it would restart the pod in a loop.
+        Assert.Equal(("/v2/health/ready", "/v2/health/live"), (Text(container, "readinessProbe", "httpGet", "path"), Text(container, "livenessProbe", "httpGet", "path")));
         Assert.Equal(config.MetricsAddress.Port.ToString(), Text(runtime, "spec", "annotations", "prometheus.kserve.io/port"));
         Assert.Equal("/metrics", Text(runtime, "spec", "annotations", "prometheus.kserve.io/path"));
         Assert.Equal("0.0.0.0", config.InferenceAddress.Host);
@@ -139,15 +141,19 @@ public sealed class KServeDeployTests : IDisposable
                 }
                 catch (HttpRequestException)
                 {
+                }
+                if (!ready)
+                {
                     await Task.Delay(250);
                 }
             }
             Assert.True(ready, "the server never became ready");
             using var ping = await client.GetAsync($"http://127.0.0.1:{inference}/ping");
+            using var live = await client.GetAsync($"http://127.0.0.1:{inference}/v2/health/live");
             using var infer = await client.PostAsync($"http://127.0.0.1:{inference}/predictions/digits",
                 new ByteArrayContent(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "images", "3.png"))));
             using var scrape = await client.GetAsync($"http://127.0.0.1:{metrics}/metrics");
-            Assert.Equal(HttpStatusCode.OK, ping.StatusCode);
+            Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (ping.StatusCode, live.StatusCode));
             Assert.Equal(HttpStatusCode.OK, infer.StatusCode); // token authorization is off in the shipped config
             Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
         }

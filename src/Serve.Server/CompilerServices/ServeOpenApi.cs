@@ -64,10 +64,16 @@ public static class ServeOpenApi
             w.WriteStartObject("paths");
             w.WriteStartObject("/ping");
             w.WriteStartObject("get");
-            w.WriteString("summary", "Health: {\"status\": \"Healthy\"} once every configured model is loaded.");
+            w.WriteString("summary", "Health: {\"status\": \"Healthy\"} once every configured model is loaded, Unhealthy while a model cannot serve its minWorkers.");
             w.WriteStartObject("responses");
             w.WriteStartObject("200");
             w.WriteString("description", "Healthy.");
+            w.WriteEndObject();
+            w.WriteStartObject("500");
+            w.WriteString("description", "Unhealthy: a model failed to load or lacks its minWorkers.");
+            w.WriteEndObject();
+            w.WriteStartObject("503");
+            w.WriteString("description", "Starting: the configured models are loading.");
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();

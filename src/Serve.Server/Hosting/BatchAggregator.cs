@@ -19,9 +19,6 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
 {
     private readonly SemaphoreSlim _gathering = new(1, 1);
 
-    // A job of the other kind (explain vs predict) read while gathering: it opens the next batch.
-    private InferenceJob? _carried;
-
     public int BatchSize { get; } = batchSize;
 
     public TimeSpan MaxBatchDelay { get; } = maxBatchDelay;
@@ -39,8 +36,7 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
         await _gathering.WaitAsync(idle).ConfigureAwait(false);
         try
         {
-            var first = _carried ?? await FirstAsync(idle).ConfigureAwait(false);
-            _carried = null;
+            var first = await FirstAsync(idle).ConfigureAwait(false);
             if (first is null)
             {
                 return null;
@@ -51,11 +47,6 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
             {
                 if (TryTake(out var job))
                 {
-                    if (job.Explain != first.Explain)
-                    {
-                        _carried = job;
-                        break;
-                    }
                     batch.Add(job);
                     continue;
                 }
@@ -87,11 +78,6 @@ internal sealed class BatchAggregator(ChannelReader<InferenceJob> queue, int bat
         }
         try
         {
-            if (_carried is { } carried)
-            {
-                taken.Add(carried);
-                _carried = null;
-            }
             while (TryTake(out var job))
             {
                 taken.Add(job);

@@ -6,14 +6,11 @@ using Serve.Runtime;
 namespace Serve.Server;
 
 /// <summary>One queued request: what to run, when it was queued, and where its result goes.</summary>
-internal sealed class InferenceJob(InferenceRequest request, bool explain, long queuedAt, ActivityContext trace = default)
+internal sealed class InferenceJob(InferenceRequest request, long queuedAt, ActivityContext trace = default)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public InferenceRequest Request { get; } = request;
-
-    /// <summary>Explanations and predictions go to different handler calls, so a batch holds one kind.</summary>
-    public bool Explain { get; } = explain;
 
     /// <summary>The <see cref="System.TimeProvider.GetTimestamp"/> at which it was queued.</summary>
     public long QueuedAt { get; } = queuedAt;

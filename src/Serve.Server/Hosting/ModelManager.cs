@@ -93,8 +93,21 @@ public sealed partial class ModelManager : IHostedService
     /// <summary>The default version of each model name.</summary>
     public IEnumerable<ServedModel> Models => _slots.Values.Select(slot => slot.Model).OfType<ServedModel>();
 
-    /// <summary>True once every model in the configuration is loaded.</summary>
+    /// <summary>True once every model in the configuration is loaded (or failed to).</summary>
     public bool IsReady => Volatile.Read(ref _configuredLoaded) >= _options.Value.Models.Count;
+
+    /// <summary>
+    /// TorchServe's ping (<c>ApiUtils.isModelHealthy</c>): true once the models configured at
+    /// start are loaded, while the default version of every model listed can serve its minWorkers.
+    /// False for a model whose workers failed to start (Failed), one refused at start and kept
+    /// listed as failed (<see cref="Failures"/>: TorchServe would not list it; here describe shows
+    /// it FAILED, so it counts), or one left short of its minWorkers by a scaling that failed to
+    /// start a worker. TorchServe retries failed workers for max_retry_timeout_in_sec and is healthy
+    /// meanwhile; here nothing retries until a scale, so it is unhealthy at once. Workers starting
+    /// (a background registration, a scale up) count. Unregistering the model makes it healthy again.
+    /// </summary>
+    public bool IsHealthy => IsReady && _failures.IsEmpty && Models.All(model =>
+        model.Status != ModelStatus.Failed && (model.Error is null || model.WorkerCount >= model.MinWorkers));
 
     /// <summary>
     /// The slot that holds the models served under <paramref name="name"/>, now or once loaded:
@@ -325,7 +338,7 @@ public sealed partial class ModelManager : IHostedService
         // Made to ask what the handler can do; where it preprocesses each request, it runs those stages, off the workers.
         var first = registration.Create();
         var preprocessing = first is IRequestPreprocessingHandler { PreprocessesEachRequest: true } each ? each : null;
-        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null)
+        async ValueTask<(IHandler, HandlerContext)> InitializeAsync(IHandler handler, int workerIndex, CancellationToken token, string? role = null, bool perRequestStagesOnly = false)
         {
             var context = new HandlerContext(manifest, path)
             {
@@ -335,7 +348,7 @@ public sealed partial class ModelManager : IHostedService
                 WorkerIndex = workerIndex,
                 Metrics = handlerMetrics,
                 Copies = copies,
-                RunsPerRequestStagesOnly = role is not null,
+                RunsPerRequestStagesOnly = perRequestStagesOnly,
                 PreprocessesEachRequest = preprocessing is not null,
             };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -368,15 +381,22 @@ public sealed partial class ModelManager : IHostedService
         ModelStartException StartupTimedOut(Exception? inner) => new(
             $"Model '{manifest.ModelName}': handler '{handlerName}' did not initialize within the startup timeout of {config.StartupTimeout} s (startup_timeout, model-config's startupTimeout).", inner);
 
-        WorkerFactory? requestStages = preprocessing is not null ? token => InitializeAsync(preprocessing, workerIndex: 0, token, "the per-request preprocess handler") : null;
+        WorkerFactory? requestStages = preprocessing is not null
+            ? token => InitializeAsync(preprocessing, workerIndex: 0, token, "the per-request preprocess handler", perRequestStagesOnly: true)
+            : null;
         // Worker i takes device i in turn (the backends' device selection); a replacement takes the next index.
-        var model = new ServedModel(manifest, config, first is IExplainingHandler, requestStages,
+        var model = new ServedModel(manifest, config, requestStages,
             token => InitializeAsync(registration.Create(), Interlocked.Increment(ref workerIndexes) - 1, token), _requestStages, _time, modelLogger,
             () => Interlocked.Increment(ref _lastWorkerId))
         {
             WorkerLimit = limit,
             Meters = meters,
             Copies = copies,
+            // Explainers run the model too: device 0's copy, shared with its workers where the model is thread-safe.
+            Explanations = first is IExplainingHandler
+                ? new ExplanationLane(token => InitializeAsync(registration.Create(), workerIndex: 0, token, "the explanation handler"),
+                    _options.Value.MaxConcurrentExplanations, ServedModel.ResponseTimeout(config), _time, modelLogger)
+                : null,
         };
         return (model, slot, model.MinWorkers);
     }

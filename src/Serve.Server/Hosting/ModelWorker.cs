@@ -30,9 +30,6 @@ internal sealed partial class ModelWorker(
 
     public IHandler Handler { get; } = handler;
 
-    /// <summary>The handler as an explainer, asked once; the model refuses explanations before they queue when it is none.</summary>
-    private readonly IExplainingHandler? _explaining = handler as IExplainingHandler;
-
     public HandlerContext Context { get; } = context;
 
     /// <summary>Completes when the worker has stopped: retired, drained or stuck.</summary>
@@ -107,14 +104,11 @@ internal sealed partial class ModelWorker(
         var start = Stopwatch.GetTimestamp();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         // On a thread-pool thread, so a handler that blocks cannot hold up the timeout.
-        var explain = batch[0].Explain;
         Task<IReadOnlyList<InferenceResult>> call;
         // The handler's stage timings become spans of each traced request in the batch.
         using (ServeTracing.BeginBatch(traces, Context.ModelName, Context.ModelVersion, Context.Device.ToString(), Context.PreprocessesEachRequest))
         {
-            call = Task.Run(() => explain
-                ? (_explaining ?? throw new NotSupportedException($"Handler of model '{Context.ModelName}' does not explain.")).ExplainAsync(requests, Context, cancel.Token).AsTask()
-                : Handler.HandleAsync(requests, Context, cancel.Token).AsTask());
+            call = Task.Run(() => Handler.HandleAsync(requests, Context, cancel.Token).AsTask());
         }
         try
         {

@@ -39,14 +39,15 @@ public sealed class ServeOptions
 
     /// <summary>
     /// The most instances one explanation call may carry. An explanation costs many forward passes
-    /// per instance (Captum's integrated gradients: 15 steps each) on the model's workers, so 64 of
-    /// them held a single worker for 17 s; a call over the bound is refused (400) naming it.
+    /// per instance (Captum's integrated gradients: 15 steps each): 64 of them once held a model's
+    /// single worker for 17 s. A call over the bound is refused (400) naming it.
     /// </summary>
     public int MaxExplainInstances { get; set; } = DefaultMaxExplainInstances;
 
     /// <summary>
-    /// Explanation calls of one model that may run at once; another gets 503 with Retry-After. With
-    /// <see cref="MaxExplainInstances"/> this bounds how long predictions wait behind explanations.
+    /// Explanation calls of one model that may run at once, each on a handler instance of the
+    /// model's explanation lane, off its prediction workers; another gets 503 with Retry-After.
+    /// With <see cref="MaxExplainInstances"/> this bounds the cores explanations take from predictions.
     /// </summary>
     public int MaxConcurrentExplanations { get; set; } = 1;
 

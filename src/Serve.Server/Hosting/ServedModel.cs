@@ -44,7 +44,6 @@ public sealed partial class ServedModel
 
     /// <param name="manifest">The archive's manifest.</param>
     /// <param name="config">The model-config, with what registration overrode applied.</param>
-    /// <param name="canExplain">True when the handler has an [Explain] stage.</param>
     /// <param name="createRequestStages">Makes the handler that runs a per-request preprocess off the workers; null when preprocess runs on the batch.</param>
     /// <param name="createWorker">Makes one worker's handler and context.</param>
     /// <param name="requestStageLimiter">Bounds per-request stages across all models.</param>
@@ -54,7 +53,6 @@ public sealed partial class ServedModel
     internal ServedModel(
         ModelManifest manifest,
         ModelConfig config,
-        bool canExplain,
         WorkerFactory? createRequestStages,
         WorkerFactory createWorker,
         RequestStageLimiter requestStageLimiter,
@@ -65,7 +63,6 @@ public sealed partial class ServedModel
         Manifest = manifest;
         Config = config;
         Meters = new ModelMeters(manifest.ModelName, manifest.ModelVersion); // makes no meter until one is asked for
-        CanExplain = canExplain;
         _createRequestStages = createRequestStages;
         _requestStages = requestStageLimiter;
         _time = time;
@@ -80,7 +77,7 @@ public sealed partial class ServedModel
     }
 
     /// <summary>The config's responseTimeout; beyond what a timer can wait (~49 days), none.</summary>
-    private static TimeSpan ResponseTimeout(ModelConfig config) =>
+    internal static TimeSpan ResponseTimeout(ModelConfig config) =>
         config.ResponseTimeout < 4_000_000 ? TimeSpan.FromSeconds(config.ResponseTimeout) : Timeout.InfiniteTimeSpan;
 
     public string Name => Manifest.ModelName;
@@ -94,7 +91,10 @@ public sealed partial class ServedModel
     /// <summary>The meters of this model's series, disposed (its series removed) when it is unregistered.</summary>
     public ModelMeters Meters { get; init; }
 
-    public bool CanExplain { get; }
+    public bool CanExplain => Explanations is not null;
+
+    /// <summary>The lane explanations run in, off the workers; null when the handler has no [Explain] stage.</summary>
+    internal ExplanationLane? Explanations { get; init; }
 
     /// <summary>True when preprocess runs per request, as requests arrive, off the workers.</summary>
     public bool PreprocessesEachRequest => _createRequestStages is not null;
@@ -139,19 +139,13 @@ public sealed partial class ServedModel
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the client left).</exception>
     public async Task<InferenceResult> InferAsync(InferenceRequest request, bool explain, CancellationToken cancellationToken)
     {
-        if (explain && !CanExplain)
+        if (explain)
         {
-            return InferenceResult.Error(InferenceErrorKind.NotSupported, $"The handler of model '{Name}' has no [Explain] stage.");
+            return (await ExplainAsync([request], cancellationToken).ConfigureAwait(false))[0];
         }
-        if (_status != ModelStatus.Ready)
+        if (Unavailable() is { } unavailable)
         {
-            return InferenceResult.Error(InferenceErrorKind.Unavailable, _status == ModelStatus.Loading
-                ? $"Model '{Name}' version {Version} is loading: its workers are starting; try again later."
-                : $"Model '{Name}' version {Version} failed to load ({_error}); unregister it and register it again.");
-        }
-        if (MinWorkers == 0 && WorkerCount == 0)
-        {
-            return NoWorker();
+            return unavailable;
         }
         if (Interlocked.Increment(ref _waiting) > Config.JobQueueSize)
         {
@@ -172,7 +166,7 @@ public sealed partial class ServedModel
                 }
                 request = preprocessed.Request!;
             }
-            var job = new InferenceJob(request, explain, _time.GetTimestamp(), Activity.Current?.Context ?? default);
+            var job = new InferenceJob(request, _time.GetTimestamp(), Activity.Current?.Context ?? default);
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
@@ -203,6 +197,51 @@ public sealed partial class ServedModel
                 Interlocked.Decrement(ref _waiting);
             }
         }
+    }
+
+    /// <summary>
+    /// Explains <paramref name="requests"/> in the model's explanation lane, off the prediction
+    /// workers (<see cref="ExplanationLane"/>); one result per request, or one error for the call.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the client left).</exception>
+    internal async Task<IReadOnlyList<InferenceResult>> ExplainAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (Explanations is null)
+        {
+            return [InferenceResult.Error(InferenceErrorKind.NotSupported, $"The handler of model '{Name}' has no [Explain] stage.")];
+        }
+        if (Unavailable() is { } unavailable)
+        {
+            return [unavailable];
+        }
+        if (_requestStageHandler is not null)
+        {
+            var preprocessed = new InferenceRequest[requests.Count];
+            for (var i = 0; i < preprocessed.Length; i++)
+            {
+                var (request, error) = await PreprocessAsync(requests[i], cancellationToken).ConfigureAwait(false);
+                if (error is not null)
+                {
+                    return [error];
+                }
+                preprocessed[i] = request!;
+            }
+            requests = preprocessed;
+        }
+        return await Explanations.ExplainAsync(Name, requests, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Why the model cannot take a request now (loading, failed, scaled to zero); null when it can.</summary>
+    private InferenceResult? Unavailable()
+    {
+        if (_status != ModelStatus.Ready)
+        {
+            return InferenceResult.Error(InferenceErrorKind.Unavailable, _status == ModelStatus.Loading
+                ? $"Model '{Name}' version {Version} is loading: its workers are starting; try again later."
+                : $"Model '{Name}' version {Version} failed to load ({_error}); unregister it and register it again.");
+        }
+        return MinWorkers == 0 && WorkerCount == 0 ? NoWorker() : null;
     }
 
     /// <summary>The per-request preprocess, bounded by the core count across all models; a rejection is answered now.</summary>
@@ -354,6 +393,10 @@ public sealed partial class ServedModel
         IsUnregistered = unregistered;
         _queue.Writer.TryComplete();
         await _pool.DrainAsync(cancellationToken).ConfigureAwait(false);
+        if (Explanations is not null)
+        {
+            await Explanations.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
         while (_queue.Reader.TryRead(out var job))
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));

@@ -25,7 +25,8 @@ public readonly record struct WorkerInfo(int Id, DateTimeOffset StartTime, strin
 /// <summary>
 /// A model's workers. Scaling up starts workers (each initializes its own handler); scaling
 /// down retires workers, which finish the batch in hand while the others take the rest of the
-/// queue, so no request is lost. A stuck worker is replaced. The pool's lock guards only the
+/// queue, so no request is lost, and then the memory they held goes back to the system
+/// (<see cref="RetiredMemory"/>). A stuck worker is replaced. The pool's lock guards only the
 /// worker list: scaling and replacing take it, requests never do.
 /// </summary>
 internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> nextWorkerId, BatchAggregator batches, TimeSpan responseTimeout, TimeProvider time, ILogger logger)
@@ -93,6 +94,10 @@ internal sealed partial class WorkerPool(WorkerFactory createWorker, Func<int> n
                 worker.Retire();
             }
             await Task.WhenAll(retiring.Select(worker => worker.Stopped)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (retiring.Length > 0)
+            {
+                RetiredMemory.Return();
+            }
         }
         finally
         {

@@ -20,8 +20,6 @@ public sealed class InferencePipeline
 {
     private readonly ModelManager _models;
     private readonly IOptions<ServeOptions> _options;
-    // Explanations in flight per model version: their own bound, so predictions never queue behind many.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServedModel, SemaphoreSlim> _explaining = new();
 
     public InferencePipeline(ModelManager models, IOptions<ServeOptions> options)
     {
@@ -139,12 +137,12 @@ public sealed class InferencePipeline
         }
         if (target.Explain)
         {
-            return (model, await ExplainAsync(model, target, requests, cancellationToken).ConfigureAwait(false));
+            return (model, await ExplainAsync(model, requests, cancellationToken).ConfigureAwait(false));
         }
         return (model, await InferAllAsync(model, target, requests, cancellationToken).ConfigureAwait(false));
     }
 
-    private async Task<IReadOnlyList<InferenceResult>> ExplainAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<InferenceResult>> ExplainAsync(ServedModel model, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
     {
         var options = _options.Value;
         if (requests.Count > options.MaxExplainInstances)
@@ -152,20 +150,8 @@ public sealed class InferencePipeline
             return [InferenceResult.Error(InferenceErrorKind.InvalidRequest,
                 $"An explanation call carries at most {options.MaxExplainInstances} instances (Serve:MaxExplainInstances); this one has {requests.Count}. Send them in several calls.")];
         }
-        var gate = _explaining.GetValue(model, _ => new SemaphoreSlim(Math.Max(1, options.MaxConcurrentExplanations)));
-        if (!gate.Wait(0, CancellationToken.None))
-        {
-            return [InferenceResult.Error(InferenceErrorKind.Unavailable,
-                $"Model '{model.Name}' is already running {options.MaxConcurrentExplanations} explanation(s) (Serve:MaxConcurrentExplanations); retry shortly.")];
-        }
-        try
-        {
-            return await InferAllAsync(model, target, requests, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        // In the model's explanation lane, bounded by Serve:MaxConcurrentExplanations, off the prediction workers.
+        return await model.ExplainAsync(requests, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<IReadOnlyList<InferenceResult>> InferAllAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)

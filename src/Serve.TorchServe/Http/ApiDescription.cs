@@ -29,7 +29,8 @@ internal static class ApiDescription
     [
         new("OPTIONS", "/", "apiDescription", "Get openapi description.", [], Described),
         new("GET", "/api-description", "api-description", "Get openapi description (deprecated: use OPTIONS /).", [], Described),
-        new("GET", "/ping", "ping", "Get the server's status: {\"status\": \"Healthy\"} once every start model is loaded.", [], [("200", "Healthy."), ("500", "Unhealthy.")]),
+        new("GET", "/ping", "ping", "Get the server's status: {\"status\": \"Healthy\"} once every start model is loaded, Unhealthy while a model cannot serve its minWorkers.", [],
+            [("200", "Healthy."), ("500", "Unhealthy: a model failed to load or lacks its minWorkers."), ("503", "Starting: the start models are loading.")]),
         new("POST", "/predictions/{model_name}", "predictions", "Predictions entry point to get inference using default model version.", [], Predicted),
         new("PUT", "/predictions/{model_name}", "predictions_put", "Predictions entry point (PUT, as curl -T sends).", [], Predicted),
         new("POST", "/predictions/{model_name}/{model_version}", "version_predictions", "Predictions entry point to get inference using specific model version.", [], Predicted),

@@ -11,15 +11,13 @@ namespace Serve.TorchServe.Http;
 /// <summary>
 /// TorchServe's frontend metrics under its names (docs/metrics.md): <c>ts_inference_requests_total</c>
 /// and <c>ts_inference_latency_microseconds</c>, counters labelled model_name, model_version and
-/// hostname, measured around each prediction or explanation on the inference listener. They live on
-/// the model's own meters (<see cref="ServedModel.Meters"/>), so they go when it is unregistered.
+/// hostname, measured around each prediction or explanation on the inference listener
+/// (<see cref="InferenceCounts"/>, which the gRPC listener counts its calls with too).
 /// </summary>
 internal sealed class InferenceMetrics(ModelManager models, ListenerApis listeners)
 {
     /// <summary>The meter these instruments belong to.</summary>
     public const string MeterName = "Serve.TorchServe";
-
-    private static readonly string Hostname = Environment.MachineName;
 
     /// <summary>Middleware: times the request when it is for a served model's predictions or explanations.</summary>
     public async Task Measure(HttpContext context, RequestDelegate next)
@@ -31,18 +29,7 @@ internal sealed class InferenceMetrics(ModelManager models, ListenerApis listene
         }
         var started = Stopwatch.GetTimestamp();
         // The latency runs until the answer starts, when it is also counted (AnswerStart).
-        await AnswerStart.Record(context, next, _ =>
-        {
-            var tags = new TagList
-            {
-                { "model_name", model.Name },
-                { "model_version", model.Version },
-                { "hostname", Hostname },
-            };
-            model.Meters.Counter<long>(MeterName, "ts_inference_requests_total", description: "Total number of inference requests.").Add(1, tags);
-            model.Meters.Counter<double>(MeterName, "ts_inference_latency_microseconds", description: "Cumulative inference duration in microseconds.")
-                .Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds, tags);
-        });
+        await AnswerStart.Record(context, next, _ => InferenceCounts.Record(model, Stopwatch.GetElapsedTime(started)));
     }
 
     private static string? ModelNameOf(PathString path)

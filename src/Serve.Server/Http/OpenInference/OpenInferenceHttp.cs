@@ -45,7 +45,7 @@ public static class OpenInferenceHttp
         endpoints.MapGet("/v2/health/live", new RequestDelegate(httpContext => WriteJsonAsync(httpContext, 200, w => w.WriteBoolean("live", true))));
         endpoints.MapGet("/v2/health/ready", new RequestDelegate(httpContext =>
         {
-            var ready = models.IsReady;
+            var ready = models.IsHealthy;
             return WriteJsonAsync(httpContext, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
         }));
         foreach (var prefix in new[] { "/v2/models/{model}", "/v2/models/{model}/versions/{version}" })

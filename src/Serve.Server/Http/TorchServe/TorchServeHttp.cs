@@ -43,12 +43,19 @@ public static class TorchServeHttp
         return endpoints;
     }
 
-    /// <summary><c>GET /ping</c>: <c>{"status": "Healthy"}</c> once every configured model is loaded.</summary>
+    /// <summary>
+    /// <c>GET /ping</c>, TorchServe's: <c>{"status": "Healthy"}</c>, or 500 <c>{"status": "Unhealthy"}</c>
+    /// when a model cannot serve its minWorkers (<see cref="ModelManager.IsHealthy"/>). While the
+    /// models configured at start load (TorchServe does not listen yet), 503 <c>{"status": "Starting"}</c>.
+    /// </summary>
     public static Task PingAsync(HttpContext httpContext)
     {
-        var healthy = httpContext.RequestServices.GetRequiredService<ModelManager>().IsReady;
-        httpContext.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
+        var models = httpContext.RequestServices.GetRequiredService<ModelManager>();
+        var (code, status) = !models.IsReady ? (StatusCodes.Status503ServiceUnavailable, "Starting")
+            : models.IsHealthy ? (StatusCodes.Status200OK, "Healthy")
+            : (StatusCodes.Status500InternalServerError, "Unhealthy");
+        httpContext.Response.StatusCode = code;
         httpContext.Response.ContentType = InferenceResult.JsonContentType;
-        return httpContext.Response.WriteAsync(healthy ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
+        return httpContext.Response.WriteAsync($"{{\"status\":\"{status}\"}}");
     }
 }
