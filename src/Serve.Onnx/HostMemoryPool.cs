@@ -15,33 +15,39 @@ namespace Serve.Onnx;
 /// staging; on the CPU they are plain aligned native memory.
 /// </summary>
 /// <remarks>
-/// Thread-safe: each block is rented by one caller at a time. As many idle blocks are kept as
-/// were ever rented at once (the working set of the runs in flight and the outputs held), at
-/// least <see cref="MinIdleBlocks"/> and at most <see cref="MaxIdleBlocks"/>; a rent takes the
-/// smallest idle block that fits and is at most twice the size asked for, else allocates. Native bytes are reported to the GC
+/// Thread-safe: each block is rented by one caller at a time. A rent takes the most recently
+/// returned of the smallest idle blocks that fit and are at most twice the size asked for, else
+/// allocates. So the blocks the runs in flight keep using stay warm, and the rest (those of a
+/// busier moment: more workers before a scale-down, a batch size no longer seen) sit unused and
+/// are freed once idle for <see cref="IdleLifetime"/>, at the next rent or return: the pool
+/// does not keep the peak of its busiest moment, as ONNX Runtime's arena would. At most
+/// <see cref="MaxIdleBlocks"/> are idle (two per core: a run's batch and its output, for one
+/// worker per core), more are freed when returned. Native bytes are reported to the GC
 /// (<see cref="GC.AddMemoryPressure"/>) so that blocks of undisposed tensors, which come back
 /// through a finalizer, are collected as promptly as managed arrays of that size would be.
 /// </remarks>
 internal sealed class HostMemoryPool : IDisposable
 {
-    /// <summary>Idle blocks kept however few were rented at once.</summary>
-    public const int MinIdleBlocks = 8;
+    /// <summary>How long a block may sit idle before it is freed.</summary>
+    public static readonly TimeSpan IdleLifetime = TimeSpan.FromSeconds(2);
 
-    /// <summary>Idle blocks kept at most; more are freed when returned.</summary>
-    public const int MaxIdleBlocks = 256;
+    /// <summary>The most idle blocks kept: two per core, at least 8, at most 256.</summary>
+    public static int MaxIdleBlocks { get; } = Math.Clamp(2 * Environment.ProcessorCount, 8, 256);
 
     private const int Alignment = 64;
 
     private readonly List<HostBlock> _idle = [];
     private readonly OrtAllocator? _pinned;
+    private readonly long _idleLifetimeMs;
     private int _outstanding;
-    private int _peakOutstanding;
     private bool _disposed;
 
     /// <param name="pinned">ONNX Runtime's CUDA_PINNED allocator of the session, or null for plain native memory.</param>
-    public HostMemoryPool(OrtAllocator? pinned)
+    /// <param name="idleLifetime">How long a block may sit idle (<see cref="IdleLifetime"/> unless a test says).</param>
+    public HostMemoryPool(OrtAllocator? pinned, TimeSpan? idleLifetime = null)
     {
         _pinned = pinned;
+        _idleLifetimeMs = (long)(idleLifetime ?? IdleLifetime).TotalMilliseconds;
         MemoryInfo = pinned?.Info ?? OrtMemoryInfo.DefaultInstance;
     }
 
@@ -56,15 +62,30 @@ internal sealed class HostMemoryPool : IDisposable
 
     private long _allocations;
 
+    /// <summary>Blocks idle now (a test figure).</summary>
+    public int IdleBlocks
+    {
+        get
+        {
+            lock (_idle)
+            {
+                return _idle.Count;
+            }
+        }
+    }
+
     /// <summary>A block of at least <paramref name="bytes"/>; give it back with <see cref="HostBlock.Return"/>.</summary>
     public HostBlock Rent(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        HostBlock? block = null;
+        List<HostBlock>? expired;
         lock (_idle)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var best = -1;
-            for (var i = 0; i < _idle.Count; i++)
+            // From the most recently returned: among blocks of one size, the warm one.
+            for (var i = _idle.Count - 1; i >= 0; i--)
             {
                 var size = _idle[i].Bytes;
                 if (size >= bytes && size <= Math.Max(2 * bytes, Alignment) && (best < 0 || size < _idle[best].Bytes))
@@ -73,13 +94,17 @@ internal sealed class HostMemoryPool : IDisposable
                 }
             }
             _outstanding++;
-            _peakOutstanding = Math.Max(_peakOutstanding, _outstanding);
             if (best >= 0)
             {
-                var block = _idle[best];
+                block = _idle[best];
                 _idle.RemoveAt(best);
-                return block;
             }
+            expired = TakeExpired();
+        }
+        FreeAll(expired);
+        if (block is not null)
+        {
+            return block;
         }
         try
         {
@@ -100,20 +125,55 @@ internal sealed class HostMemoryPool : IDisposable
     /// <param name="fromFinalizer">True when a finalizer returns it: the pool's allocator may already be finalized, so a CUDA-pinned block of a disposed pool is then left alone.</param>
     internal void Return(HostBlock block, bool fromFinalizer)
     {
+        List<HostBlock>? expired;
+        var kept = false;
         lock (_idle)
         {
             _outstanding--;
-            if (!_disposed && _idle.Count < Math.Clamp(_peakOutstanding, MinIdleBlocks, MaxIdleBlocks))
+            if (!_disposed && _idle.Count < MaxIdleBlocks)
             {
+                block.ReturnedAt = Environment.TickCount64;
                 _idle.Add(block);
-                return;
+                kept = true;
             }
+            expired = _disposed ? null : TakeExpired();
+        }
+        FreeAll(expired);
+        if (kept)
+        {
+            return;
         }
         if (!(fromFinalizer && _pinned is not null))
         {
             Free(block);
         }
         ReleaseAllocatorWhenDone();
+    }
+
+    /// <summary>The idle blocks unused for longer than the idle lifetime, taken out of the list; under the lock.</summary>
+    private List<HostBlock>? TakeExpired()
+    {
+        var now = Environment.TickCount64;
+        List<HostBlock>? expired = null;
+        // Oldest first: the list is in the order blocks came back.
+        while (_idle.Count > 0 && now - _idle[0].ReturnedAt > _idleLifetimeMs)
+        {
+            (expired ??= []).Add(_idle[0]);
+            _idle.RemoveAt(0);
+        }
+        return expired;
+    }
+
+    private void FreeAll(List<HostBlock>? blocks)
+    {
+        if (blocks is null)
+        {
+            return;
+        }
+        foreach (var block in blocks)
+        {
+            Free(block);
+        }
     }
 
     private HostBlock Allocate(long bytes)
@@ -215,6 +275,9 @@ internal sealed class HostBlock
     public long Bytes { get; }
 
     internal OrtValue? Allocation { get; }
+
+    /// <summary>When it last came back to the pool (<see cref="Environment.TickCount64"/>).</summary>
+    internal long ReturnedAt { get; set; }
 
     public HostMemoryPool Pool => _pool;
 

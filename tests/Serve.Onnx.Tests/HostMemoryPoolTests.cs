@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
 
 namespace Serve.Onnx.Tests;
 
@@ -52,6 +53,36 @@ public class HostMemoryPoolTests
         lease.Dispose(); // a second dispose returns nothing twice
 
         Assert.Throws<ObjectDisposedException>(() => pool.Rent(64));
+    }
+
+    [Fact]
+    public async Task Blocks_idle_longer_than_their_lifetime_are_freed_at_the_next_rent_so_a_busy_moment_is_not_kept()
+    {
+        using var pool = new HostMemoryPool(pinned: null, idleLifetime: TimeSpan.FromMilliseconds(200));
+        // A busy moment: six runs at once.
+        var busy = new HostBlock[6];
+        for (var i = 0; i < busy.Length; i++)
+        {
+            busy[i] = pool.Rent(1 << 16);
+        }
+        foreach (var block in busy)
+        {
+            block.Return();
+        }
+        Assert.Equal(6, pool.IdleBlocks);
+
+        // Then one run at a time, for longer than the lifetime: it keeps reusing one block.
+        var warm = busy[^1].Pointer;
+        for (var i = 0; i < 8; i++)
+        {
+            var block = pool.Rent(1 << 16);
+            Assert.Equal(warm, block.Pointer);
+            block.Return();
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, pool.IdleBlocks);
+        Assert.Equal(6, pool.Allocations);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
