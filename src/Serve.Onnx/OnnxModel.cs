@@ -15,7 +15,9 @@ namespace Serve.Onnx;
 /// It runs named tensors of any element type (<see cref="RunAsync(IReadOnlyDictionary{string, Tensor}, CancellationToken)"/>),
 /// and, for models with one input, a batch tensor or per-request tensors it stacks into one,
 /// returning the first output, or every output in the model's order (a detector's boxes, labels
-/// and scores). Inputs are pinned, not copied; outputs are read in place.
+/// and scores). Inputs are pinned, not copied; outputs are read in place. Runs go through
+/// IOBinding (<see cref="BoundRunner"/>): per-request tensors are stacked into, and outputs written
+/// to, host buffers reused from batch to batch, unless model-config says <c>onnx.ioBinding: false</c>.
 /// </summary>
 public sealed class OnnxModel :
     IModel<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>,

@@ -126,11 +126,12 @@ public sealed record ThreadBudget
     /// How many workers a model gets when neither its model-config (minWorkers, maxWorkers) nor its
     /// registration (initial_workers, default_workers_per_model) says: on a GPU,
     /// <see cref="DeviceSelection.BatchesInFlightPerGpu"/> per device the model runs on (TorchServe
-    /// starts one per GPU; two keep a batch computing while the next is prepared), else one per core. Workers on a device share one copy of the
-    /// model, so a worker costs a thread while it runs, not a copy; and since <see cref="Decide"/>
-    /// gives each of them <c>cores / workers</c> intra-op threads, one worker per core keeps every
-    /// core on the model however the load arrives (one worker with a pool of all cores leaves the
-    /// pool's threads waiting on each other between requests).
+    /// starts one per GPU; two keep a batch computing while the next is prepared), else one per
+    /// core. Workers on a device share one copy of the model, so a worker costs a thread while it
+    /// runs, not a copy; and since <see cref="Decide"/> gives each of them <c>cores / workers</c>
+    /// intra-op threads, one worker per core keeps every core on the model however the load
+    /// arrives (one worker with a pool of all cores leaves the pool's threads waiting on each other
+    /// between requests).
     /// </summary>
     /// <param name="config">The model-config (its deviceType and deviceIds).</param>
     /// <param name="accelerators">What the backend that loads the model can use; <see cref="AcceleratorInventory.None"/> when no backend loads it.</param>
