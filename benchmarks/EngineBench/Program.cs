@@ -235,7 +235,7 @@ if (args is ["throughput", var benchDirectory, var benchWorkersText, var concurr
     return;
 }
 
-Console.Error.WriteLine("usage: EngineBench shapes MODEL.pt REQUESTS true|false | EngineBench scale MODEL_DIR CYCLES WORKERS [WARMUP] | EngineBench throughput MODEL_DIR WORKERS CONCURRENCY SECONDS");
+Console.Error.WriteLine("usage: EngineBench shapes MODEL.pt REQUESTS true|false | EngineBench iobinding MODEL.onnx BATCH ROUNDS | EngineBench scale MODEL_DIR CYCLES WORKERS [WARMUP] | EngineBench throughput MODEL_DIR WORKERS CONCURRENCY SECONDS");
 return;
 
 /// <summary>glibc's mallinfo2: bytes the C heap has in use, free but kept in its arenas, and in mmapped blocks.</summary>
