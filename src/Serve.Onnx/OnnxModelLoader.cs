@@ -129,7 +129,7 @@ public sealed partial class OnnxModelLoader : IModelLoader
     /// copied to and from the device by DMA; null (plain host memory, copied through the
     /// driver's staging buffer) if the session has none.
     /// </summary>
-    private static OrtAllocator? PinnedAllocator(InferenceSession session, HandlerContext context)
+    internal static OrtAllocator? PinnedAllocator(InferenceSession session, HandlerContext context)
     {
         try
         {

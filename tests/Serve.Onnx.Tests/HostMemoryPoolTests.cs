@@ -93,3 +93,22 @@ public class HostMemoryPoolTests
         return block.Pointer;
     }
 }
+
+/// <summary>Page-locked memory for a CUDA device, asked of a session that has no CUDA provider (all this machine has).</summary>
+public class PinnedMemoryFallbackTests
+{
+    [Fact]
+    public void A_session_without_the_cuda_provider_gives_plain_memory_and_says_why()
+    {
+        var logger = new ListLogger();
+        var context = Fixtures.Context("tiny.onnx", logger: logger);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(context.SerializedFilePath!);
+
+        var pinned = OnnxModelLoader.PinnedAllocator(session, context);
+
+        Assert.Null(pinned);
+        var warning = Assert.Single(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.StartsWith("Model tiny: the CUDA provider gives no page-locked host memory, so bound buffers are plain host memory: ", warning.Message, StringComparison.Ordinal);
+        Assert.True(warning.Message.Length > 110, "ONNX Runtime's reason follows: " + warning.Message);
+    }
+}
