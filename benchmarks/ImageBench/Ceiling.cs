@@ -12,7 +12,8 @@ namespace Benchmarks.ImageBench;
 
 /// <param name="Stage">full: decode + resize + crop + normalize + model (batch 1) + softmax top 5, as the server does per request;
 /// preprocess: the image part alone; model: the model alone on a batch of <paramref name="Batch"/> prepared images.</param>
-public sealed record CeilingSettings(string Backend, string Model, string Image, double Seconds, int Threads, string Stage, int Batch, string Device);
+/// <param name="WarmupSeconds">How long the same loop runs first, unmeasured, so the JIT's tiers have settled (as the servers get).</param>
+public sealed record CeilingSettings(string Backend, string Model, string Image, double Seconds, int Threads, string Stage, int Batch, string Device, double WarmupSeconds = 0);
 
 /// <summary>
 /// The in-process ceiling: the server's work with no server, on <c>Threads</c> threads, each with
@@ -50,6 +51,10 @@ public static class Ceiling
                 "model" => thread => runners[thread].Run(batchInput, batch).Dispose(),
                 _ => throw new ArgumentException($"Unknown --stage '{settings.Stage}': full, preprocess or model."),
             };
+            if (settings.WarmupSeconds > 0)
+            {
+                Measure(work, settings.Threads, TimeSpan.FromSeconds(settings.WarmupSeconds));
+            }
             var (count, seconds, cpuSeconds) = Measure(work, settings.Threads, TimeSpan.FromSeconds(settings.Seconds));
             var device = runners.Length > 0 ? runners[0].Device : "cpu";
             return string.Create(CultureInfo.InvariantCulture,

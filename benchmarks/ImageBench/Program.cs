@@ -5,7 +5,7 @@
 //       endpoint writing the echo's answer.
 //   ImageBench versions
 //       .NET, ONNX Runtime and TorchSharp versions as this build loads them, as JSON.
-//   ImageBench ceiling --backend onnx|torchscript --model FILE --image FILE --seconds S --threads T
+//   ImageBench ceiling --backend onnx|torchscript --model FILE --image FILE --seconds S --warmup S --threads T
 //                      [--stage full|preprocess|model] [--batch N] [--device cpu|cuda]
 //       The same work with no server; prints one JSON line.
 using System;
@@ -29,7 +29,8 @@ switch (args.FirstOrDefault())
             int.Parse(options.Get("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
             options.Get("stage", "full"),
             int.Parse(options.Get("batch", "1"), CultureInfo.InvariantCulture),
-            options.Get("device", "cpu"))));
+            options.Get("device", "cpu"),
+            double.Parse(options.Get("warmup", "0"), CultureInfo.InvariantCulture))));
         return 0;
     case "versions":
         Console.WriteLine(Versions.Json());
