@@ -186,6 +186,8 @@ public sealed class TorchScriptRunner : Runner
     public TorchScriptRunner(string model, int intraOp)
     {
         TorchSharp.torch.set_num_threads(intraOp);
+        // The allocator setting the server's TorchSharp loader makes (NativeHeap.KeepFreeTop), so the ceiling has it too.
+        global::Serve.Runtime.NativeHeap.KeepFreeTop(64 << 20);
         _module = TorchSharp.torch.jit.load(model);
         _module.eval();
     }

@@ -33,6 +33,37 @@ public static partial class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Lets each glibc arena keep up to <paramref name="bytes"/> of freed memory at its top
+    /// (<c>mallopt(M_TOP_PAD)</c>) instead of handing it back to the system at every free. A
+    /// model that mallocs its activations on every run (libtorch) otherwise has them returned
+    /// (madvise) after each run and faulted in again, zeroed, on the next: on 2 cores that was a
+    /// fifth of the CPU serving a TorchScript MobileNetV3 (benchmarks/results, docs/backends.md).
+    /// Process-wide; <see cref="Trim"/> still returns everything free. False where there is no glibc.
+    /// </summary>
+    public static bool KeepFreeTop(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        if (_unavailable)
+        {
+            return false;
+        }
+        try
+        {
+            return MallOpt(TopPad, bytes) == 1;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            _unavailable = true;
+            return false;
+        }
+    }
+
+    private const int TopPad = -2; // M_TOP_PAD in glibc's malloc.h
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int MallOpt(int parameter, int value);
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }

@@ -55,6 +55,9 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
         }
     }
 
+    /// <summary>Freed memory each glibc arena keeps for the next run's activations (M_TOP_PAD): 64 MB.</summary>
+    private const int ActivationHeadroom = 64 << 20;
+
     public IModel Load(HandlerContext context)
     {
         var path = context.SerializedFilePath!;
@@ -74,6 +77,9 @@ public sealed partial class TorchModelLoader(TorchOptions options) : IModelLoade
             LogPt2(context.Logger, context.ModelName, applied);
         }
         var profiling = TorchSection(context, file);
+
+        // libtorch mallocs each run's activations: keep them mapped between runs (NativeHeap.KeepFreeTop).
+        NativeHeap.KeepFreeTop(ActivationHeadroom);
 
         // libtorch's intra-op pool is process-wide: the last model loaded sets it.
         var threads = context.Threads;
