@@ -105,7 +105,7 @@ internal sealed class FakeHandlers
         : PerRequestPreprocess ? new FakePreprocessingHandler(this)
         : new FakeHandler(this);
 
-    public ServedModel Model(ModelConfig config, TimeProvider time, int requestStageConcurrency = 4)
+    public ServedModel Model(ModelConfig config, TimeProvider time, int requestStageConcurrency = 4, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var manifest = new ModelManifest { ModelName = "fake", ModelVersion = "2.0" };
         ValueTask<(IHandler, HandlerContext)> CreateWorker(CancellationToken cancellationToken)
@@ -117,7 +117,7 @@ internal sealed class FakeHandlers
             ? _ => ValueTask.FromResult<(IHandler, HandlerContext)>((Create(), new HandlerContext(manifest, ".")))
             : null;
         return new ServedModel(manifest, config, requestStages, CreateWorker,
-            new RequestStageLimiter(requestStageConcurrency), time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            new RequestStageLimiter(requestStageConcurrency), time, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     /// <summary>Waits (in real time, bounded) until a handler has entered <paramref name="count"/> more batches.</summary>

@@ -237,6 +237,47 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Refusals_for_a_full_queue_are_logged_at_most_once_a_second_with_their_count()
+    {
+        var log = new LinesLogger();
+        _model = _handlers.Model(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 1 }, _time, logger: log);
+        await _model.StartAsync(CancellationToken.None);
+        var model = _model;
+
+        var running = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync();
+        var queued = Send(model, "wait");
+        var refusals = new[] { await Send(model, "a"), await Send(model, "b"), await Send(model, "c") };
+        _time.Advance(TimeSpan.FromSeconds(1));
+        refusals = [.. refusals, await Send(model, "d")];
+
+        Assert.All(refusals, refused => Assert.Equal(InferenceErrorKind.Unavailable, refused.ErrorKind));
+        Assert.Equal(2, log.Lines.Count(line => line.Contains("its queue is full (1 requests, its jobQueueSize)", StringComparison.Ordinal)));
+        Assert.Contains(log.Lines, line => line.Contains("refused 1 request(s)", StringComparison.Ordinal)); // the first, at once
+        Assert.Contains(log.Lines, line => line.Contains("refused 3 request(s)", StringComparison.Ordinal)); // b, c and d, a second later
+        _handlers.Release();
+        await Task.WhenAll(running, queued).WaitAsync(Patience);
+    }
+
+    /// <summary>Keeps what is logged at Warning and above.</summary>
+    private sealed class LinesLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Lines.Enqueue(formatter(state, exception));
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_request_whose_client_left_while_queued_frees_its_place_and_is_never_run()
     {
         var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 2 });

@@ -150,6 +150,7 @@ public sealed partial class ServedModel
         if (Interlocked.Increment(ref _waiting) > Config.JobQueueSize)
         {
             Interlocked.Decrement(ref _waiting);
+            NoteRefused();
             return InferenceResult.Error(InferenceErrorKind.Unavailable,
                 $"Model '{Name}' has a full queue ({Config.JobQueueSize} requests, its jobQueueSize); try again later.");
         }
@@ -407,6 +408,29 @@ public sealed partial class ServedModel
             Meters.Dispose();
         }
     }
+
+    private long _refused;
+    private long _refusalLoggedAt = long.MinValue;
+
+    /// <summary>
+    /// Logs refusals for a full queue, at most once a second per model with how many there were
+    /// since: the client's 503 says why, and the operator's log should too, without a line per request.
+    /// </summary>
+    private void NoteRefused()
+    {
+        var refused = Interlocked.Increment(ref _refused);
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _refusalLoggedAt);
+        if ((last != long.MinValue && _time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1))
+            || Interlocked.CompareExchange(ref _refusalLoggedAt, now, last) != last)
+        {
+            return;
+        }
+        LogQueueFull(_logger, Name, Version, Config.JobQueueSize, Interlocked.Exchange(ref _refused, 0), QueueLength);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {ModelName} version {Version}: its queue is full ({JobQueueSize} requests, its jobQueueSize); refused {Refused} request(s) with 503 since the last such line; {Waiting} waiting")]
+    private static partial void LogQueueFull(ILogger logger, string modelName, string version, int jobQueueSize, long refused, int waiting);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {ModelName} version {Version}: scaling to {Workers} workers failed")]
     private static partial void LogScaleFailed(ILogger logger, Exception exception, string modelName, string version, int workers);
