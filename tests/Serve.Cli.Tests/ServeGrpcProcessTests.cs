@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -22,23 +21,7 @@ public sealed class ServeGrpcProcessTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private async Task<(int Code, string Error)> Serve(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serve.dll"));
-        foreach (var argument in args)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        await output;
-        return (process.ExitCode, await error);
-    }
+    private Task<(int Code, string Output, string Error)> Serve(params string[] args) => ServeProcess.RunAsync(_temp, null, args);
 
     [Fact]
     public async Task Serve_start_answers_a_gRPC_ping_on_grpc_inference_port()
@@ -54,8 +37,7 @@ public sealed class ServeGrpcProcessTests : IDisposable
 
         var started = await Serve("start", "--ts-config", "config.properties");
         Assert.True(started.Code == 0, started.Error);
-        var passed = false;
-        try
+        await ServeProcess.CheckThenStopAsync(_temp, async () =>
         {
             using var client = new HttpClient();
             using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{grpc}/org.pytorch.serve.grpc.inference.InferenceAPIsService/Ping")
@@ -74,16 +56,6 @@ public sealed class ServeGrpcProcessTests : IDisposable
             Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
             // One message: TorchServeHealthResponse { health = "{ "status": "Healthy" }" } after its 5-byte prefix.
             Assert.Contains("\"status\": \"Healthy\"", Encoding.UTF8.GetString(body.AsSpan(5)));
-            passed = true;
-        }
-        finally
-        {
-            // Stopped whatever happened; its failure is reported only when nothing failed before it, which it would hide.
-            var stop = await Serve("stop");
-            if (passed)
-            {
-                Assert.True(stop.Code == 0, $"serve stop: {stop.Code}: {stop.Error}");
-            }
-        }
+        });
     }
 }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Net;
 using System.Net.Http;
@@ -20,26 +19,8 @@ public sealed class ServeLoggingProcessTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private async Task<(int Code, string Output, string Error)> Serve(IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serve.dll"));
-        foreach (var argument in args)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Code, string Output, string Error)> Serve(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        ServeProcess.RunAsync(_temp, environment, args);
 
     /// <summary>Starts in the background with the inference address from TS_INFERENCE_ADDRESS, sends a ping and a 404, stops.</summary>
     private async Task<int> ServeTwoRequests(Dictionary<string, string> environment)

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Net;
 using System.Net.Http;
@@ -15,22 +14,7 @@ public sealed class ServeProcessTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private async Task<(int Code, string Output, string Error)> Serve(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serve.dll"));
-        foreach (var argument in args)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Code, string Output, string Error)> Serve(params string[] args) => ServeProcess.RunAsync(_temp, null, args);
 
     /// <summary>logs/serve.log once it holds every one of <paramref name="lines"/>, or as it is when <paramref name="within"/> runs out.</summary>
     private async Task<string> LogWithin(TimeSpan within, params string[] lines)
@@ -110,8 +94,7 @@ public sealed class ServeProcessTests : IDisposable
         Assert.Contains($"Loading model classifier version 1.0: starting {workers} workers", log);
         Assert.Matches(@"Model classifier version 1\.0: worker 0 initialized on cpu in \d+ ms", log);
         Assert.Matches($@"Serving model classifier 1\.0 with handler image_classifier: {workers} workers, .*; loaded in \d+ ms", log);
-        var passed = false;
-        try
+        await ServeProcess.CheckThenStopAsync(_temp, async () =>
         {
             using var client = new HttpClient();
             using var response = await client.PostAsync($"http://127.0.0.1:{port}/predictions/classifier", new ByteArrayContent(File.ReadAllBytes(Path.Combine(vision, "china.jpg"))));
@@ -123,17 +106,7 @@ public sealed class ServeProcessTests : IDisposable
             {
                 Assert.Equal(top.Value.GetDouble(), answer.RootElement.GetProperty(top.Name).GetDouble(), 4);
             }
-            passed = true;
-        }
-        finally
-        {
-            // Stopped whatever happened; its failure is reported only when nothing failed before it, which it would hide.
-            var stop = await Serve("stop");
-            if (passed)
-            {
-                Assert.True(stop.Code == 0, $"serve stop: {stop.Code}: {stop.Error}");
-            }
-        }
+        });
     }
 
     [Fact]
@@ -155,8 +128,7 @@ public sealed class ServeProcessTests : IDisposable
             """);
 
         var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
-        var passed = false;
-        try
+        await ServeProcess.CheckThenStopAsync(_temp, async () =>
         {
             // The server's standard output and error reach the log through two pipes: the start
             // returns on the "Serving" line, and the error line may land a moment later.
@@ -178,17 +150,7 @@ public sealed class ServeProcessTests : IDisposable
             Assert.Equal((HttpStatusCode.InternalServerError, """{"status":"Unhealthy"}"""), (ping.StatusCode, await ping.Content.ReadAsStringAsync()));
             Assert.Contains("Server started", started.Output);
             Assert.Contains("serve start: the server is Unhealthy", started.Error);
-            passed = true;
-        }
-        finally
-        {
-            // Stopped whatever happened; its failure is reported only when nothing failed before it, which it would hide.
-            var stop = await Serve("stop");
-            if (passed)
-            {
-                Assert.True(stop.Code == 0, $"serve stop: {stop.Code}: {stop.Error}");
-            }
-        }
+        });
     }
 
     [Fact]

@@ -32,13 +32,7 @@ public sealed class SigtermTests : IDisposable
             metrics_address=http://127.0.0.1:{FreePort.Next()}
             disable_token_authorization=true
             """);
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "serve.dll"), "start", "--foreground", "--ts-config", "config.properties" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["SERVE_PID_FILE"] = _temp["serve.pid"];
-        using var server = Process.Start(start)!;
+        using var server = Process.Start(ServeProcess.StartInfo(_temp, ["start", "--foreground", "--ts-config", "config.properties"]))!;
         var output = server.StandardOutput.ReadToEndAsync();
         var errors = server.StandardError.ReadToEndAsync();
         try
