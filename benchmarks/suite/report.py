@@ -97,6 +97,11 @@ def markdown(results):
                         r["status_other"] + r["socket_errors"], f"{r['ratio_to_ceiling']:.2f}" if "ratio_to_ceiling" in r else "-",
                         f"{r['server_cpu_percent']:.0f}", f"{r['per_cpu_second']:.1f} ({r['per_cpu_ratio_to_ceiling']:.2f})" if "per_cpu_ratio_to_ceiling" in r else "-",
                         f"{r['rss_after_load_mb']:.0f} / {r['server_rss_peak_mb']:.0f}"] for r in results["serving"]])]
+        refused = [r for r in results["serving"] if r["status_503"]]
+        if refused:
+            out += ["", "Why 503s were answered (the first 503's body in each row that had any):", ""] + [
+                f"- {r['server']} {r['backend']} batch {r['batch']}, {r['connections']} connections: {r['status_503']}, "
+                f"\"{r.get('first_503') or 'not recorded'}\"" for r in refused]
     if results["http"]:
         out += ["", "### HTTP overhead (64-byte body)", "",
                 table(["endpoint", "conns", "req/s", "p50 us", "p99 us", "errors", "server CPU %"],

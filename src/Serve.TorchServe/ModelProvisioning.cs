@@ -233,8 +233,8 @@ internal sealed class ModelProvisioning
     /// <summary>
     /// The options a model is served with: the manifest's name unless the request gives one, the
     /// request's handler if any (else <see cref="ModelDirectory"/> takes the manifest's), and
-    /// config.properties' default_response_timeout and default_workers_per_model where the request
-    /// is silent; the archive's model-config still wins where TorchServe lets it (<see cref="ModelManager"/>).
+    /// config.properties' default_response_timeout, default_workers_per_model and job_queue_size
+    /// where the request is silent; the archive's model-config still wins where TorchServe lets it (<see cref="ModelManager"/>).
     /// </summary>
     public ModelOptions Options(UnpackedArchive archive, ModelRequest request) => new()
     {
@@ -246,6 +246,7 @@ internal sealed class ModelProvisioning
         ResponseTimeout = request.ResponseTimeout ?? _config.DefaultResponseTimeout,
         StartupTimeout = request.StartupTimeout,
         InitialWorkers = request.InitialWorkers ?? (_config.DefaultWorkersPerModel is > 0 and var workers ? workers : null),
+        JobQueueSize = _config.JobQueueSize,
     };
 
     /// <summary>Opens a model directory in place, or unpacks an archive file into a fresh directory, telling <paramref name="progress"/> as it goes.</summary>

@@ -484,7 +484,7 @@ public sealed class RegisterDefaultsTests : IAsyncLifetime
 {
     private TorchServeServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await TorchServeServer.StartAsync("default_workers_per_model=2\ndefault_response_timeout=45");
+    public async Task InitializeAsync() => _server = await TorchServeServer.StartAsync("default_workers_per_model=2\ndefault_response_timeout=45\njob_queue_size=7");
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -520,5 +520,29 @@ public sealed class RegisterDefaultsTests : IAsyncLifetime
         var scalableModel = (await scalable.Json())[0];
         Assert.Equal((2, 2, 2), (digitsModel.GetProperty("workers").GetArrayLength(), digitsModel.GetProperty("minWorkers").GetInt32(), digitsModel.GetProperty("maxWorkers").GetInt32()));
         Assert.Equal((1, 1, 4), (scalableModel.GetProperty("workers").GetArrayLength(), scalableModel.GetProperty("minWorkers").GetInt32(), scalableModel.GetProperty("maxWorkers").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Job_queue_size_sizes_the_queue_of_models_whose_model_config_does_not_set_jobQueueSize()
+    {
+        // digits.mar's model-config sets jobQueueSize: 100 (it wins, as in TorchServe's wlm/Model);
+        // scalable.mar's model-config does not set it, and a registered archive has no model-config.
+        ModelArchiveWriter.Write(new ArchiveSpec
+        {
+            ModelName = "queued",
+            Version = "1.0",
+            SerializedFile = Path.Combine(AppContext.BaseDirectory, "fixtures", "digits-model", "digits.onnx"),
+            Handler = "digits",
+            ExportPath = _server.Config.ModelStore!,
+        }, DateTime.Now);
+        using var registered = await _server.Management(HttpMethod.Post, "/models?url=queued.mar&initial_workers=1");
+        Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+
+        foreach (var (model, capacity) in new[] { ("digits", 100), ("scalable", 7), ("queued", 7) })
+        {
+            using var described = await _server.Management(HttpMethod.Get, $"/models/{model}");
+            var queue = (await described.Json())[0].GetProperty("jobQueueStatus");
+            Assert.Equal((model, capacity), (model, queue.GetProperty("remainingCapacity").GetInt32()));
+        }
     }
 }

@@ -12,6 +12,8 @@ namespace Serve.Server;
 /// act only on an archive without a model-config; an archive that sets minWorkers (with maxWorkers no smaller) wins over
 /// <c>initial_workers</c>, which otherwise sets both bounds (0 included: registered, no worker until scaled up).
 /// Without <c>initial_workers</c>, an archive's <c>minWorkers: 0</c> still starts one worker.
+/// config.properties' <c>job_queue_size</c> sizes the queue of a model whose model-config does not
+/// set jobQueueSize (wlm/Model's constructor).
 /// Where neither says, the model gets the default worker count (<see cref="ThreadBudget.DefaultWorkers"/>),
 /// as TorchServe's models do at startup.
 /// </summary>
@@ -29,6 +31,7 @@ internal static class RegisterSettings
             MaxBatchDelay = options.MaxBatchDelay ?? archive.MaxBatchDelay,
             ResponseTimeout = archiveKeys is null && options.ResponseTimeout is { } response ? response : archive.ResponseTimeout,
             StartupTimeout = archiveKeys is null && options.StartupTimeout is { } startup ? startup : archive.StartupTimeout,
+            JobQueueSize = archiveKeys?.Contains("jobQueueSize") != true && options.JobQueueSize is { } queue ? queue : archive.JobQueueSize,
         };
         var archiveSetsWorkers = archiveKeys is not null && archiveKeys.Contains("minWorkers") && archive.MinWorkers > 0 && archive.MaxWorkers >= archive.MinWorkers;
         if (options.InitialWorkers is { } workers && !archiveSetsWorkers)

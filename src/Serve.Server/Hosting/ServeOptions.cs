@@ -102,6 +102,12 @@ public sealed class ModelOptions
     public int? InitialWorkers { get; set; }
 
     /// <summary>
+    /// The queue size (config.properties' <c>job_queue_size</c>) for a model whose model-config
+    /// does not set jobQueueSize; as in TorchServe, the model-config's value wins.
+    /// </summary>
+    public int? JobQueueSize { get; set; }
+
+    /// <summary>
     /// Why the model could not be made ready for loading (an archive that failed to unpack): the
     /// manager then reports it as failed, with this reason, instead of loading it.
     /// </summary>
