@@ -158,8 +158,16 @@ public sealed class ServeProcessTests : IDisposable
     {
         Directory.CreateDirectory(_temp["store"]);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), _temp["store/digits.mar"]);
+        // Free ports, not TorchServe's 8080-8082 and 7070-7071: another server on them must not decide this test.
+        File.WriteAllText(_temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{FreePort.Next()}
+            management_address=http://127.0.0.1:{FreePort.Next()}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
+            grpc_inference_port=0
+            grpc_management_port=0
+            """);
 
-        var (code, _, error) = await Serve("start", "--foreground", "--model-store", "store", "--models", "all", "--disable-token-auth");
+        var (code, _, error) = await Serve("start", "--foreground", "--ts-config", "config.properties", "--model-store", "store", "--models", "all", "--disable-token-auth");
 
         Assert.Equal(1, code);
         Assert.Contains("model digits failed to load and is not served: Model 'digits' asks for handler 'digits', which is not registered", error);
