@@ -3,19 +3,25 @@
 # model-config, one JPEG per request. The builds take turns (A, B, A, B, ...) so that drift in
 # the machine falls on both; each server runs 10 s unmeasured at 64 connections, then 1, 8 and
 # 64 connections for SECONDS each. Run it on an idle machine; it prints one row per measurement.
-#   benchmarks/ab.sh A/serve B/serve [rounds=3] [seconds=10] [onnx|torchscript]
+#   benchmarks/ab.sh A/serve B/serve [rounds=3] [seconds=10] [onnx|torchscript] [batch=1]
+# A batch size over 1 gives the archive a model-config with that batchSize and maxBatchDelay 5.
 # Build the B side from another checkout, e.g.
 #   git worktree add /tmp/b HEAD~1 && dotnet build /tmp/b/src/Serve.Cli -c Release -o /tmp/b-serve
 # Needs wrk and the suite's models (benchmarks/run.sh --quick makes them under benchmarks/.work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-3} seconds=${4:-10} backend=${5:-onnx}
+a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-3} seconds=${4:-10} backend=${5:-onnx} batch=${6:-1}
 model=benchmarks/.work/models/mobilenet_v3_small/$([ "$backend" = onnx ] && echo model.onnx || echo model.pt)
 image=tests/fixtures/vision/images/china.jpg
 [ -f "$model" ] || { echo "no $model: run benchmarks/run.sh --quick once to make the models" >&2; exit 1; }
 store=$(mktemp -d) pid=
 trap '[ -z "$pid" ] || kill $pid 2> /dev/null; rm -rf "$store"' EXIT
-"$a" archive --model-name m --version 1.0 --serialized-file "$model" --handler image_classifier --export-path "$store" > /dev/null
+config=()
+if [ "$batch" -gt 1 ]; then
+  printf 'batchSize: %s\nmaxBatchDelay: 5\n' "$batch" > "$store/model-config.yaml"
+  config=(--config-file "$store/model-config.yaml")
+fi
+"$a" archive --model-name m --version 1.0 --serialized-file "$model" --handler image_classifier --export-path "$store" "${config[@]}" > /dev/null
 ports=($(python3 -c 'import socket
 for _ in range(3):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'))
@@ -47,5 +53,5 @@ print(f"{side} c{c:<3} {rps:7.1f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  503 {
   done
   kill $pid; wait $pid 2> /dev/null || true; pid=
 }
-echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $backend, ${seconds} s per row; A=$a B=$b"
+echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $backend, batch $batch, ${seconds} s per row; A=$a B=$b"
 for _ in $(seq "$rounds"); do measure A "$a"; measure B "$b"; done

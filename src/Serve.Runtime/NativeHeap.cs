@@ -39,6 +39,9 @@ public static partial class NativeHeap
     /// model that mallocs its activations on every run (libtorch) otherwise has them returned
     /// (madvise) after each run and faulted in again, zeroed, on the next: on 2 cores that was a
     /// fifth of the CPU serving a TorchScript MobileNetV3 (benchmarks/results, docs/backends.md).
+    /// Setting it turns off glibc's dynamic mmap threshold, which would have risen to the largest
+    /// block freed (up to 32 MB), so the threshold is set to that maximum here: otherwise every
+    /// block over 128 KB, a batch's activations among them, is mapped and unmapped on each run.
     /// Process-wide; <see cref="Trim"/> still returns everything free. False where there is no glibc.
     /// </summary>
     public static bool KeepFreeTop(int bytes)
@@ -50,7 +53,7 @@ public static partial class NativeHeap
         }
         try
         {
-            return MallOpt(TopPad, bytes) == 1;
+            return MallOpt(MmapThreshold, MaxMmapThreshold) == 1 && MallOpt(TopPad, bytes) == 1;
         }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
@@ -59,7 +62,11 @@ public static partial class NativeHeap
         }
     }
 
-    private const int TopPad = -2; // M_TOP_PAD in glibc's malloc.h
+    // glibc's malloc.h.
+    private const int TopPad = -2, MmapThreshold = -3;
+
+    /// <summary>glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems: the highest M_MMAP_THRESHOLD it takes, and where the dynamic threshold stops.</summary>
+    private const int MaxMmapThreshold = 32 << 20;
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int MallOpt(int parameter, int value);
