@@ -36,10 +36,14 @@ public partial class ObjectDetector
     /// </summary>
     public const long DefaultMaxPixels = 16L * 1024 * 1024;
 
-    /// <summary>One image as <c>ToTensor()</c> gives it: 3 x H x W, values byte / 255.</summary>
+    /// <summary>One image as <c>ToTensor()</c> gives it: 3 x H x W, values byte / 255; or a tensor sent instead of an image, as it is (<see cref="TensorInput"/>).</summary>
     [Preprocess]
     public virtual Tensor<float> Preprocess(InferenceRequest request, HandlerContext context)
     {
+        if (TensorInput.TryRead(request, out var tensor))
+        {
+            return tensor;
+        }
         using var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span, pooled: true, MaxPixels(context), " by this object detector (handler.max_pixels in model-config.yaml)");
         return ImageTransforms.ToTensor(image);
     }

@@ -127,6 +127,7 @@ public sealed class OnnxModel :
     private Tensor<float> RunStacked(IReadOnlyList<Tensor<float>> inputs)
     {
         var size = PadsBatches ? BatchShapes.Pad(inputs.Count) : inputs.Count;
+        CheckRequests(inputs);
         if (_bound is null)
         {
             return TensorBatch.TakeRows(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count);
@@ -243,6 +244,33 @@ public sealed class OnnxModel :
             {
                 values[i].Dispose();
                 pins[i].Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The requests' tensors against the model's one input, one row each: a tensor that does not
+    /// fit came from a request (a tensor a client sent, say), so it is the client's error.
+    /// </summary>
+    private void CheckRequests(IReadOnlyList<Tensor<float>> inputs)
+    {
+        if (_session.InputMetadata.Count != 1)
+        {
+            return; // Run names what is missing.
+        }
+        var (name, metadata) = _session.InputMetadata.First();
+        var declared = metadata.Dimensions;
+        foreach (var input in inputs)
+        {
+            var fits = declared.Length == input.Shape.Count + 1;
+            for (var i = 1; fits && i < declared.Length; i++)
+            {
+                fits = declared[i] < 0 || declared[i] == input.Shape[i - 1];
+            }
+            if (!fits)
+            {
+                throw new InvalidRequestException(
+                    $"Model '{ModelName}' input '{name}' takes shape [{string.Join(", ", declared)}] (-1: any size), one row per request; this request's tensor has shape {Tensor.FormatShape(input.Shape)}.");
             }
         }
     }

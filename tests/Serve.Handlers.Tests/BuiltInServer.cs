@@ -37,7 +37,11 @@ public abstract class BuiltInServer(params (string Name, string Directory)[] mod
             .AddOnnxRuntime()
             .AddTorchSharp()
             .AddServeBuiltInHandlers(); // generated, public, in Serve.BuiltInHandlers
-        _host = await KestrelTestHost.StartAsync(builder, app => app.MapTorchServeInference(), TimeSpan.FromMinutes(2));
+        _host = await KestrelTestHost.StartAsync(builder, app =>
+        {
+            app.MapTorchServeInference();
+            app.MapOpenInferenceProtocol();
+        }, TimeSpan.FromMinutes(2));
     }
 
     public async Task DisposeAsync()

@@ -18,11 +18,16 @@ public static class ImageTransforms
 
     /// <summary>
     /// TorchServe's image_classifier and image_segmenter input:
-    /// <c>Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(imagenet)])</c> on the request's image.
+    /// <c>Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(imagenet)])</c> on the request's image,
+    /// or a tensor the request sends instead of an image, as it is (<see cref="TensorInput"/>).
     /// </summary>
     /// <exception cref="InvalidRequestException">The request holds no usable image.</exception>
     public static Tensor<float> ImageNetInput(InferenceRequest request)
     {
+        if (TensorInput.TryRead(request, out var tensor))
+        {
+            return tensor;
+        }
         // The decoded and resized images are rented and returned here; only the tensor is allocated.
         using var image = ImageDecoder.Decode(ImageRequest.ImageBytes(request).Span, pooled: true);
         using var cropped = ResizeAndCenterCrop(image, 256, 224, pooled: true);

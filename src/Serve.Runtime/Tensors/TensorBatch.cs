@@ -11,7 +11,8 @@ public static class TensorBatch
     /// Stacks per-request tensors of one shape along a new leading batch dimension. A batch must
     /// be contiguous, so this is one copy per request, counted in <see cref="TensorCopies"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">The batch is empty, or the tensors differ in shape; the message names the request.</exception>
+    /// <exception cref="ArgumentException">The batch is empty.</exception>
+    /// <exception cref="InvalidRequestException">The tensors differ in shape; the message names the request.</exception>
     public static Tensor<T> Stack<T>(IReadOnlyList<Tensor<T>> items, string modelName, string backend) =>
         Stack(items, modelName, backend, items.Count);
 
@@ -19,7 +20,8 @@ public static class TensorBatch
     /// Stacks per-request tensors as <see cref="Stack{T}(IReadOnlyList{Tensor{T}}, string, string)"/> does into a batch of
     /// <paramref name="size"/> rows, the rows past the requests' left zero (a preferred batch size, <see cref="BatchShapes"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The batch is empty, the tensors differ in shape, or <paramref name="size"/> is less than their count.</exception>
+    /// <exception cref="ArgumentException">The batch is empty, or <paramref name="size"/> is less than their count.</exception>
+    /// <exception cref="InvalidRequestException">The tensors differ in shape; the message names the request.</exception>
     public static Tensor<T> Stack<T>(IReadOnlyList<Tensor<T>> items, string modelName, string backend, int size)
     {
         var shape = Shape(items, size);
@@ -51,7 +53,8 @@ public static class TensorBatch
     /// <see cref="Shape{T}"/>): request i's tensor becomes row i, and the rows past the requests are
     /// cleared, so a reused buffer pads with zeros as a new one does. One copy per request, counted.
     /// </summary>
-    /// <exception cref="ArgumentException">The batch is empty, the tensors differ in shape, or <paramref name="batch"/> is not shaped for them.</exception>
+    /// <exception cref="ArgumentException">The batch is empty, or <paramref name="batch"/> is not shaped for them.</exception>
+    /// <exception cref="InvalidRequestException">The tensors differ in shape; the message names the request.</exception>
     public static void StackInto<T>(IReadOnlyList<Tensor<T>> items, Tensor<T> batch, string modelName, string backend)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -67,7 +70,8 @@ public static class TensorBatch
         {
             if (!items[i].ShapeArray().AsSpan().SequenceEqual(itemShape))
             {
-                throw new ArgumentException(
+                // The requests' tensors differ: a client's doing (a tensor it sent), answered as its error.
+                throw new InvalidRequestException(
                     $"Request {i}'s tensor has shape {Tensor.FormatShape(items[i].Shape)}, but request 0's has {Tensor.FormatShape(items[0].Shape)}; a batch needs one shape.");
             }
             items[i].Span.CopyTo(destination.Slice(i * itemLength, itemLength));
