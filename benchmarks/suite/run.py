@@ -16,10 +16,12 @@ import platform
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
@@ -31,6 +33,7 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 SECTIONS = ["ceilings", "serving", "http", "dispatch", "startup"]
 CONNECTIONS = [1, 8, 64]
 BATCH_SIZES = [1, 8, 32]
+TENSOR_SERVER = report.TENSOR_SERVER
 
 
 
@@ -160,7 +163,7 @@ class Suite:
         self.ceiling_of = {}
         self.ceiling_of["onnx"] = self.ceiling("onnx", "full", self.cores, device=self.device)
         self.ceiling("onnx", "preprocess", self.cores)
-        self.ceiling("onnx", "model", 1, batch=32, device=self.device)
+        self.model_ceiling = self.ceiling("onnx", "model", 1, batch=32, device=self.device)
         if self.args.prebuilt:
             self.skip("ceilings", "torchscript", "the native AOT build has no TorchSharp, and the feed's libtorch is CPU-only")
         else:
@@ -190,16 +193,17 @@ class Suite:
 
     # ----- serving over HTTP -----
 
-    def measure(self, server, port, path, body_file, content_type, row, connections=CONNECTIONS):
+    def measure(self, server, port, path, body_file, content_type, row, connections=CONNECTIONS, header=None):
         rss_loaded = tools.rss_mb(server.pid)
         if (server.pid, path) not in self.settled:
             self.settled.add((server.pid, path))
-            tools.wrk(self.bins["wrk"], port, path, body_file, content_type, max(connections), self.settle)
+            tools.wrk(self.bins["wrk"], port, path, body_file, content_type, max(connections), self.settle, header=header)
         for c in connections:
-            tools.wrk(self.bins["wrk"], port, path, body_file, content_type, c, self.warmup)
-            result = tools.wrk(self.bins["wrk"], port, path, body_file, content_type, c, self.seconds, pid=server.pid)
+            tools.wrk(self.bins["wrk"], port, path, body_file, content_type, c, self.warmup, header=header)
+            result = tools.wrk(self.bins["wrk"], port, path, body_file, content_type, c, self.seconds, pid=server.pid, header=header)
             result.update(row, rss_after_load_mb=rss_loaded, load_average=tools.loadavg())
-            ceiling = self.ceiling_of.get(row.get("backend")) if hasattr(self, "ceiling_of") else None
+            # Rows of tensor inputs (no decode) are held against the model alone, the others against the whole work.
+            ceiling = getattr(self, "model_ceiling", None) if row.get("ceiling") == "model" else getattr(self, "ceiling_of", {}).get(row.get("backend"))
             if ceiling and row.get("section") != "http":
                 result["ratio_to_ceiling"] = result["rps"] / ceiling["images_per_s"]
                 ceiling_per_cpu = ceiling["images_per_s"] / max(ceiling["cpu_percent"], 1) * 100
@@ -240,10 +244,37 @@ class Suite:
             for name, batch in zip(names, BATCH_SIZES):
                 self.measure(server, ports[0], f"/predictions/{name}", self.image, "image/jpeg",
                              {"server": "serve start" + (" (no model-config)" if batch == 1 else ""), "backend": backend, "batch": batch,
-                              "device": self.loaded_on(server, name)})
+                              "device": self.loaded_on(server, name), "model_copies": self.model_copies(ports[1], name)})
+            if backend == "onnx":
+                self.tensor_inputs(server, ports[0], names[-1], BATCH_SIZES[-1])
         finally:
             server.stop()
             shutil.rmtree(store, ignore_errors=True)
+
+    def tensor_inputs(self, server, port, name, batch):
+        """The same model fed preprocessed tensors over the Open Inference Protocol's binary extension: no decode."""
+        values = struct.pack("<150528f", *(((i % 251) / 251 - 0.45) / 0.225 for i in range(3 * 224 * 224)))
+        header = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32",
+                                         "parameters": {"binary_data_size": len(values)}}]}).encode()
+        body_file = os.path.join(self.logs, "tensor.bin")
+        with open(body_file, "wb") as f:
+            f.write(header + values)
+        self.measure(server, port, f"/v2/models/{name}/infer", body_file, "application/octet-stream",
+                     {"server": TENSOR_SERVER, "backend": "onnx", "batch": batch, "device": self.loaded_on(server, name), "ceiling": "model"},
+                     connections=[8, 64], header=f"Inference-Header-Content-Length: {len(header)}")
+
+    @staticmethod
+    def model_copies(management_port, model):
+        """Describe's modelCopies: the model's loaded copies by device, e.g. {"cpu": 1}."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{management_port}/models/{model}", timeout=10) as response:
+                copies = json.load(response)[0].get("modelCopies", [])
+        except (OSError, ValueError) as e:
+            return {"error": str(e)}
+        counted = {}
+        for copy in copies:
+            counted[copy["device"]] = counted.get(copy["device"], 0) + 1
+        return counted
 
     @staticmethod
     def loaded_on(server, model):

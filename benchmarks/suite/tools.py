@@ -117,10 +117,10 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
-def wrk(wrk_bin, port, path, body_file, content_type, connections, seconds, pid=None, env=None):
+def wrk(wrk_bin, port, path, body_file, content_type, connections, seconds, pid=None, env=None, header=None):
     """One wrk run; its WRKJSON line plus req/s, the server's CPU % and peak RSS over the run."""
     threads = max(1, min(connections, 2))
-    run_env = dict(os.environ if env is None else env, BENCH_BODY=body_file, BENCH_TYPE=content_type)
+    run_env = dict(os.environ if env is None else env, BENCH_BODY=body_file, BENCH_TYPE=content_type, BENCH_HEADER=header or "")
     argv = [wrk_bin, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
             "-s", os.path.join(SUITE, "wrk.lua"), f"http://127.0.0.1:{port}{path}"]
     peak = [0.0]

@@ -7,6 +7,12 @@ wrk.body = f:read("*all")
 f:close()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = os.getenv("BENCH_TYPE") or "application/octet-stream"
+-- BENCH_HEADER "Name: value", one more header (the Open Inference Protocol's binary extension needs one).
+local extra = os.getenv("BENCH_HEADER")
+if extra and extra ~= "" then
+  local name, value = extra:match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
+end
 
 local threads = {}
 function setup(thread)
