@@ -305,6 +305,61 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_full_queue_looks_again_once_cancellations_already_on_the_thread_pool_ran_before_it_answers_503()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 2 });
+        var running = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync();
+        // Two clients left, but Kestrel's RequestAborted has not reached their tokens yet: it is
+        // queued on the thread pool, which runs it at the first turn the new request yields.
+        using var leaving = new CancellationTokenSource();
+        var abandoned = new[] { "left-1", "left-2" }
+            .Select(body => model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, leaving.Token)).ToArray();
+        var turns = 0;
+        model.YieldToThreadPool = () =>
+        {
+            if (++turns == 2)
+            {
+                leaving.Cancel();
+            }
+            return ValueTask.CompletedTask;
+        };
+
+        var admitted = Send(model, "after");
+        _handlers.Release();
+
+        Assert.Equal("AFTER", Text(await admitted.WaitAsync(Patience)));
+        Assert.Equal(2, turns);
+        Assert.True((await running.WaitAsync(Patience)).IsSuccess);
+        foreach (var gone in abandoned)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gone.WaitAsync(Patience));
+        }
+    }
+
+    [Fact]
+    public async Task A_queue_still_full_after_the_thread_pool_turned_over_answers_503()
+    {
+        var model = await StartAsync(new ModelConfig { BatchSize = 1, MaxBatchDelay = 0, JobQueueSize = 2 });
+        var busy = Send(model, "wait");
+        await _handlers.WaitForBatchesAsync();
+        var queued = new[] { Send(model, "q-1"), Send(model, "q-2") };
+        var turns = 0;
+        model.YieldToThreadPool = () =>
+        {
+            turns++;
+            return ValueTask.CompletedTask;
+        };
+        var refused = await Send(model, "refused").WaitAsync(Patience);
+
+        Assert.Equal(InferenceErrorKind.Unavailable, refused.ErrorKind);
+        Assert.Contains("full queue (2 requests, its jobQueueSize)", refused.ErrorMessage);
+        Assert.Equal(ServedModel.CancellationTurns, turns); // it looked again after each turn
+        _handlers.Release();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task Draining_runs_every_queued_request_then_refuses_new_ones()
     {
         var model = await StartAsync(new ModelConfig { BatchSize = 2, MaxBatchDelay = 0 });
