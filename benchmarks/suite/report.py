@@ -73,6 +73,15 @@ def targets(results):
         check("one copy of the model per device (describe's modelCopies)", copies and all(set(r["model_copies"].values()) == {1} for r in copies),
               copies and ", ".join(f"batch {r['batch']}: {r['model_copies']}" for r in copies if r["connections"] == 1))
     if not gpu:
+        # Not an issue target, a guard: batching that makes a backend slower went unnoticed once (docs/backends.md, glibc's mmap threshold).
+        for backend in ("onnx", "torchscript"):
+            b1 = find(serving, server="serve start (no model-config)", backend=backend, connections=64)
+            batched = [r for r in serving if r["server"] == "serve start" and r["backend"] == backend and r["connections"] == 64]
+            if b1 and batched:
+                slowest = min(batched, key=lambda r: r["rps"])
+                verdict = "holds" if slowest["rps"] >= 0.9 * b1["rps"] else "DOES NOT HOLD: batching makes it slower"
+                out.append(f"- guard, {backend}: every batchSize at least 0.9 of batchSize 1 at 64 connections: slowest batch {slowest['batch']} "
+                           f"{slowest['rps']:.0f}/s against {b1['rps']:.0f}/s, {verdict}")
         r = with_ceiling(find(serving, server=TENSOR_SERVER, connections=64))
         out.append(f"- for reference (the target is the GPU's): tensor inputs through the Open Inference Protocol against in-process ONNX Runtime at batch 32: "
                    + (f"{r['ratio_to_ceiling']:.2f} ({r['rps']:.0f}/s)" if r else "not measured in this run"))
