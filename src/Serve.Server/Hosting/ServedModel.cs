@@ -214,7 +214,7 @@ public sealed partial class ServedModel
     /// left but whose cancellation has not run yet: Kestrel hands RequestAborted to the thread
     /// pool's global queue, and under load (pool threads busy with model runs, their local queues
     /// refilled by the next requests) it waits there while a new client's requests are admitted.
-    /// A burst of 503s then followed every burst of departures (17 in one benchmark run at 64
+    /// A burst of departures could so turn the next clients away (17 503s in one benchmark run at 64
     /// connections, "100 waiting"). Each yield goes to the back of that same global queue, so the
     /// cancellations queued before it run first; a few cover the hops from the socket to the
     /// request's token. Refusing takes a few thread-pool turns longer; admitting takes none.
