@@ -15,7 +15,10 @@ namespace Serve.Cli.Tests;
 /// <summary>
 /// A request sent just after SIGTERM is answered (or refused at connect), never cut off with no
 /// answer (issue 23 item 13), on a real `serve start` process this test starts and signals by its pid.
+/// It runs alone: the server ends its grace after 250 ms without requests, and on 2 cores the
+/// other serve processes this project starts in parallel once delayed this test's sends past it.
 /// </summary>
+[Collection(nameof(SigtermTests))]
 public sealed class SigtermTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
@@ -30,6 +33,8 @@ public sealed class SigtermTests : IDisposable
             inference_address=http://127.0.0.1:{port}
             management_address=http://127.0.0.1:{FreePort.Next()}
             metrics_address=http://127.0.0.1:{FreePort.Next()}
+            grpc_inference_port=0
+            grpc_management_port=0
             disable_token_authorization=true
             """);
         using var server = Process.Start(ServeProcess.StartInfo(_temp, ["start", "--foreground", "--ts-config", "config.properties"]))!;
@@ -119,3 +124,7 @@ public sealed class SigtermTests : IDisposable
         }
     }
 }
+
+/// <summary>Runs <see cref="SigtermTests"/> with no other test of this project alongside.</summary>
+[CollectionDefinition(nameof(SigtermTests), DisableParallelization = true)]
+public sealed class SigtermTestsCollection;
