@@ -277,6 +277,10 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Queues "left-1" and "left-2" for clients that leave when <paramref name="leaving"/> fires.</summary>
+    private static Task<InferenceResult>[] QueueTwoWhoseClientsLeave(ServedModel model, CancellationToken leaving) =>
+        [.. new[] { "left-1", "left-2" }.Select(body => model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, leaving))];
+
     [Fact]
     public async Task A_request_whose_client_left_while_queued_frees_its_place_and_is_never_run()
     {
@@ -285,8 +289,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         var running = Send(model, "wait");
         await _handlers.WaitForBatchesAsync();
         using var leaving = new CancellationTokenSource();
-        var abandoned = new[] { "left-1", "left-2" }
-            .Select(body => model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, leaving.Token)).ToArray();
+        var abandoned = QueueTwoWhoseClientsLeave(model, leaving.Token);
         Assert.Equal(2, model.QueueLength);
         await leaving.CancelAsync();
         foreach (var gone in abandoned)
@@ -313,8 +316,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         // Two clients left, but Kestrel's RequestAborted has not reached their tokens yet: it is
         // queued on the thread pool, which runs it at the first turn the new request yields.
         using var leaving = new CancellationTokenSource();
-        var abandoned = new[] { "left-1", "left-2" }
-            .Select(body => model.InferAsync(new InferenceRequest(Encoding.UTF8.GetBytes(body)), explain: false, leaving.Token)).ToArray();
+        var abandoned = QueueTwoWhoseClientsLeave(model, leaving.Token);
         var turns = 0;
         model.YieldToThreadPool = () =>
         {

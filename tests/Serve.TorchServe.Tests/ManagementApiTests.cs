@@ -492,14 +492,7 @@ public sealed class RegisterDefaultsTests : IAsyncLifetime
     public async Task Register_without_parameters_takes_default_workers_per_model_and_default_response_timeout()
     {
         // An archive without a model-config: nothing of the archive's wins over the defaults.
-        ModelArchiveWriter.Write(new ArchiveSpec
-        {
-            ModelName = "bare",
-            Version = "1.0",
-            SerializedFile = Path.Combine(AppContext.BaseDirectory, "fixtures", "digits-model", "digits.onnx"),
-            Handler = "digits",
-            ExportPath = _server.Config.ModelStore!,
-        }, DateTime.Now);
+        WriteArchiveWithoutModelConfig("bare");
 
         using var registered = await _server.Management(HttpMethod.Post, "/models?url=bare.mar");
         using var described = await _server.Management(HttpMethod.Get, "/models/bare");
@@ -522,19 +515,22 @@ public sealed class RegisterDefaultsTests : IAsyncLifetime
         Assert.Equal((1, 1, 4), (scalableModel.GetProperty("workers").GetArrayLength(), scalableModel.GetProperty("minWorkers").GetInt32(), scalableModel.GetProperty("maxWorkers").GetInt32()));
     }
 
+    /// <summary>Writes NAME.mar, the digits model with no model-config, into the server's model store.</summary>
+    private void WriteArchiveWithoutModelConfig(string name) => ModelArchiveWriter.Write(new ArchiveSpec
+    {
+        ModelName = name,
+        Version = "1.0",
+        SerializedFile = Path.Combine(AppContext.BaseDirectory, "fixtures", "digits-model", "digits.onnx"),
+        Handler = "digits",
+        ExportPath = _server.Config.ModelStore!,
+    }, DateTime.Now);
+
     [Fact]
     public async Task Job_queue_size_sizes_the_queue_of_models_whose_model_config_does_not_set_jobQueueSize()
     {
         // digits.mar's model-config sets jobQueueSize: 100 (it wins, as in TorchServe's wlm/Model);
         // scalable.mar's model-config does not set it, and a registered archive has no model-config.
-        ModelArchiveWriter.Write(new ArchiveSpec
-        {
-            ModelName = "queued",
-            Version = "1.0",
-            SerializedFile = Path.Combine(AppContext.BaseDirectory, "fixtures", "digits-model", "digits.onnx"),
-            Handler = "digits",
-            ExportPath = _server.Config.ModelStore!,
-        }, DateTime.Now);
+        WriteArchiveWithoutModelConfig("queued");
         using var registered = await _server.Management(HttpMethod.Post, "/models?url=queued.mar&initial_workers=1");
         Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
 
