@@ -11,6 +11,25 @@ namespace Serve.Cli.Tests;
 /// <summary>The built `serve` tool run as a process in a test's temporary directory, with its pid file there.</summary>
 internal static class ServeProcess
 {
+    /// <summary>
+    /// Writes the test's config.properties: the three APIs on free ports of 127.0.0.1 and gRPC off,
+    /// never TorchServe's 8080-8082 and 7070-7071, which another server may hold; then <paramref name="extra"/>
+    /// lines. Returns the inference and management ports.
+    /// </summary>
+    public static (int Inference, int Management) WriteConfig(TempDirectory temp, string extra = "")
+    {
+        var (inference, management) = (FreePort.Next(), FreePort.Next());
+        File.WriteAllText(temp["config.properties"], $"""
+            inference_address=http://127.0.0.1:{inference}
+            management_address=http://127.0.0.1:{management}
+            metrics_address=http://127.0.0.1:{FreePort.Next()}
+            grpc_inference_port=0
+            grpc_management_port=0
+            {extra}
+            """);
+        return (inference, management);
+    }
+
     /// <summary>How to start <c>serve</c> with <paramref name="args"/> in <paramref name="temp"/>, its output redirected.</summary>
     public static ProcessStartInfo StartInfo(TempDirectory temp, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {

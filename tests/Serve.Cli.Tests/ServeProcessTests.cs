@@ -34,14 +34,7 @@ public sealed class ServeProcessTests : IDisposable
     [Fact]
     public async Task Start_in_the_background_serves_until_stop()
     {
-        var port = FreePort.Next();
-        File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{FreePort.Next()}
-            metrics_address=http://127.0.0.1:{FreePort.Next()}
-            grpc_inference_port=0
-            grpc_management_port=0
-            """);
+        var (port, _) = ServeProcess.WriteConfig(_temp);
 
         var started = await Serve("start", "--ts-config", "config.properties");
         Assert.True(started.Code == 0, started.Error);
@@ -72,16 +65,7 @@ public sealed class ServeProcessTests : IDisposable
         var archived = await Serve("archive", "--model-name", "classifier", "--version", "1.0", "--handler", "image_classifier",
             "--serialized-file", Path.Combine(vision, model), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
         Assert.True(archived.Code == 0, archived.Error);
-        var port = FreePort.Next();
-        File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{FreePort.Next()}
-            metrics_address=http://127.0.0.1:{FreePort.Next()}
-            grpc_inference_port=0
-            grpc_management_port=0
-            load_models=all
-            disable_token_authorization=true
-            """);
+        var (port, _) = ServeProcess.WriteConfig(_temp, "load_models=all\ndisable_token_authorization=true");
 
         var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
         Assert.True(started.Code == 0, started.Error + File.ReadAllText(_temp["logs/serve.log"]));
@@ -117,15 +101,7 @@ public sealed class ServeProcessTests : IDisposable
             "--serialized-file", Path.Combine(vision, "classifier.onnx"), "--extra-files", Path.Combine(vision, "index_to_name.json"), "--export-path", "store");
         Assert.True(archived.Code == 0, archived.Error);
         File.WriteAllText(_temp["store/corrupt.mar"], "not an archive");
-        var port = FreePort.Next();
-        var management = FreePort.Next();
-        File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{management}
-            metrics_address=http://127.0.0.1:{FreePort.Next()}
-            load_models=all
-            disable_token_authorization=true
-            """);
+        var (port, management) = ServeProcess.WriteConfig(_temp, "load_models=all\ndisable_token_authorization=true");
 
         var started = await Serve("start", "--ts-config", "config.properties", "--model-store", "store");
         await ServeProcess.CheckThenStopAsync(_temp, async () =>
@@ -158,14 +134,7 @@ public sealed class ServeProcessTests : IDisposable
     {
         Directory.CreateDirectory(_temp["store"]);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "torchserve", "digits.mar"), _temp["store/digits.mar"]);
-        // Free ports, not TorchServe's 8080-8082 and 7070-7071: another server on them must not decide this test.
-        File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{FreePort.Next()}
-            management_address=http://127.0.0.1:{FreePort.Next()}
-            metrics_address=http://127.0.0.1:{FreePort.Next()}
-            grpc_inference_port=0
-            grpc_management_port=0
-            """);
+        ServeProcess.WriteConfig(_temp);
 
         var (code, _, error) = await Serve("start", "--foreground", "--ts-config", "config.properties", "--model-store", "store", "--models", "all", "--disable-token-auth");
 

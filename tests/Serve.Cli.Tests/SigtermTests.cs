@@ -28,15 +28,7 @@ public sealed class SigtermTests : IDisposable
     [Fact]
     public async Task Requests_on_kept_alive_connections_just_after_sigterm_are_answered()
     {
-        var port = FreePort.Next();
-        File.WriteAllText(_temp["config.properties"], $"""
-            inference_address=http://127.0.0.1:{port}
-            management_address=http://127.0.0.1:{FreePort.Next()}
-            metrics_address=http://127.0.0.1:{FreePort.Next()}
-            grpc_inference_port=0
-            grpc_management_port=0
-            disable_token_authorization=true
-            """);
+        var (port, _) = ServeProcess.WriteConfig(_temp, "disable_token_authorization=true");
         using var server = Process.Start(ServeProcess.StartInfo(_temp, ["start", "--foreground", "--ts-config", "config.properties"]))!;
         var output = server.StandardOutput.ReadToEndAsync();
         var errors = server.StandardError.ReadToEndAsync();
