@@ -108,6 +108,9 @@ public class TensorInputTests(ClassifierServer server) : IClassFixture<Classifie
 
         var error = Assert.Throws<InvalidRequestException>(() => TensorInput.TryRead(Request(new byte[4], TensorBody.ContentType("INT32", [1])), out _));
         Assert.Contains("must be FP32", error.Message);
+
+        var tooFew = Assert.Throws<InvalidRequestException>(() => TensorInput.TryRead(Request(body, TensorBody.ContentType("FP32", [3, 2, 2])), out _));
+        Assert.Contains("of shape [3, 2, 2] holds 12 values; this one holds 4", tooFew.Message);
     }
 
     [Theory]

@@ -46,6 +46,11 @@ public static class TensorInput
             throw new InvalidRequestException(
                 $"An image tensor is C x H x W (or 1 x C x H x W); this one's shape is {Tensor.FormatShape(shape)}.");
         }
+        if (values.Length != image[0] * image[1] * image[2])
+        {
+            throw new InvalidRequestException(
+                $"An image tensor of shape {Tensor.FormatShape(shape)} holds {image[0] * image[1] * image[2]} values; this one holds {values.Length}.");
+        }
         return new Tensor<float>(values, image);
     }
 
