@@ -152,6 +152,13 @@ internal static class HandlerEmitter
                 w.Line($"{ResultArray} results = {ToResults(handler.Result, "output", count, "WriteResult")};");
             }
             w.Line($"context.Metrics.RecordStage({Stage}.Postprocess, stageStart);");
+            if (handler.Inference is null && handler.Preprocess is not null)
+            {
+                // Only the model read the preprocess's output, and the results are bytes now.
+                w.Line();
+                w.Line("// The model has run the inputs and the results are written: their rented memory goes back to its pool.");
+                w.Line($"{Services}.ModelInputs.Release({input});");
+            }
         }
 
         w.Line();

@@ -67,6 +67,9 @@ namespace Shapes
                 global::Serve.Runtime.InferenceResult[] results = global::Serve.Runtime.CompilerServices.HandlerResults.FromJson<global::Shapes.Prediction>(outputs, prepared.Inputs.Count, __ServeJson.WriteResult);
                 context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Postprocess, stageStart);
 
+                // The model has run the inputs and the results are written: their rented memory goes back to its pool.
+                global::Serve.Runtime.CompilerServices.ModelInputs.Release(prepared.Inputs);
+
                 context.Metrics.RecordHandlerTime(handlerStart);
                 return prepared.Complete(results);
             }
