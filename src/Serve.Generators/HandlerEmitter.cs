@@ -110,7 +110,9 @@ internal static class HandlerEmitter
         w.Line("long stageStart;");
         w.Line();
 
-        var (input, count, complete) = EmitPreprocess(w, handler, Return);
+        // With no [Inference] stage the model runs the preprocess's output as it is.
+        var modelRuns = !explain && handler.Inference is null;
+        var (input, count, complete) = EmitPreprocess(w, handler, modelRuns, Return);
         if (explain)
         {
             var stage = handler.Explain!;
@@ -152,7 +154,7 @@ internal static class HandlerEmitter
                 w.Line($"{ResultArray} results = {ToResults(handler.Result, "output", count, "WriteResult")};");
             }
             w.Line($"context.Metrics.RecordStage({Stage}.Postprocess, stageStart);");
-            if (handler.Inference is null && handler.Preprocess is not null)
+            if (modelRuns && handler.Preprocess is not null)
             {
                 // Only the model read the preprocess's output, and the results are bytes now.
                 w.Line();
@@ -170,7 +172,7 @@ internal static class HandlerEmitter
     }
 
     /// <summary>Writes the preprocess stage; returns the expressions for its output, the request count and the final results.</summary>
-    private static (string Input, string Count, string Complete) EmitPreprocess(SourceWriter w, HandlerSpec handler, System.Func<string, string> returnStatement)
+    private static (string Input, string Count, string Complete) EmitPreprocess(SourceWriter w, HandlerSpec handler, bool modelRuns, System.Func<string, string> returnStatement)
     {
         if (handler.Preprocess is not { } preprocess)
         {
@@ -209,6 +211,11 @@ internal static class HandlerEmitter
         w.Open("if (preprocessedHere)");
         w.Line($"context.Metrics.RecordStage({Stage}.Preprocess, stageStart);");
         w.Close();
+        if (modelRuns)
+        {
+            w.Line("// A request whose tensor the model cannot take fails alone, before the batch runs.");
+            w.Line("prepared.RejectMisfits(context);");
+        }
         w.Open("if (prepared.IsEmpty)");
         w.Line("context.Metrics.RecordHandlerTime(handlerStart);");
         w.Line(returnStatement("prepared.Rejections()"));

@@ -254,23 +254,15 @@ public sealed class OnnxModel :
     /// </summary>
     private void CheckRequests(IReadOnlyList<Tensor<float>> inputs)
     {
-        if (_session.InputMetadata.Count != 1)
+        if (Inputs.Count != 1)
         {
             return; // Run names what is missing.
         }
-        var (name, metadata) = _session.InputMetadata.First();
-        var declared = metadata.Dimensions;
         foreach (var input in inputs)
         {
-            var fits = declared.Length == input.Shape.Count + 1;
-            for (var i = 1; fits && i < declared.Length; i++)
+            if (Inputs[0].RowMismatch(input) is { } why)
             {
-                fits = declared[i] < 0 || declared[i] == input.Shape[i - 1];
-            }
-            if (!fits)
-            {
-                throw new InvalidRequestException(
-                    $"Model '{ModelName}' input '{name}' takes shape [{string.Join(", ", declared)}] (-1: any size), one row per request; this request's tensor has shape {Tensor.FormatShape(input.Shape)}.");
+                throw new InvalidRequestException($"Model '{ModelName}' {why}.");
             }
         }
     }

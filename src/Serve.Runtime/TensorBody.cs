@@ -67,19 +67,32 @@ public static class TensorBody
         {
             throw new InvalidRequestException($"Expected an FP32 tensor, got {(datatype.Length == 0 ? request.ContentType ?? "no content type" : datatype)}.");
         }
-        var bytes = request.Body.Span;
-        var values = new float[bytes.Length / sizeof(float)];
+        var values = new float[request.Body.Length / sizeof(float)];
+        CopySingles(request.Body.Span, values);
+        return values;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="destination"/>'s length of little-endian FP32 values (a tensor body's
+    /// elements) from the start of <paramref name="bytes"/>, into memory the caller chose (a rented tensor's).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="bytes"/> holds fewer values than <paramref name="destination"/>.</exception>
+    public static void CopySingles(ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        if (bytes.Length / sizeof(float) < destination.Length)
+        {
+            throw new ArgumentException($"The body holds {bytes.Length / sizeof(float)} FP32 values, fewer than the {destination.Length} asked for.", nameof(bytes));
+        }
         if (BitConverter.IsLittleEndian)
         {
-            MemoryMarshal.Cast<byte, float>(bytes[..(values.Length * sizeof(float))]).CopyTo(values);
+            MemoryMarshal.Cast<byte, float>(bytes[..(destination.Length * sizeof(float))]).CopyTo(destination);
         }
         else
         {
-            for (var i = 0; i < values.Length; i++)
+            for (var i = 0; i < destination.Length; i++)
             {
-                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
+                destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
             }
         }
-        return values;
     }
 }

@@ -73,6 +73,30 @@ public class TensorInputTests(ClassifierServer server) : IClassFixture<Classifie
         Assert.Contains("takes shape [-1, 3, 224, 224] (-1: any size), one row per request; this request's tensor has shape [1, 2, 2]", body);
     }
 
+    [Fact]
+    public async Task A_tensor_the_model_cannot_take_fails_alone_and_the_images_batched_with_it_are_answered()
+    {
+        // The model waits for a batch of four, so these four share one.
+        var sent = new HttpContent[]
+        {
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+            new StringContent("[[[1, 2], [3, 4]]]", Encoding.UTF8, "application/json"),
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+        };
+
+        var answers = await Task.WhenAll(sent.Select(async content =>
+        {
+            using var response = await server.Client.PostAsync("/predictions/onnx_full_batches", content);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.OK, HttpStatusCode.OK], answers.Select(a => a.StatusCode));
+        Assert.Contains("this request's tensor has shape [1, 2, 2]", answers[1].Body);
+        Assert.All(answers.Where(a => a.StatusCode == HttpStatusCode.OK), a =>
+            Assert.Equal(Fixtures.Expected("china.jpg").Select(e => e.Label), JsonDocument.Parse(a.Body).RootElement.EnumerateObject().Select(p => p.Name)));
+    }
+
     [Theory]
     [InlineData("[[[1, 2], [3]]]", "ragged: a list at depth 3 has 1 elements where the first there had 2")]
     [InlineData("[[1, [2]]]", "ragged: numbers and lists side by side")]

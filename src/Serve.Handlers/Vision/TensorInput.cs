@@ -27,18 +27,22 @@ public static class TensorInput
             {
                 throw new InvalidRequestException($"An image tensor must be FP32, as torch.FloatTensor makes it; this input is {datatype}.");
             }
-            tensor = ImageShaped(TensorBody.ReadSingles(request), shape);
+            // Read into rented memory, as a decoded image's tensor is: the generated handler gives it back.
+            var body = request.Body.Span;
+            tensor = Tensor<float>.Rent(ImageShape(shape, body.Length / sizeof(float)));
+            TensorBody.CopySingles(body, tensor.Span);
             return true;
         }
         if (JsonList(request.Body.Span) is not { } list)
         {
             return false;
         }
-        tensor = ImageShaped(list.Values, list.Shape);
+        tensor = new Tensor<float>(list.Values, ImageShape(list.Shape, list.Values.Length));
         return true;
     }
 
-    private static Tensor<float> ImageShaped(float[] values, long[] shape)
+    /// <summary>The C x H x W shape of an image tensor sent with <paramref name="shape"/> and <paramref name="count"/> values.</summary>
+    private static long[] ImageShape(long[] shape, long count)
     {
         var image = shape is [1, _, _, _] ? shape[1..] : shape;
         if (image.Length != 3)
@@ -46,12 +50,12 @@ public static class TensorInput
             throw new InvalidRequestException(
                 $"An image tensor is C x H x W (or 1 x C x H x W); this one's shape is {Tensor.FormatShape(shape)}.");
         }
-        if (values.Length != image[0] * image[1] * image[2])
+        if (count != image[0] * image[1] * image[2])
         {
             throw new InvalidRequestException(
-                $"An image tensor of shape {Tensor.FormatShape(shape)} holds {image[0] * image[1] * image[2]} values; this one holds {values.Length}.");
+                $"An image tensor of shape {Tensor.FormatShape(shape)} holds {image[0] * image[1] * image[2]} values; this one holds {count}.");
         }
-        return new Tensor<float>(values, image);
+        return image;
     }
 
     private const int MaxDepth = 8;

@@ -38,6 +38,34 @@ public sealed class PreparedBatch<T>
         _rejected[index] = InferenceResult.Error(InferenceErrorKind.InvalidRequest, exception.Message);
     }
 
+    /// <summary>
+    /// Sets aside, as invalid requests, the accepted tensors the model declares it cannot take as
+    /// one row of its batch (<see cref="TensorDescription.RowMismatch"/>): a tensor a client sent
+    /// in the wrong shape fails alone instead of failing the batch it was put in. Only a model with
+    /// one declared input is checked; any other is left to say what it lacks when it runs.
+    /// </summary>
+    public void RejectMisfits(HandlerContext context)
+    {
+        if (context.Model is not IModelSignature { Inputs: [var input] })
+        {
+            return;
+        }
+        for (int i = 0, accepted = 0; i < _batchCount && accepted < _inputs.Count; i++)
+        {
+            if (_rejected?[i] is not null)
+            {
+                continue;
+            }
+            if (_inputs[accepted] is Tensor tensor && input.RowMismatch(tensor) is { } why)
+            {
+                _inputs.RemoveAt(accepted);
+                Reject(i, new InvalidRequestException($"Model '{context.ModelName}' {why}."));
+                continue;
+            }
+            accepted++;
+        }
+    }
+
     /// <summary>Only the rejections, for a batch in which nothing was accepted.</summary>
     public IReadOnlyList<InferenceResult> Rejections() => Complete([]);
 

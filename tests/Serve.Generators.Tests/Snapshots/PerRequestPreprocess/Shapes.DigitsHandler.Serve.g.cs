@@ -47,6 +47,8 @@ namespace Shapes
                 {
                     context.Metrics.RecordStage(global::Serve.Runtime.HandlerStage.Preprocess, stageStart);
                 }
+                // A request whose tensor the model cannot take fails alone, before the batch runs.
+                prepared.RejectMisfits(context);
                 if (prepared.IsEmpty)
                 {
                     context.Metrics.RecordHandlerTime(handlerStart);
