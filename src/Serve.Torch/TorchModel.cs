@@ -53,8 +53,13 @@ public abstract class TorchModel :
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var size = BatchShapes.Pad(inputs.Count);
-        return ValueTask.FromResult(TensorBatch.TakeRows(Run(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count));
+        var shape = TensorBatch.Shape(inputs, BatchShapes.Pad(inputs.Count));
+        // Stacked straight into libtorch's memory: a managed array per batch would be a new
+        // large-object-heap array for every image (602 KB at 224 x 224), collected in full collections.
+        var batch = torch.empty(shape, torch.ScalarType.Float32, torch.CPU);
+        using var rows = NativeBuffer<float>.Tensor(TorchTensors.DataPointer(batch), shape, batch);
+        TensorBatch.StackInto(inputs, rows, ModelName, Backend);
+        return ValueTask.FromResult(TensorBatch.TakeRows(Run(batch), inputs.Count));
     }
 
     private Tensor<float> Run(Tensor<float> input)
@@ -68,13 +73,27 @@ public abstract class TorchModel :
         return TorchTensors.FromTorch(output, ModelName);
     }
 
-    /// <summary>The input as a TorchSharp tensor on <see cref="Device"/>, inside the caller's dispose scope.</summary>
-    private protected torch.Tensor ToDevice(Tensor<float> input)
+    /// <summary>Runs a CPU tensor the caller owns (and disposes).</summary>
+    private Tensor<float> Run(torch.Tensor input)
     {
-        var value = TorchTensors.ToTorch(input, ModelName);
+        torch.Tensor output;
+        using (torch.NewDisposeScope())
+        using (torch.inference_mode())
+        {
+            output = Forward(OnDevice(input, input.numel())).MoveToOuterDisposeScope();
+        }
+        return TorchTensors.FromTorch(output, ModelName);
+    }
+
+    /// <summary>The input as a TorchSharp tensor on <see cref="Device"/>, inside the caller's dispose scope.</summary>
+    private protected torch.Tensor ToDevice(Tensor<float> input) => OnDevice(TorchTensors.ToTorch(input, ModelName), input.Length);
+
+    /// <summary>A CPU tensor of <paramref name="length"/> floats, moved to <see cref="Device"/> (a copy, counted) when that is not the CPU.</summary>
+    private torch.Tensor OnDevice(torch.Tensor value, long length)
+    {
         if (Device.type != TorchDeviceType.CPU)
         {
-            TensorCopies.Record(ModelName, Backend, "cpu to device", input.Length * sizeof(float));
+            TensorCopies.Record(ModelName, Backend, "cpu to device", length * sizeof(float));
             value = value.to(Device);
         }
         return value;
