@@ -2,9 +2,10 @@
 # What the garbage collector does while a server answers the suite's workload (one JPEG per request,
 # 8 connections, MobileNetV3-small on ONNX Runtime): allocation rate, collections per generation and
 # time in GC pauses, from dotnet-counters over 12 s (four 3 s intervals) after 10 s unmeasured.
-#   benchmarks/gc-rate.sh [serve|attribute] ...
+#   benchmarks/gc-rate.sh [serve|attribute|attribute-workstation] ...
 #     serve      `serve start` with an image_classifier archive and no model-config
 #     attribute  ImageBench's handler written with the attributes (a Microsoft.NET.Sdk.Web app: server GC)
+#     attribute-workstation  the same with DOTNET_gcServer=0 (workstation GC, as `serve` runs)
 # SERVE=path/to/serve and IMAGEBENCH=path/to/ImageBench measure other builds (another commit's, for
 # a before and after). Needs wrk, the suite's models (benchmarks/run.sh --quick makes them) and the
 # Release builds (dotnet build src/Serve.Cli -c Release; dotnet build benchmarks/ImageBench -c Release);
@@ -32,11 +33,13 @@ for side in "${@:-serve attribute}"; do
     case $one in
       serve) url=http://127.0.0.1:${ports[0]}/predictions/m
         command=("$serve" start --foreground --ts-config config.properties --models m.mar) ;;
-      attribute) url=http://127.0.0.1:${ports[0]}/predictions/classifier-b1
+      attribute|attribute-workstation) url=http://127.0.0.1:${ports[0]}/predictions/classifier-b1
         command=("$imagebench" serve --urls "http://127.0.0.1:${ports[0]}" --model "$model" --batch-sizes 1) ;;
-      *) echo "unknown side $one: serve or attribute" >&2; exit 2 ;;
+      *) echo "unknown side $one: serve, attribute or attribute-workstation" >&2; exit 2 ;;
     esac
-    (cd "$store" && DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 exec "${command[@]}" > "$store/$one.log" 2>&1) &
+    settings=(DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1)
+    [ "$one" != attribute-workstation ] || settings+=(DOTNET_gcServer=0)
+    (cd "$store" && exec env "${settings[@]}" "${command[@]}" > "$store/$one.log" 2>&1) &
     pid=$!
     for _ in $(seq 120); do
       [ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$image" -H 'Content-Type: image/jpeg' "$url")" = 200 ] && break
@@ -62,7 +65,7 @@ seconds = 3.0 * len(stamps)
 def get(prefix, generation=""):
     return next((v for k, v in values.items() if k.startswith(prefix) and generation in k), float("nan"))
 answers = json.loads(next(l for l in open(wrk) if l.startswith("WRKJSON "))[8:])
-print(f"{side:<10} {answers['requests'] / answers['seconds']:6.1f} req/s  allocated {get('dotnet.gc.heap.total_allocated') / seconds / 1e6:6.1f} MB/s"
+print(f"{side:<21} {answers['requests'] / answers['seconds']:6.1f} req/s  allocated {get('dotnet.gc.heap.total_allocated') / seconds / 1e6:6.1f} MB/s"
       f"  collections/s gen0 {get('dotnet.gc.collections', 'gen0') / seconds:4.1f} gen1 {get('dotnet.gc.collections', 'gen1') / seconds:4.1f}"
       f" gen2 {get('dotnet.gc.collections', 'gen2') / seconds:4.1f}  in GC pauses {get('dotnet.gc.pause.time') / seconds * 100:4.1f}%")
 PY

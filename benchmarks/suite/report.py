@@ -103,9 +103,12 @@ def markdown(results):
         f"at end {load(m['load_average_end'])}: above {m['cores']} other processes were competing for the cores.",
     ]
     if results["ceilings"]:
-        out += ["", "### In-process ceilings (the same work, no server)", "",
-                table(["stage", "backend", "device", "threads", "intra-op", "batch", "images/s", "CPU %", "images per CPU-s"],
-                      [[c["stage"], c["backend"], c["device"], c["threads"], c["intra_op"], c["batch"], f"{c['images_per_s']:.1f}", c["cpu_percent"],
+        bracketed = any(c.get("when") for c in results["ceilings"])
+        out += ["", "### In-process ceilings (the same work, no server)", ""]
+        if bracketed:
+            out += ["The ceilings the serving rows are held against ran before and after them; each ratio below is to the mean of the two.", ""]
+        out += [table(["stage", "backend", "device", "threads", "intra-op", "batch", "measured", "images/s", "CPU %", "images per CPU-s"],
+                      [[c["stage"], c["backend"], c["device"], c["threads"], c["intra_op"], c["batch"], c.get("when", "-"), f"{c['images_per_s']:.1f}", c["cpu_percent"],
                         f"{c['images_per_s'] / max(c['cpu_percent'], 1) * 100:.1f}"]
                        for c in results["ceilings"]])]
     if results.get("preprocessing"):
