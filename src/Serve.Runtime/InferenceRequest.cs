@@ -22,6 +22,11 @@ public sealed class InferenceRequest
     }
 
     /// <summary>The request body, as sent.</summary>
+    /// <remarks>
+    /// The server may read a body into a pooled array and reuse it once the request is answered and
+    /// the handler's call on its batch has returned, as ASP.NET Core reuses a request's buffers: copy
+    /// it (<c>ToArray()</c>) to keep it longer, e.g. in a cache or a task that outlives the call.
+    /// </remarks>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>The request's Content-Type header, if any.</summary>

@@ -6,17 +6,28 @@ using Serve.Runtime;
 namespace Serve.Server;
 
 /// <summary>One queued request: what to run, when it was queued, and where its result goes.</summary>
-internal sealed class InferenceJob(InferenceRequest request, long queuedAt, ActivityContext trace = default)
+/// <remarks>A job whose body is pooled holds it (one more holder) until <see cref="ReleaseBody"/>.</remarks>
+internal sealed class InferenceJob
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PooledBody? _body;
 
-    public InferenceRequest Request { get; } = request;
+    public InferenceJob(InferenceRequest request, long queuedAt, ActivityContext trace = default, PooledBody? body = null)
+    {
+        Request = request;
+        QueuedAt = queuedAt;
+        Trace = trace;
+        body?.Retain();
+        _body = body;
+    }
+
+    public InferenceRequest Request { get; }
 
     /// <summary>The <see cref="System.TimeProvider.GetTimestamp"/> at which it was queued.</summary>
-    public long QueuedAt { get; } = queuedAt;
+    public long QueuedAt { get; }
 
     /// <summary>The request's trace (<see cref="ServeTracing"/>); default when it is not traced.</summary>
-    public ActivityContext Trace { get; } = trace;
+    public ActivityContext Trace { get; }
 
     private const int Queued = 0, Taken = 1, Abandoned = 2;
     private int _state;
@@ -31,6 +42,13 @@ internal sealed class InferenceJob(InferenceRequest request, long queuedAt, Acti
     /// Exactly one of <see cref="TryTake"/> and this succeeds, so the queue's count drops once.
     /// </summary>
     public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
+
+    /// <summary>
+    /// Ends the job's hold on its pooled body, once nothing will read the request again: it was
+    /// never queued, it was abandoned or failed unrun, or the handler's call on its batch has
+    /// returned. Only the first call releases.
+    /// </summary>
+    public void ReleaseBody() => Interlocked.Exchange(ref _body, null)?.Release();
 
     /// <summary>Sets the result; false when it was already set (e.g. the request timed out first).</summary>
     public bool Complete(InferenceResult result) => _completion.TrySetResult(result);

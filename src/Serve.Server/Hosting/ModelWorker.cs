@@ -150,6 +150,14 @@ internal sealed partial class ModelWorker(
         finally
         {
             Context.Metrics.RecordPredictionTime(start);
+            if (call.IsCompleted)
+            {
+                // The handler is done with the batch's bodies. A call that timed out may still read them: they stay held.
+                foreach (var job in batch)
+                {
+                    job.ReleaseBody();
+                }
+            }
         }
         return true;
     }

@@ -137,11 +137,19 @@ public sealed partial class ServedModel
     /// queue, a rejected input, a failed stage or a timeout each come back as a failed result.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the client left).</exception>
-    public async Task<InferenceResult> InferAsync(InferenceRequest request, bool explain, CancellationToken cancellationToken)
+    public Task<InferenceResult> InferAsync(InferenceRequest request, bool explain, CancellationToken cancellationToken) =>
+        InferAsync(request, explain, body: null, cancellationToken);
+
+    /// <summary>As the public overload, for a request whose body lies in <paramref name="body"/>: its job holds it until the worker's call on its batch has returned.</summary>
+    internal async Task<InferenceResult> InferAsync(InferenceRequest request, bool explain, PooledBody? body, CancellationToken cancellationToken)
     {
         if (explain)
         {
-            return (await ExplainAsync([request], cancellationToken).ConfigureAwait(false))[0];
+            body?.Retain();
+            var explained = (await ExplainAsync([request], cancellationToken).ConfigureAwait(false))[0];
+            // Not reached when the client left: the explanation may run on, so its body is left to the GC.
+            body?.Release();
+            return explained;
         }
         if (Unavailable() is { } unavailable)
         {
@@ -166,10 +174,11 @@ public sealed partial class ServedModel
                 }
                 request = preprocessed.Request!;
             }
-            var job = new InferenceJob(request, _time.GetTimestamp(), Activity.Current?.Context ?? default);
+            var job = new InferenceJob(request, _time.GetTimestamp(), Activity.Current?.Context ?? default, body);
             queued = _queue.Writer.TryWrite(job);
             if (!queued)
             {
+                job.ReleaseBody();
                 // Found just before it was unregistered: as if the request came just after (the adapter looks again).
                 return IsUnregistered
                     ? InferenceResult.Error(InferenceErrorKind.ModelNotFound, $"Model not found: {Name} (version {Version} was unregistered)")
@@ -187,6 +196,7 @@ public sealed partial class ServedModel
                 // the workers skip it (a burst of abandoned requests would otherwise fill the
                 // queue and turn newer clients away with 503s while the model runs for no one).
                 Interlocked.Decrement(ref _waiting);
+                job.ReleaseBody();
                 throw;
             }
         }
@@ -335,6 +345,7 @@ public sealed partial class ServedModel
         foreach (var job in _batches.TakeQueued())
         {
             job.Complete(NoWorker());
+            job.ReleaseBody();
         }
     }
 
@@ -448,6 +459,7 @@ public sealed partial class ServedModel
         while (_queue.Reader.TryRead(out var job))
         {
             job.Complete(InferenceResult.Error(InferenceErrorKind.Unavailable, $"Model '{Name}' is shutting down."));
+            job.ReleaseBody();
         }
         _requestStageContext?.ReleaseModel();
         if (unregistered)

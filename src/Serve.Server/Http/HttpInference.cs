@@ -33,10 +33,22 @@ internal static class HttpInference
     /// <summary>Reads the request body within the server's size and form limits (<see cref="RequestBody"/>).</summary>
     public static async ValueTask<(ReadOnlyMemory<byte> Body, InferenceResult? Error)> ReadBodyAsync(HttpContext httpContext, InferencePipeline pipeline, CancellationToken cancellationToken)
     {
+        var (body, _, error) = await ReadBodyAsync(httpContext, pipeline, pooled: false, cancellationToken).ConfigureAwait(false);
+        return (body, error);
+    }
+
+    /// <summary>
+    /// Reads the request body as <see cref="ReadBodyAsync(HttpContext, InferencePipeline, CancellationToken)"/>
+    /// does, into a pooled array where it fits one: the caller hands <c>Pooled</c> to the pipeline
+    /// (<see cref="Decoded{TInput}.Body"/>), which returns it once nothing reads the body any more.
+    /// </summary>
+    public static async ValueTask<(ReadOnlyMemory<byte> Body, PooledBody? Pooled, InferenceResult? Error)> ReadBodyAsync(
+        HttpContext httpContext, InferencePipeline pipeline, bool pooled, CancellationToken cancellationToken)
+    {
         var options = pipeline.Options;
         var read = await RequestBody.ReadAsync(httpContext.Request, pipeline.Limits.MaxRequestSize,
-            new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), cancellationToken).ConfigureAwait(false);
-        return read.Error is { } error ? (default, InferenceResult.Error(error.Kind, error.Message)) : (read.Bytes, null);
+            new FormLimits(options.MaxFormParts, options.MaxFormPartHeaderSize), pooled, cancellationToken).ConfigureAwait(false);
+        return read.Error is { } error ? (default, null, InferenceResult.Error(error.Kind, error.Message)) : (read.Bytes, read.Pooled, null);
     }
 
     /// <summary>A handler's request: the body, with the HTTP request's headers and query.</summary>

@@ -19,9 +19,11 @@ namespace Serve.Server.Http;
 /// </summary>
 internal static class RequestBody
 {
-    public readonly record struct Result(ReadOnlyMemory<byte> Bytes, RequestError? Error);
+    /// <summary>The body, or why it was refused; <paramref name="Pooled"/> owns <paramref name="Bytes"/> when it was read into a pooled array.</summary>
+    public readonly record struct Result(ReadOnlyMemory<byte> Bytes, RequestError? Error, PooledBody? Pooled = null);
 
-    public static async Task<Result> ReadAsync(HttpRequest request, long limit, FormLimits formLimits, CancellationToken cancellationToken)
+    /// <summary>Reads the body; with <paramref name="pooled"/>, a body of known length up to <see cref="PooledBody.MaxPooledLength"/> goes into a pooled array the caller releases.</summary>
+    public static async Task<Result> ReadAsync(HttpRequest request, long limit, FormLimits formLimits, bool pooled, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -51,7 +53,7 @@ internal static class RequestBody
         Result whole;
         try
         {
-            whole = await ReadWholeAsync(request, limit, cancellationToken).ConfigureAwait(false);
+            whole = await ReadWholeAsync(request, limit, pooled, cancellationToken).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)
         {
@@ -77,24 +79,35 @@ internal static class RequestBody
         }
 
         var (part, error) = MultipartForm.Read(whole.Bytes, boundary, formLimits);
-        return error is not null ? new(default, error) : part.IsEmpty ? Empty() : new(part, null);
+        if (error is not null || part.IsEmpty)
+        {
+            whole.Pooled?.Release();
+            return error is not null ? new(default, error) : Empty();
+        }
+        return new(part, null, whole.Pooled);
     }
 
-    private static async Task<Result> ReadWholeAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    private static async Task<Result> ReadWholeAsync(HttpRequest request, long limit, bool pooled, CancellationToken cancellationToken)
     {
         if (request.ContentLength is { } length)
         {
             // The usual case: the length is known, so read straight into the request's own array.
-            var bytes = new byte[length];
+            var owner = pooled && length <= PooledBody.MaxPooledLength ? PooledBody.Rent((int)length) : null;
+            var bytes = owner?.Memory ?? new byte[length];
             try
             {
                 await request.Body.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
             }
-            catch (EndOfStreamException)
+            catch (Exception e)
             {
-                return new(default, RequestError.Invalid($"The request body ended before its Content-Length of {length} bytes."));
+                owner?.Release();
+                if (e is EndOfStreamException)
+                {
+                    return new(default, RequestError.Invalid($"The request body ended before its Content-Length of {length} bytes."));
+                }
+                throw;
             }
-            return new(bytes, null);
+            return new(bytes, null, owner);
         }
 
         // Chunked: read at most limit + 1 bytes: enough to know the body is too large without holding it all.

@@ -39,4 +39,7 @@ public readonly record struct Decoded<TInput>(TInput Input, IReadOnlyList<Infere
 
     /// <summary>Input refused: <paramref name="kind"/> and a message for the client.</summary>
     public static Decoded<TInput> Refused(InferenceErrorKind kind, string message) => new(default!, [], InferenceResult.Error(kind, message));
+
+    /// <summary>The pooled array every request's body lies in, which the pipeline releases; null for bodies of their own.</summary>
+    internal PooledBody? Body { get; init; }
 }

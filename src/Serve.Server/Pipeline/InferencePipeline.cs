@@ -80,12 +80,26 @@ public sealed class InferencePipeline
             return refused;
         }
 
+        try
+        {
+            return await AnswerAsync(call, codec, target, decoded, activity, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The call's hold on a pooled body ends with its answer (an answer may be the body itself);
+            // a job still queued or running holds its own.
+            decoded.Body?.Release();
+        }
+    }
+
+    private async Task<InferenceResult?> AnswerAsync<TCall, TInput>(TCall call, IInferenceCodec<TCall, TInput> codec, InferenceTarget target, Decoded<TInput> decoded, Activity? activity, CancellationToken cancellationToken)
+    {
         ServedModel? model;
         IReadOnlyList<InferenceResult> results;
         try
         {
             // Looked up again after the body: the model may have been unregistered or replaced meanwhile.
-            (model, results) = await InferAsync(target, decoded.Requests, cancellationToken).ConfigureAwait(false);
+            (model, results) = await InferAsync(target, decoded.Requests, decoded.Body, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -127,8 +141,13 @@ public sealed class InferencePipeline
     /// once (they are batched like separate requests); one result per request, in order.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    public async Task<(ServedModel? Model, IReadOnlyList<InferenceResult> Results)> InferAsync(
-        InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    public Task<(ServedModel? Model, IReadOnlyList<InferenceResult> Results)> InferAsync(
+        InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken) =>
+        InferAsync(target, requests, body: null, cancellationToken);
+
+    /// <summary>As the public overload, for requests whose bodies lie in <paramref name="body"/>: each queued job holds it until its batch has run.</summary>
+    internal async Task<(ServedModel? Model, IReadOnlyList<InferenceResult> Results)> InferAsync(
+        InferenceTarget target, IReadOnlyList<InferenceRequest> requests, PooledBody? body, CancellationToken cancellationToken)
     {
         var (model, missing) = Find(target);
         if (model is null)
@@ -139,7 +158,7 @@ public sealed class InferencePipeline
         {
             return (model, await ExplainAsync(model, requests, cancellationToken).ConfigureAwait(false));
         }
-        return (model, await InferAllAsync(model, target, requests, cancellationToken).ConfigureAwait(false));
+        return (model, await InferAllAsync(model, target, requests, body, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<IReadOnlyList<InferenceResult>> ExplainAsync(ServedModel model, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
@@ -154,28 +173,28 @@ public sealed class InferencePipeline
         return await model.ExplainAsync(requests, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IReadOnlyList<InferenceResult>> InferAllAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<InferenceResult>> InferAllAsync(ServedModel model, InferenceTarget target, IReadOnlyList<InferenceRequest> requests, PooledBody? body, CancellationToken cancellationToken)
     {
         if (requests.Count == 1)
         {
-            return [await InferOneAsync(model, target, requests[0], cancellationToken).ConfigureAwait(false)];
+            return [await InferOneAsync(model, target, requests[0], body, cancellationToken).ConfigureAwait(false)];
         }
         var pending = new Task<InferenceResult>[requests.Count];
         for (var i = 0; i < pending.Length; i++)
         {
-            pending[i] = InferOneAsync(model, target, requests[i], cancellationToken);
+            pending[i] = InferOneAsync(model, target, requests[i], body, cancellationToken);
         }
         return await Task.WhenAll(pending).ConfigureAwait(false);
     }
 
-    private async Task<InferenceResult> InferOneAsync(ServedModel model, InferenceTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    private async Task<InferenceResult> InferOneAsync(ServedModel model, InferenceTarget target, InferenceRequest request, PooledBody? body, CancellationToken cancellationToken)
     {
-        var result = await model.InferAsync(request, target.Explain, cancellationToken).ConfigureAwait(false);
+        var result = await model.InferAsync(request, target.Explain, body, cancellationToken).ConfigureAwait(false);
         // The version found was unregistered before the request was queued: the name may be served by another now.
         if (model.IsUnregistered && result.ErrorKind == InferenceErrorKind.ModelNotFound
             && _models.TryGet(target.Model, target.Version, out var current) && current != model)
         {
-            result = await current.InferAsync(request, target.Explain, cancellationToken).ConfigureAwait(false);
+            result = await current.InferAsync(request, target.Explain, body, cancellationToken).ConfigureAwait(false);
         }
         return result;
     }

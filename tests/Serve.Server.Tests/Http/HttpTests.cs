@@ -6,6 +6,7 @@ using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -330,6 +331,32 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         Assert.Contains("full queue (1 requests", json.RootElement.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
         Assert.Equal("queued", await (await queued).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_body_the_model_still_reads_after_its_client_left_is_not_reused_for_the_next_requests()
+    {
+        HoldHandler.ReadAfterHold.Clear();
+        using var leaving = new CancellationTokenSource();
+        var abandoned = _client.PostAsync("/predictions/hold", new StringContent("hold"), leaving.Token);
+        Assert.True(await HoldHandler.Holding.WaitAsync(TimeSpan.FromSeconds(10)));
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        await Task.Delay(200); // the server sees the client gone, and the call ends
+
+        // Bodies of the same size come and go: had the held body's pooled array gone back when its
+        // call ended, these would be read into it.
+        var others = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => _client.PostAsync("/predictions/echo", new StringContent("zzzz"))));
+        Assert.All(others, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        Array.ForEach(others, response => response.Dispose());
+        HoldHandler.Release();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (HoldHandler.ReadAfterHold.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(["hold"], HoldHandler.ReadAfterHold);
     }
 
     [Fact]

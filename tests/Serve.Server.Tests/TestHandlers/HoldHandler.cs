@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
@@ -8,8 +9,9 @@ using Serve.Runtime;
 namespace Serve.Server.Tests.TestHandlers;
 
 /// <summary>
-/// Holds a batch as its bodies say: "hold" until <see cref="Release"/>, "forever" until its
-/// cancellation token fires (a response timeout cancels it). Anything else passes at once.
+/// Holds a batch as its bodies say: "hold" until <see cref="Release"/> (then reads the bodies
+/// again), "forever" until its cancellation token fires (a response timeout cancels it).
+/// Anything else passes at once.
 /// </summary>
 [Handler("hold")]
 public partial class HoldHandler
@@ -18,6 +20,9 @@ public partial class HoldHandler
 
     /// <summary>Released once for each batch that starts holding until <see cref="Release"/>.</summary>
     public static SemaphoreSlim Holding { get; } = new(0);
+
+    /// <summary>The bodies of each held batch as read again once it was released.</summary>
+    public static ConcurrentQueue<string> ReadAfterHold { get; } = new();
 
     public static void Release()
     {
@@ -34,6 +39,10 @@ public partial class HoldHandler
         {
             Holding.Release();
             await _gate.Task.WaitAsync(cancellationToken);
+            foreach (var request in batch)
+            {
+                ReadAfterHold.Enqueue(Encoding.UTF8.GetString(request.Body.Span));
+            }
         }
         if (bodies.Contains("forever"))
         {

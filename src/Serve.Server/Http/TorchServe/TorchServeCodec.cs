@@ -44,10 +44,12 @@ internal sealed class TorchServeCodec : IInferenceCodec<HttpContext, TorchServeC
 
     public async ValueTask<Decoded<None>> DecodeAsync(HttpContext call, InferencePipeline pipeline, CancellationToken cancellationToken)
     {
-        var (body, error) = await HttpInference.ReadBodyAsync(call, pipeline, cancellationToken).ConfigureAwait(false);
+        // A prediction's body is pooled: the pipeline and the worker know when it is done with. An
+        // explanation's is not: one already begun runs on after its client leaves.
+        var (body, pooled, error) = await HttpInference.ReadBodyAsync(call, pipeline, pooled: !_explain, cancellationToken).ConfigureAwait(false);
         return error is not null
             ? new Decoded<None>(default, [], error)
-            : Decoded<None>.Of(default, [HttpInference.Request(call.Request, body, call.Request.ContentType)]);
+            : Decoded<None>.Of(default, [HttpInference.Request(call.Request, body, call.Request.ContentType)]) with { Body = pooled };
     }
 
     public Task WriteAsync(HttpContext call, ServedModel model, None input, IReadOnlyList<InferenceResult> results, CancellationToken cancellationToken) =>
