@@ -100,7 +100,8 @@ internal sealed class KServeV1Codec : IInferenceCodec<HttpContext, KServeV1Codec
 
     public async ValueTask<Decoded<None>> DecodeAsync(HttpContext call, InferencePipeline pipeline, CancellationToken cancellationToken)
     {
-        var (body, error) = await HttpInference.ReadBodyAsync(call, pipeline, cancellationToken).ConfigureAwait(false);
+        // Pooled for predictions (see TorchServeCodec): each instance stays a slice of it.
+        var (body, pooled, error) = await HttpInference.ReadBodyAsync(call, pipeline, pooled: !Target(call).Explain, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return new Decoded<None>(default, [], error);
@@ -112,6 +113,7 @@ internal sealed class KServeV1Codec : IInferenceCodec<HttpContext, KServeV1Codec
         }
         catch (InvalidRequestException e)
         {
+            pooled?.Release();
             return Decoded<None>.Refused(InferenceErrorKind.InvalidRequest, e.Message);
         }
         var requests = new InferenceRequest[instances.Length];
@@ -119,7 +121,7 @@ internal sealed class KServeV1Codec : IInferenceCodec<HttpContext, KServeV1Codec
         {
             requests[i] = HttpInference.Request(call.Request, instances[i], InferenceResult.JsonContentType);
         }
-        return Decoded<None>.Of(default, requests);
+        return Decoded<None>.Of(default, requests) with { Body = pooled };
     }
 
     public Task WriteAsync(HttpContext call, ServedModel model, None input, IReadOnlyList<InferenceResult> results, CancellationToken cancellationToken) =>

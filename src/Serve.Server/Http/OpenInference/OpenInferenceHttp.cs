@@ -231,7 +231,8 @@ internal sealed class OpenInferenceCodec : IInferenceCodec<HttpContext, OpenInfe
 
     public async ValueTask<Decoded<OpenInferenceRequest>> DecodeAsync(HttpContext call, InferencePipeline pipeline, CancellationToken cancellationToken)
     {
-        var (body, error) = await HttpInference.ReadBodyAsync(call, pipeline, cancellationToken).ConfigureAwait(false);
+        // Pooled for predictions (see TorchServeCodec): the binary input stays a slice of it.
+        var (body, pooled, error) = await HttpInference.ReadBodyAsync(call, pipeline, pooled: !_explain, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return new Decoded<OpenInferenceRequest>(default, [], error);
@@ -239,10 +240,11 @@ internal sealed class OpenInferenceCodec : IInferenceCodec<HttpContext, OpenInfe
         try
         {
             var parsed = OpenInferenceRequest.Parse(body, call.Request.Headers[OpenInferenceHttp.HeaderLengthHeader].ToString());
-            return Decoded<OpenInferenceRequest>.Of(parsed, [HttpInference.Request(call.Request, parsed.Input, parsed.ContentType)]);
+            return Decoded<OpenInferenceRequest>.Of(parsed, [HttpInference.Request(call.Request, parsed.Input, parsed.ContentType)]) with { Body = pooled };
         }
         catch (InvalidRequestException e)
         {
+            pooled?.Release();
             return Decoded<OpenInferenceRequest>.Refused(InferenceErrorKind.InvalidRequest, e.Message);
         }
     }
