@@ -47,6 +47,7 @@ public sealed class ServeServer : IAsyncLifetime
                 options.Models.Add(new ModelOptions { Name = "errors", Path = _directory, Handler = "errors-stages" });
                 options.Models.Add(new ModelOptions { Name = "explainer", Path = _directory, Handler = "stages-static" });
                 options.Models.Add(new ModelOptions { Name = "hold", Path = ConfiguredDirectory("hold", "batchSize: 1\nmaxBatchDelay: 0\njobQueueSize: 1\nminWorkers: 1\nmaxWorkers: 1\n"), Handler = "hold" });
+                options.Models.Add(new ModelOptions { Name = "batched-reader", Path = ConfiguredDirectory("batched-reader", "batchSize: 8\nmaxBatchDelay: 5\n"), Handler = "hold" });
                 options.Models.Add(new ModelOptions { Name = "late", Path = ConfiguredDirectory("late", "batchSize: 1\nmaxBatchDelay: 0\nresponseTimeout: 1\nminWorkers: 1\nmaxWorkers: 1\n"), Handler = "hold" });
             })
             .AddServeHandlers();
@@ -331,6 +332,23 @@ public class HttpTests(ServeServer server) : IClassFixture<ServeServer>
         Assert.Contains("full queue (1 requests", json.RootElement.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
         Assert.Equal("queued", await (await queued).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_in_shared_batches_each_get_the_answer_to_their_own_body()
+    {
+        // Bodies of one size (one pool bucket), 64 at once (within the queue), batched by eight and
+        // read by the worker: a pooled array given back too early would show as another request's
+        // text in some answer.
+        var texts = Enumerable.Range(0, 64).Select(i => $"body-{i:D4}").ToArray();
+
+        var answers = await Task.WhenAll(texts.Select(async text =>
+        {
+            using var response = await _client.PostAsync("/predictions/batched-reader", new StringContent(text));
+            return await response.Content.ReadAsStringAsync();
+        }));
+
+        Assert.Equal(texts, answers);
     }
 
     [Fact]
