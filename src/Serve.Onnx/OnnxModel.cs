@@ -108,10 +108,12 @@ public sealed class OnnxModel :
         return ValueTask.FromResult<IReadOnlyList<Tensor>>([.. _outputNames.Select(name => outputs[name])]);
     }
 
+    /// <summary>Runs the requests' tensors as a batch (one per shape where they differ: <see cref="TensorBatch.RunByShape"/>); one output row each, in order.</summary>
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(RunStacked(inputs));
+        CheckRequests(inputs);
+        return ValueTask.FromResult(TensorBatch.RunByShape(inputs, RunStacked, ModelName, Backend));
     }
 
     /// <summary>
@@ -127,7 +129,6 @@ public sealed class OnnxModel :
     private Tensor<float> RunStacked(IReadOnlyList<Tensor<float>> inputs)
     {
         var size = PadsBatches ? BatchShapes.Pad(inputs.Count) : inputs.Count;
-        CheckRequests(inputs);
         if (_bound is null)
         {
             return TensorBatch.TakeRows(RunSingle(TensorBatch.Stack(inputs, ModelName, Backend, size)), inputs.Count);
@@ -178,7 +179,8 @@ public sealed class OnnxModel :
         {
             tensors[i] = FromDense(inputs[i]);
         }
-        return ValueTask.FromResult(ToDense(RunStacked(tensors)));
+        CheckRequests(tensors);
+        return ValueTask.FromResult(ToDense(TensorBatch.RunByShape(tensors, RunStacked, ModelName, Backend)));
     }
 
     private string SingleInputName() => _session.InputMetadata.Count == 1

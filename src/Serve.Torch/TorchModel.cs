@@ -49,17 +49,26 @@ public abstract class TorchModel :
     /// </summary>
     public BatchShapes BatchShapes { get; init; } = BatchShapes.None;
 
-    /// <summary>Stacks per-request tensors into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
+    /// <summary>
+    /// Runs the requests' tensors as a batch padded to the next preferred size (one per shape where
+    /// they differ: <see cref="TensorBatch.RunByShape"/>); one output row each, in order.
+    /// </summary>
     public ValueTask<Tensor<float>> RunAsync(IReadOnlyList<Tensor<float>> inputs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(TensorBatch.RunByShape(inputs, RunStacked, ModelName, Backend));
+    }
+
+    /// <summary>Stacks per-request tensors of one shape into a batch padded to the next preferred size, runs it, and gives back the requests' rows.</summary>
+    private Tensor<float> RunStacked(IReadOnlyList<Tensor<float>> inputs)
+    {
         var shape = TensorBatch.Shape(inputs, BatchShapes.Pad(inputs.Count));
         // Stacked straight into libtorch's memory: a managed array per batch would be a new
         // large-object-heap array for every image (602 KB at 224 x 224), collected in full collections.
         var batch = torch.empty(shape, torch.ScalarType.Float32, torch.CPU);
         using var rows = NativeBuffer<float>.Tensor(TorchTensors.DataPointer(batch), shape, batch);
         TensorBatch.StackInto(inputs, rows, ModelName, Backend);
-        return ValueTask.FromResult(TensorBatch.TakeRows(Run(batch), inputs.Count));
+        return TensorBatch.TakeRows(Run(batch), inputs.Count);
     }
 
     private Tensor<float> Run(Tensor<float> input)

@@ -74,4 +74,48 @@ public class BatchShapesTests
         Assert.Throws<ArgumentException>(() => TensorBatch.Stack(items, "m", "test", size: 1));
         Assert.Throws<ArgumentException>(() => TensorBatch.TakeRows(batch, 5));
     }
+
+    /// <summary>A stand-in model: per request, the sum of its values and its length, one row each.</summary>
+    private static Tensor<float> SumAndLength(System.Collections.Generic.IReadOnlyList<Tensor<float>> batch)
+    {
+        var output = new float[batch.Count * 2];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var values = batch[i].Span;
+            var sum = 0f;
+            foreach (var value in values)
+            {
+                sum += value;
+            }
+            (output[2 * i], output[2 * i + 1]) = (sum, values.Length);
+        }
+        return new Tensor<float>(output, batch.Count, 2);
+    }
+
+    [Fact]
+    public void Tensors_of_different_shapes_run_as_one_batch_per_shape_with_the_rows_back_in_request_order()
+    {
+        var runs = new System.Collections.Generic.List<int>();
+        Tensor<float>[] items = [new(new[] { 1f, 2f }, 2), new(new[] { 3f, 4f, 5f }, 3), new(new[] { 6f, 7f }, 2), new(new[] { 8f }, 1)];
+
+        using var output = TensorBatch.RunByShape(items, batch => { runs.Add(batch.Count); return SumAndLength(batch); }, "m", "test");
+
+        Assert.Equal([2, 1, 1], runs); // shapes in order of first appearance: [2] twice, [3], [1]
+        Assert.Equal(new long[] { 4, 2 }, output.ShapeArray());
+        Assert.Equal([3f, 2f, 12f, 3f, 13f, 2f, 8f, 1f], output.Span.ToArray());
+    }
+
+    [Fact]
+    public void Outputs_that_differ_in_row_shape_or_lack_a_row_per_request_are_refused_naming_the_model()
+    {
+        Tensor<float>[] items = [new(new[] { 1f, 2f }, 2), new(new[] { 3f, 4f, 5f }, 3)];
+
+        // A row as long as the request's tensor: a map at each image's size.
+        var rows = Assert.Throws<InvalidOperationException>(() => TensorBatch.RunByShape(items,
+            batch => new Tensor<float>(new float[batch.Count * batch[0].Length], batch.Count, batch[0].Length), "m", "test"));
+        var missing = Assert.Throws<InvalidOperationException>(() => TensorBatch.RunByShape(items, _ => new Tensor<float>(new float[4], 2, 2), "m", "test"));
+
+        Assert.Contains("Model 'm' answered requests of shapes [2] and [3] with rows of [2] and [3], which one batch output cannot hold", rows.Message);
+        Assert.Contains("returned [2, 2] for a batch of 1", missing.Message);
+    }
 }

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 
 namespace Serve.Runtime;
 
-/// <summary>Builds a batch from the tensors a per-request preprocess made.</summary>
+/// <summary>Builds a batch from the tensors a per-request preprocess made, and runs one.</summary>
 public static class TensorBatch
 {
     /// <summary>
@@ -78,6 +78,90 @@ public static class TensorBatch
             TensorCopies.Record(modelName, backend, "stack", (long)itemLength * Unsafe.SizeOf<T>());
         }
         destination[(items.Count * itemLength)..].Clear();
+    }
+
+    /// <summary>
+    /// Runs per-request tensors through <paramref name="runStacked"/> (which stacks, runs and gives
+    /// one output row per tensor): as one batch when they share a shape, else as one batch per shape,
+    /// in order of first appearance, with the output rows put back in request order. So requests a
+    /// model with free dimensions takes at their own sizes (an image, an audio clip) may share a
+    /// batch; each shape's batch is a copy of its outputs more, counted in <see cref="TensorCopies"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch is empty.</exception>
+    /// <exception cref="InvalidOperationException">The shapes' outputs differ in row shape (a map at each
+    /// image's size), which one output cannot hold, or an output has not one row per request.</exception>
+    public static Tensor<TOut> RunByShape<TIn, TOut>(IReadOnlyList<Tensor<TIn>> items, Func<IReadOnlyList<Tensor<TIn>>, Tensor<TOut>> runStacked, string modelName, string backend)
+    {
+        ArgumentNullException.ThrowIfNull(runStacked);
+        ItemLength(items);
+        var uniform = true;
+        for (var i = 1; uniform && i < items.Count; i++)
+        {
+            uniform = SameShape(items[i], items[0]);
+        }
+        if (uniform)
+        {
+            return runStacked(items);
+        }
+
+        var groups = new List<List<int>>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var group = groups.Find(g => SameShape(items[g[0]], items[i]));
+            if (group is null)
+            {
+                groups.Add(group = []);
+            }
+            group.Add(i);
+        }
+
+        Tensor<TOut>? joined = null;
+        long[]? rowShape = null;
+        foreach (var group in groups)
+        {
+            using var output = runStacked(group.ConvertAll(i => items[i]));
+            var shape = output.ShapeArray();
+            if (shape.Length == 0 || shape[0] != group.Count)
+            {
+                throw new InvalidOperationException(
+                    $"Model '{modelName}' returned {Tensor.FormatShape(output.Shape)} for a batch of {group.Count}: batching needs one output row per request.");
+            }
+            if (rowShape is null)
+            {
+                rowShape = shape[1..];
+                joined = new Tensor<TOut>(new TOut[checked(items.Count * (int)(output.Length / group.Count))], [items.Count, .. rowShape]);
+            }
+            else if (!shape.AsSpan(1).SequenceEqual(rowShape))
+            {
+                throw new InvalidOperationException(
+                    $"Model '{modelName}' answered requests of shapes {Tensor.FormatShape(items[groups[0][0]].Shape)} and {Tensor.FormatShape(items[group[0]].Shape)} " +
+                    $"with rows of {Tensor.FormatShape(rowShape)} and {Tensor.FormatShape(shape[1..])}, which one batch output cannot hold; " +
+                    "serve it with batchSize 1, or run each request alone in an [Inference] stage.");
+            }
+            for (var row = 0; row < group.Count; row++)
+            {
+                var values = output.Row(row);
+                values.CopyTo(joined!.Row(group[row]));
+                TensorCopies.Record(modelName, backend, "unstack", (long)values.Length * Unsafe.SizeOf<TOut>());
+            }
+        }
+        return joined!;
+    }
+
+    private static bool SameShape<TA, TB>(Tensor<TA> a, Tensor<TB> b)
+    {
+        if (a.Shape.Count != b.Shape.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < a.Shape.Count; i++)
+        {
+            if (a.Shape[i] != b.Shape[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int ItemLength<T>(IReadOnlyList<Tensor<T>> items) =>
