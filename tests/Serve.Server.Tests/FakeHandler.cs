@@ -120,6 +120,27 @@ internal sealed class FakeHandlers
             new RequestStageLimiter(requestStageConcurrency), time, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
+    private ServedModel? _started;
+
+    /// <summary>A model of these handlers, started; <see cref="StopAsync"/> ends it.</summary>
+    public async Task<ServedModel> StartAsync(ModelConfig config, TimeProvider time)
+    {
+        _started = Model(config, time);
+        await _started.StartAsync(CancellationToken.None);
+        return _started;
+    }
+
+    /// <summary>Lets every held batch go and drains the model <see cref="StartAsync"/> started, if any.</summary>
+    public async Task StopAsync()
+    {
+        Release();
+        await Stuck.CancelAsync();
+        if (_started is not null)
+        {
+            await _started.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        }
+    }
+
     /// <summary>Waits (in real time, bounded) until a handler has entered <paramref name="count"/> more batches.</summary>
     public async Task WaitForBatchesAsync(int count = 1)
     {

@@ -21,7 +21,6 @@ public sealed class PooledBodyTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new();
     private readonly FakeHandlers _handlers = new();
     private readonly CountingPool _pool = new();
-    private ServedModel? _model;
 
     /// <summary>Counts what it lends and gets back; each rent is a new array.</summary>
     private sealed class CountingPool : ArrayPool<byte>
@@ -35,22 +34,9 @@ public sealed class PooledBodyTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        _handlers.Release();
-        await _handlers.Stuck.CancelAsync();
-        if (_model is not null)
-        {
-            await _model.DrainAsync(new CancellationTokenSource(Patience).Token);
-        }
-    }
+    public Task DisposeAsync() => _handlers.StopAsync();
 
-    private async Task<ServedModel> StartAsync(ModelConfig config)
-    {
-        _model = _handlers.Model(config, _time);
-        await _model.StartAsync(CancellationToken.None);
-        return _model;
-    }
+    private Task<ServedModel> StartAsync(ModelConfig config) => _handlers.StartAsync(config, _time);
 
     private PooledBody Body(string text)
     {
