@@ -16,6 +16,7 @@ public sealed class ClassifierServer() : BuiltInServer(
     ("torchscript", Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 20\n")),
     // One worker that waits for a full batch of 4: requests sent together share a batch.
     ("onnx_full_batches", Fixtures.ClassifierDirectory("classifier.onnx", "batchSize: 4\nmaxBatchDelay: 10000\nminWorkers: 1\nmaxWorkers: 1\n")),
+    ("torchscript_full_batches", Fixtures.ClassifierDirectory("classifier.pt", "batchSize: 4\nmaxBatchDelay: 10000\nminWorkers: 1\nmaxWorkers: 1\n")),
     ("segmenter_onnx", Fixtures.ModelDirectory("segmenter", "segmenter.onnx", "image_segmenter")),
     ("segmenter_torchscript", Fixtures.ModelDirectory("segmenter", "segmenter.pt", "image_segmenter")));
 

@@ -97,6 +97,33 @@ public class TensorInputTests(ClassifierServer server) : IClassFixture<Classifie
             Assert.Equal(Fixtures.Expected("china.jpg").Select(e => e.Label), JsonDocument.Parse(a.Body).RootElement.EnumerateObject().Select(p => p.Name)));
     }
 
+    [Fact]
+    public async Task A_tensor_of_another_size_that_the_model_takes_shares_the_batch_and_gets_the_answer_it_gets_alone()
+    {
+        // The traced classifier pools any size: a 3 x 64 x 64 tensor and three images (3 x 224 x 224) in one batch of four.
+        var pixels = string.Join(", ", Enumerable.Range(0, 64).Select(y => "[" + string.Join(", ", Enumerable.Range(0, 64).Select(x => ((x * y) % 7 / 7.0).ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]"));
+        var tensor = $"[[{pixels}], [{pixels}], [{pixels}]]";
+        HttpContent[] sent =
+        [
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+            new StringContent(tensor, Encoding.UTF8, "application/json"),
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+            new ByteArrayContent(Fixtures.Image("china.jpg")),
+        ];
+
+        var answers = await Task.WhenAll(sent.Select(async content =>
+        {
+            using var response = await server.Client.PostAsync("/predictions/torchscript_full_batches", content);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+        using var alone = await server.Client.PostAsync("/predictions/torchscript", new StringContent(tensor, Encoding.UTF8, "application/json"));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.Equal(await alone.Content.ReadAsStringAsync(), answers[1].Body);
+        Assert.All(new[] { answers[0], answers[2], answers[3] }, a =>
+            Assert.Equal(Fixtures.Expected("china.jpg").Select(e => e.Label), JsonDocument.Parse(a.Body).RootElement.EnumerateObject().Select(p => p.Name)));
+    }
+
     [Theory]
     [InlineData("[[[1, 2], [3]]]", "ragged: a list at depth 3 has 1 elements where the first there had 2")]
     [InlineData("[[1, [2]]]", "ragged: numbers and lists side by side")]
