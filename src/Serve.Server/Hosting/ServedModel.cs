@@ -145,11 +145,10 @@ public sealed partial class ServedModel
     {
         if (explain)
         {
+            // An explanation may run on after its client left or its timeout passed, so a pooled body
+            // it reads is held for good and left to the GC (the codecs do not pool explanations' bodies).
             body?.Retain();
-            var explained = (await ExplainAsync([request], cancellationToken).ConfigureAwait(false))[0];
-            // Not reached when the client left: the explanation may run on, so its body is left to the GC.
-            body?.Release();
-            return explained;
+            return (await ExplainAsync([request], cancellationToken).ConfigureAwait(false))[0];
         }
         if (Unavailable() is { } unavailable)
         {

@@ -11,8 +11,8 @@ namespace Serve.Server;
 /// The array goes back to the pool when its last holder releases it. The holders are the call, until
 /// its answer is written, and the queued job, until the worker's run of its batch has ended. A holder
 /// that cannot know the body is no longer read never releases it: a batch that timed out may still
-/// be running, and a client that left does not stop an explanation already begun. Such an array is
-/// left to the GC, never returned while something may still read it.
+/// be running, and an explanation runs on after its client left or its timeout passed. Such an
+/// array is left to the GC, never returned while something may still read it.
 /// </summary>
 internal sealed class PooledBody
 {
