@@ -52,7 +52,9 @@ internal static class StartCommand
             // A background server writes its own log: the `serve start` that started it exits once it answers.
             if (Environment.GetEnvironmentVariable(LogFileVariable) is { Length: > 0 } logFile)
             {
-                var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+                // One synchronized writer for all: the console logger writes on its own thread, and two
+                // writers over one StreamWriter without a common lock lose lines.
+                var log = TextWriter.Synchronized(new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true });
                 Console.SetOut(log);
                 Console.SetError(log);
                 (output, error) = (log, log);
