@@ -85,7 +85,7 @@ public static class TensorBatch
     /// one output row per tensor): as one batch when they share a shape, else as one batch per shape,
     /// in order of first appearance, with the output rows put back in request order. So requests a
     /// model with free dimensions takes at their own sizes (an image, an audio clip) may share a
-    /// batch; each shape's batch is a copy of its outputs more, counted in <see cref="TensorCopies"/>.
+    /// batch. Each output row then costs one more copy, counted in <see cref="TensorCopies"/> as "unstack".
     /// </summary>
     /// <exception cref="ArgumentException">The batch is empty.</exception>
     /// <exception cref="InvalidOperationException">The shapes' outputs differ in row shape (a map at each
